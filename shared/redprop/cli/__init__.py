@@ -1,0 +1,1 @@
+"""The ``redprop`` command line (see main.py)."""

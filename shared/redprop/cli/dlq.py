@@ -1,0 +1,74 @@
+"""``redprop dlq list|replay SERVICE``: look at dead letters and send them back once fixed."""
+
+from __future__ import annotations
+
+import json
+
+from kombu import Connection
+
+from redprop.config import Settings
+from redprop.messaging import wire
+
+
+def _dead_letters(settings: Settings, service: str, limit: int):
+    """Yield (message, channel) for up to ``limit`` dead letters.
+
+    Messages not acknowledged by the caller return to the queue when the connection closes, so listing
+    leaves every dead letter in place (and shows each once).
+    """
+    with Connection(settings.amqp_uri) as conn:
+        channel = conn.channel()
+        queue = wire.dead_letter_queue(service)(channel)
+        queue.declare()
+        for _ in range(limit):
+            message = queue.get(no_ack=False)
+            if message is None:
+                break
+            yield message, channel
+
+
+def cmd_list(args, settings: Settings) -> int:
+    count = 0
+    for message, _channel in _dead_letters(settings, args.service, args.limit):
+        headers = message.headers or {}
+        count += 1
+        print(json.dumps({
+            "queue": headers.get(wire.H_DEAD_QUEUE),
+            "reason": headers.get(wire.H_DEAD_REASON),
+            "error_type": headers.get(wire.H_DEAD_ERROR),
+            "attempts": headers.get(wire.H_ATTEMPT),
+            "dead_at": headers.get(wire.H_DEAD_AT),
+            "body": message.body.decode("utf-8", "replace")[:500],
+        }, ensure_ascii=False))
+    print(f"{count} dead letter(s) shown for {args.service}")
+    return 0
+
+
+def cmd_replay(args, settings: Settings) -> int:
+    count = 0
+    for message, channel in _dead_letters(settings, args.service, args.limit):
+        headers = dict(message.headers or {})
+        queue = headers.get(wire.H_DEAD_QUEUE)
+        for key in list(headers):
+            if key.startswith("x-redprop-dead") or key == wire.H_ATTEMPT:
+                del headers[key]
+        props = message.properties or {}
+        producer_msg = channel.prepare_message(
+            message.body, content_type=message.content_type, content_encoding=message.content_encoding,
+            headers=headers, properties={k: v for k, v in props.items()
+                                         if k in ("correlation_id", "reply_to", "delivery_mode")})
+        channel.basic_publish(producer_msg, exchange="", routing_key=queue)
+        message.ack()
+        count += 1
+    print(f"replayed {count} dead letter(s) of {args.service} to their queues")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("dlq", help="dead letters: list or replay")
+    dsub = p.add_subparsers(dest="dlq_command", required=True)
+    for name, func, text in (("list", cmd_list, "show dead letters"), ("replay", cmd_replay, "send them back")):
+        q = dsub.add_parser(name, help=text)
+        q.add_argument("service")
+        q.add_argument("--limit", type=int, default=100)
+        q.set_defaults(func=func)

@@ -1,0 +1,170 @@
+"""Conventions every cross-service message follows.
+
+- Ids are short opaque strings (letters, digits, ``._:-``); districts use GB/T 2260 six-digit codes.
+- Every record and event carries its ``district``.
+- Timestamps are timezone-aware (naive datetimes are rejected).
+- Replies and events carry ``schema_version`` (the contract's major version). A request may send it;
+  a request for another major version is rejected rather than misread.
+- Requests reject unknown fields (typos surface as errors); replies and events ignore them, so an
+  older client keeps working when a minor version adds a field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+DistrictCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+RequestId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{8,64}$")]
+Timestamp = AwareDatetime
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=10_000)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Contract(BaseModel):
+    """Base of every model that crosses a service boundary."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class Request(Contract):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    #: The major contract version the caller speaks; absent means "current".
+    schema_version: int | None = None
+
+
+class CommandRequest(Request):
+    """A command changes state; its ``request_id`` makes retries safe (same id -> same reply)."""
+
+    request_id: RequestId = Field(description="Client-chosen idempotency key, 8-64 chars; reuse it only to retry.")
+
+
+class Reply(Contract):
+    schema_version: int = 1
+
+
+class Record(Contract):
+    """A stored entity as it crosses the wire."""
+
+    district: DistrictCode
+
+
+class Event(Contract):
+    """A fact, published after the change is committed (transactional outbox)."""
+
+    #: Routing key, ``<service>.<fact>``; set by each subclass.
+    event_type: ClassVar[str] = ""
+
+    event_id: str = Field(default_factory=new_id, description="Unique per fact; consumers dedupe on it.")
+    occurred_at: Timestamp = Field(default_factory=utcnow)
+    district: DistrictCode
+    schema_version: int = 1
+
+
+class GeoPoint(Contract):
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Page(Request):
+    """Paging for list queries."""
+
+    limit: int = Field(default=100, ge=1, le=5000)
+    offset: int = Field(default=0, ge=0)
+
+
+class ExactlyOne(Request):
+    """Mixin check: exactly one of ``one_of`` fields must be given."""
+
+    one_of: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        given = [name for name in self.one_of if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of: {', '.join(self.one_of)}")
+        return self
+
+
+# -- operations and service contracts -----------------------------------------------------------
+
+OperationKind = Literal["query", "command"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One RPC operation of a service.
+
+    A *query* reads: its request and reply are transient (not persisted, no publisher confirm), so it
+    costs one round trip. A *command* changes state: its request is persistent and confirmed, it needs a
+    ``request_id``, and a retry returns the first reply.
+    """
+
+    name: str
+    kind: OperationKind
+    request: type[Request]
+    reply: type[Reply]
+    summary: str
+
+    @property
+    def persistent(self) -> bool:
+        return self.kind == "command"
+
+
+@dataclass
+class ServiceContract:
+    """What a service offers: its operations and the events it publishes."""
+
+    service: str
+    version: str
+    summary: str
+    operations: dict[str, Operation] = field(default_factory=dict)
+    events: dict[str, type[Event]] = field(default_factory=dict)
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".")[0])
+
+    def query(self, name: str, request: type[Request], reply: type[Reply], summary: str) -> Operation:
+        return self._add(Operation(name, "query", request, reply, summary))
+
+    def command(self, name: str, request: type[CommandRequest], reply: type[Reply], summary: str) -> Operation:
+        if not issubclass(request, CommandRequest):
+            raise TypeError(f"{self.service}.{name}: a command's request must derive from CommandRequest")
+        return self._add(Operation(name, "command", request, reply, summary))
+
+    def event(self, event: type[Event]) -> type[Event]:
+        if not event.event_type.startswith(self.service + "."):
+            raise TypeError(f"event type {event.event_type!r} must start with {self.service!r}.")
+        self.events[event.event_type] = event
+        return event
+
+    def _add(self, op: Operation) -> Operation:
+        if op.name in self.operations:
+            raise ValueError(f"{self.service}.{op.name} declared twice")
+        self.operations[op.name] = op
+        return op
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "version": self.version,
+            "operations": {n: {"kind": o.kind, "summary": o.summary} for n, o in self.operations.items()},
+            "events": sorted(self.events),
+        }

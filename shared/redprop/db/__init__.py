@@ -1,0 +1,6 @@
+"""Database access: one database per service, SQLAlchemy 2 sessions per worker, Alembic migrations."""
+
+from redprop.db.base import DistrictMixin, new_metadata
+from redprop.db.provider import Database, commit_unit_of_work, find_database
+
+__all__ = ["Database", "DistrictMixin", "commit_unit_of_work", "find_database", "new_metadata"]

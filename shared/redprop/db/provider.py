@@ -1,0 +1,127 @@
+"""The ``Database`` dependency: a SQLAlchemy session per worker.
+
+The session commits when the worker succeeds and rolls back when it fails. redprop's entrypoints
+commit *before* they reply or acknowledge (see :func:`commit_unit_of_work`): nameko sends an RPC reply
+before dependencies see the result, and a caller must never be told "done" about a change that was then
+rolled back. For other entrypoints (timers, nameko.testing hooks) the commit happens in ``worker_result``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import MetaData, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from redprop.config import settings_from_config
+from redprop.db.engine import build_engine
+from redprop.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _UnitOfWork:
+    session: Session
+    committed: bool = False
+
+
+class Database(DependencyProvider):
+    """Inject a SQLAlchemy 2 ``Session`` bound to this service's own database."""
+
+    def __init__(self, metadata: MetaData, migrations: str | Path):
+        self.metadata = metadata
+        #: Folder of this service's Alembic revision files (``redprop migrate`` runs them).
+        self.migrations = Path(migrations)
+        self.engine = None
+        self.session_factory: sessionmaker | None = None
+        self._units: dict[object, _UnitOfWork] = {}
+
+    def setup(self):
+        settings = settings_from_config(self.container.config)
+        self.url = settings.database_url(self.container.service_name)
+        # Outbox relay and readiness checks share the pool with the workers.
+        self.engine = build_engine(self.url, pool_size=self.container.max_workers + 2)
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    def stop(self):
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def kill(self):
+        self.stop()
+
+    # -- per worker ------------------------------------------------------------------------------
+
+    def get_dependency(self, worker_ctx) -> Session:
+        unit = _UnitOfWork(self.session_factory())
+        self._units[worker_ctx] = unit
+        return unit.session
+
+    def session_for(self, worker_ctx) -> Session:
+        return self._units[worker_ctx].session
+
+    def commit(self, worker_ctx) -> None:
+        unit = self._units.get(worker_ctx)
+        if unit is not None and not unit.committed:
+            unit.session.commit()
+            unit.committed = True
+
+    def rollback(self, worker_ctx) -> None:
+        unit = self._units.get(worker_ctx)
+        if unit is not None:
+            unit.session.rollback()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        unit = self._units.get(worker_ctx)
+        if unit is None or unit.committed:
+            return
+        if exc_info is None:
+            try:
+                self.commit(worker_ctx)
+            except Exception:
+                log.exception("commit failed after %s", worker_ctx)
+                unit.session.rollback()
+        else:
+            unit.session.rollback()
+
+    def worker_teardown(self, worker_ctx):
+        unit = self._units.pop(worker_ctx, None)
+        if unit is not None:
+            unit.session.close()
+
+    # -- outside workers -------------------------------------------------------------------------
+
+    def new_session(self) -> Session:
+        """A session for work outside a worker (relay, readiness, entrypoint pre-checks)."""
+        return self.session_factory()
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+
+def find_database(container) -> Database:
+    found = [d for d in container.dependencies if isinstance(d, Database)]
+    if len(found) != 1:
+        raise ConfigError(
+            f"service {container.service_name!r} needs exactly one Database dependency "
+            f"for commands, events and the outbox (found {len(found)})"
+        )
+    return found[0]
+
+
+def commit_unit_of_work(worker_ctx) -> None:
+    """Commit every Database session of this worker; raises if a commit fails."""
+    for provider in worker_ctx.container.dependencies:
+        if isinstance(provider, Database):
+            provider.commit(worker_ctx)
+
+
+def rollback_unit_of_work(worker_ctx) -> None:
+    for provider in worker_ctx.container.dependencies:
+        if isinstance(provider, Database):
+            provider.rollback(worker_ctx)

@@ -1,0 +1,19 @@
+"""Messaging: RPC entrypoints and clients, events with a transactional outbox, dead letters.
+
+Where to look:
+  rpc.py          @query / @command entrypoints (validation, commit-before-reply, idempotency)
+  events.py       @event_handler (idempotent consumption, retry, dead-lettering)
+  outbox.py       self.events.emit(...) and the relay that publishes after commit
+  client.py       RpcClient (standalone) and ServiceRpc (inside a service)
+  idempotency.py  stored replies keyed by request_id
+  deadletter.py   retry holding queues and the dead-letter queue
+  wire.py         exchanges, routing keys, headers and the error object
+  tables.py       the tables these keep in each service's database
+"""
+
+from redprop.messaging.client import RpcClient, ServiceRpc
+from redprop.messaging.events import event_handler
+from redprop.messaging.outbox import EventOutbox
+from redprop.messaging.rpc import command, query
+
+__all__ = ["EventOutbox", "RpcClient", "ServiceRpc", "command", "event_handler", "query"]

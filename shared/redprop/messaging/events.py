@@ -1,0 +1,104 @@
+"""Idempotent, dead-lettering event handlers: ``@event_handler("ticketing", TicketCreated)``.
+
+Delivery is at-least-once (the outbox may publish twice, the broker may redeliver), so each handler
+records the ``event_id`` it processed in its own database, in the same transaction as its effects;
+a redelivered event is acknowledged without running the handler again.
+
+A failing handler's message is retried after a delay, and dead-lettered with the reason after
+``messaging.max_delivery_attempts`` tries (or at once if it cannot succeed: a body that does not match
+the event contract, or a non-retryable domain error). The queue is never blocked by a poison message.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from functools import partial
+
+from nameko.events import SERVICE_POOL, EventHandler
+from nameko.exceptions import ContainerBeingKilled
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from redprop.contracts.base import Event
+from redprop.db.provider import commit_unit_of_work, find_database, rollback_unit_of_work
+from redprop.errors import RedpropError, ValidationFailed
+from redprop.messaging.deadletter import DeadLetteringQueueConsumer, DeadLetters
+from redprop.messaging.tables import ProcessedEvent
+
+log = logging.getLogger(__name__)
+
+
+class ContractEventHandler(EventHandler):
+    queue_consumer = DeadLetteringQueueConsumer()
+    dead_letters = DeadLetters()
+
+    def __init__(self, source_service: str, event: type[Event], handler_type=SERVICE_POOL, **kwargs):
+        if not (isinstance(event, type) and issubclass(event, Event) and event.event_type):
+            raise TypeError("event_handler needs an Event contract class with an event_type")
+        kwargs.setdefault("expected_exceptions", (RedpropError,))
+        super().__init__(source_service, event.event_type, handler_type=handler_type,
+                         reliable_delivery=True, requeue_on_error=False, **kwargs)
+        self.event_model = event
+
+    def setup(self):
+        super().setup()  # declares the durable queue evt-<source>-<type>--<service>.<method>
+        self.db = find_database(self.container)
+        self.handler_key = f"{self.container.service_name}.{self.method_name}"
+
+    def _already_processed(self, event_id: str) -> bool:
+        with self.db.new_session() as session:
+            return session.execute(
+                select(ProcessedEvent.event_id).where(
+                    ProcessedEvent.handler == self.handler_key, ProcessedEvent.event_id == event_id)
+            ).first() is not None
+
+    def handle_message(self, body, message):
+        try:
+            evt = self.event_model.model_validate(body)
+        except ValidationError as exc:
+            self._fail(message, ValidationFailed.from_pydantic(exc))
+            return
+        if self._already_processed(evt.event_id):
+            log.info("%s: event %s already processed; acknowledged", self.handler_key, evt.event_id)
+            self.queue_consumer.ack_message(message)
+            return
+        context_data = self.unpack_message_headers(message)
+        try:
+            self.container.spawn_worker(self, (evt,), {}, context_data=context_data,
+                                        handle_result=partial(self.handle_result, message, evt))
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(self, message, evt, worker_ctx, result, exc_info):
+        if exc_info is None:
+            try:
+                self.db.session_for(worker_ctx).add(
+                    ProcessedEvent(handler=self.handler_key, event_id=evt.event_id))
+                commit_unit_of_work(worker_ctx)
+            except IntegrityError:
+                rollback_unit_of_work(worker_ctx)  # a concurrent delivery got there first
+                log.info("%s: event %s processed concurrently", self.handler_key, evt.event_id)
+            except Exception:
+                rollback_unit_of_work(worker_ctx)
+                exc_info = sys.exc_info()
+        if exc_info is not None:
+            self._fail(message, exc_info[1])
+        else:
+            self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+    def _fail(self, message, exc: BaseException) -> None:
+        retryable = getattr(exc, "retryable", True)
+        try:
+            self.dead_letters.retry_or_dead_letter(message, self.queue.name, exc, retryable)
+        except Exception:
+            # Could not park it (broker trouble): leave it unacknowledged so it comes back.
+            log.exception("%s: could not retry or dead-letter; requeueing", self.handler_key)
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
+
+
+event_handler = ContractEventHandler.decorator

@@ -1,0 +1,53 @@
+"""Idempotent commands: the first reply to a request id is stored with the change it made.
+
+A retried command (the client resends after a timeout, or the broker redelivers after a crash) finds
+the stored reply and gets it back unchanged; the command does not run twice. Reusing a request id for a
+*different* request is a conflict, not a silent replay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from redprop.contracts.base import CommandRequest
+from redprop.errors import Conflict
+from redprop.messaging.tables import IdempotencyRecord
+
+
+def request_fingerprint(request: CommandRequest) -> str:
+    body = request.model_dump(mode="json", exclude={"request_id", "schema_version"})
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def stored_reply(session: Session, operation: str, request: CommandRequest) -> Any | None:
+    """The reply recorded for this request id, or None if the command has not run yet."""
+    record = session.execute(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.operation == operation,
+            IdempotencyRecord.request_id == request.request_id,
+        )
+    ).scalar_one_or_none()
+    if record is None:
+        return None
+    if record.request_hash != request_fingerprint(request):
+        raise Conflict(
+            f"request_id {request.request_id!r} was already used for a different {operation} request",
+            {"field": "request_id", "request_id": request.request_id},
+        )
+    return json.loads(record.reply)
+
+
+def record_reply(session: Session, operation: str, request: CommandRequest, reply: Any) -> None:
+    """Add the reply to the worker's transaction (it commits together with the change)."""
+    session.add(IdempotencyRecord(
+        operation=operation,
+        request_id=request.request_id,
+        request_hash=request_fingerprint(request),
+        reply=json.dumps(reply, ensure_ascii=False),
+    ))
