@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SERVICES := $(sort $(wildcard services/*))
 PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -c requirements/constraints.txt
 
-.PHONY: venv demo test bench run migrate lint clean
+.PHONY: venv demo test chart-test bench run migrate lint clean
 
 $(STAMP): requirements/constraints.txt requirements/dev.txt shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ demo: venv
 test: venv
 	scripts/ensure-services.sh rabbitmq postgresql
 	$(BIN)/pytest
+
+## chart-test: render, lint and validate the Helm chart (also part of `make test`)
+chart-test: venv
+	$(BIN)/pytest tests/chart
 
 ## bench: run the benchmarks and write docs/benchmarks.md
 bench: venv
