@@ -10,20 +10,17 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
 
 import yaml
 
 from redprop.config import Settings
+from redprop.messaging.management import ManagementUnavailable, RabbitManagement
 from redprop.plugins import DEMO_GROUP
 
 DEMO_VHOST = "redprop-demo"
@@ -64,36 +61,11 @@ def _width(text: str) -> int:
     return sum(2 if "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" else 1 for ch in text)
 
 
-def _management_api(settings: Settings) -> tuple[str, str, str]:
-    parts = urlsplit(settings.amqp_uri)
-    user, password = unquote(parts.username or "guest"), unquote(parts.password or "guest")
-    return f"http://{parts.hostname or '127.0.0.1'}:15672/api", user, password
-
-
 def fresh_vhost(settings: Settings, vhost: str) -> Settings | None:
-    """Recreate ``vhost`` through the management API; None if the API is not available."""
-    api, user, password = _management_api(settings)
-    manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
-    manager.add_password(None, api, user, password)
-    opener = urllib.request.build_opener(urllib.request.HTTPBasicAuthHandler(manager))
-
-    def request(method: str, path: str, body: dict | None = None) -> None:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(api + path, data=data, method=method,
-                                     headers={"content-type": "application/json"})
-        opener.open(req, timeout=5).close()
-
-    name = quote(vhost, safe="")
+    """Recreate ``vhost`` empty through the management API; None if the API is not available."""
     try:
-        try:
-            request("DELETE", f"/vhosts/{name}")
-        except urllib.error.HTTPError as exc:
-            if exc.code != 404:
-                raise
-        request("PUT", f"/vhosts/{name}", {})
-        request("PUT", f"/permissions/{name}/{quote(user, safe='')}",
-                {"configure": ".*", "write": ".*", "read": ".*"})
-    except (OSError, urllib.error.URLError):
+        RabbitManagement(settings.amqp_uri).create_vhost(vhost, fresh=True)
+    except ManagementUnavailable:
         return None
     return settings.with_vhost(vhost)
 

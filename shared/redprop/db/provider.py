@@ -9,7 +9,8 @@ rolled back. For other entrypoints (timers, nameko.testing hooks) the commit hap
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nameko.extensions import DependencyProvider
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 class _UnitOfWork:
     session: Session
     committed: bool = False
+    #: Run after a successful commit, once the connection is back in the pool, before any reply.
+    on_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
 class Database(DependencyProvider):
@@ -64,16 +67,30 @@ class Database(DependencyProvider):
     def session_for(self, worker_ctx) -> Session:
         return self._units[worker_ctx].session
 
+    def on_commit(self, worker_ctx, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after this worker's transaction commits (never if it rolls back).
+
+        A failing callback is logged, not raised: the change is already committed.
+        """
+        self._units[worker_ctx].on_commit.append(callback)
+
     def commit(self, worker_ctx) -> None:
         unit = self._units.get(worker_ctx)
         if unit is not None and not unit.committed:
             unit.session.commit()
             unit.committed = True
+            callbacks, unit.on_commit = unit.on_commit, []
+            for callback in callbacks:
+                try:
+                    callback()
+                except Exception:
+                    log.exception("after-commit callback %r failed", callback)
 
     def rollback(self, worker_ctx) -> None:
         unit = self._units.get(worker_ctx)
         if unit is not None:
             unit.session.rollback()
+            unit.on_commit.clear()
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
         unit = self._units.get(worker_ctx)

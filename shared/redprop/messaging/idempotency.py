@@ -25,7 +25,7 @@ def request_fingerprint(request: CommandRequest) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def stored_reply(session: Session, operation: str, request: CommandRequest) -> Any | None:
+def stored_reply(session: Session, operation: str, request: CommandRequest, fingerprint: str) -> Any | None:
     """The reply recorded for this request id, or None if the command has not run yet."""
     record = session.execute(
         select(IdempotencyRecord).where(
@@ -35,7 +35,7 @@ def stored_reply(session: Session, operation: str, request: CommandRequest) -> A
     ).scalar_one_or_none()
     if record is None:
         return None
-    if record.request_hash != request_fingerprint(request):
+    if record.request_hash != fingerprint:
         raise Conflict(
             f"request_id {request.request_id!r} was already used for a different {operation} request",
             {"field": "request_id", "request_id": request.request_id},
@@ -43,11 +43,12 @@ def stored_reply(session: Session, operation: str, request: CommandRequest) -> A
     return json.loads(record.reply)
 
 
-def record_reply(session: Session, operation: str, request: CommandRequest, reply: Any) -> None:
+def record_reply(session: Session, operation: str, request: CommandRequest, fingerprint: str,
+                 reply: Any) -> None:
     """Add the reply to the worker's transaction (it commits together with the change)."""
     session.add(IdempotencyRecord(
         operation=operation,
         request_id=request.request_id,
-        request_hash=request_fingerprint(request),
+        request_hash=fingerprint,
         reply=json.dumps(reply, ensure_ascii=False),
     ))

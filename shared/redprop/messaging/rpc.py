@@ -23,9 +23,11 @@ import sys
 from functools import partial
 from typing import Any, ClassVar
 
+import amqp
 import kombu.serialization
+from eventlet.semaphore import Semaphore
+from kombu import Connection
 from nameko.constants import NON_PERSISTENT
-from nameko.amqp.publish import Publisher
 from nameko.exceptions import ContainerBeingKilled, MalformedRequest
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 from pydantic import ValidationError
@@ -37,10 +39,60 @@ from redprop.db.provider import commit_unit_of_work, find_database, rollback_uni
 from redprop.errors import ConfigError, Conflict, RedpropError, ValidationFailed
 from redprop.messaging import wire
 from redprop.messaging.deadletter import DeadLetteringQueueConsumer
-from redprop.messaging.idempotency import record_reply, stored_reply
+from redprop.messaging.idempotency import record_reply, request_fingerprint, stored_reply
 from redprop.metrics import find_metrics_server
 
 log = logging.getLogger(__name__)
+
+#: ``before_worker`` answered the message itself (a replayed command): no worker runs.
+ANSWERED = object()
+
+
+class ReplyPublisher:
+    """Publishes a container's replies: transient and unconfirmed, on one connection kept open.
+
+    A reply is then one socket write. (nameko's ``Publisher`` acquires a pooled connection and producer
+    for every message and wraps the write in retry machinery; for a query that was most of the
+    service's cost per call; see docs/benchmarks.md.) Green threads take turns on the channel, so frames
+    never interleave. A broken connection is reopened once and the reply sent again; a reply lost even
+    so is recovered by the caller's retry, as before.
+    """
+
+    def __init__(self, amqp_uri: str):
+        self._connection = Connection(amqp_uri)
+        self._channel = None
+        self._lock = Semaphore()
+        self._errors = self._connection.connection_errors + self._connection.channel_errors
+
+    def publish(self, payload: Any, *, serializer: str, exchange: Any, routing_key: str,
+                correlation_id: str | None) -> None:
+        content_type, content_encoding, body = kombu.serialization.dumps(payload, serializer=serializer)
+        if isinstance(body, str):
+            body = body.encode(content_encoding or "utf-8")
+        message = amqp.Message(body, content_type=content_type, content_encoding=content_encoding,
+                               correlation_id=correlation_id, delivery_mode=NON_PERSISTENT)
+        exchange_name = getattr(exchange, "name", exchange) or ""
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    if self._channel is None:
+                        self._connection.ensure_connection(max_retries=3)
+                        self._channel = self._connection.channel()
+                    self._channel.basic_publish(message, exchange=exchange_name, routing_key=routing_key)
+                    return
+                except self._errors as exc:
+                    self.close()
+                    if attempt == 2:
+                        raise
+                    log.warning("reply connection lost (%s); reconnecting", exc)
+
+    def close(self) -> None:
+        self._channel = None
+        try:
+            self._connection.close()
+        except Exception:  # noqa: BLE001 - it is being thrown away
+            pass
+        self._connection = self._connection.clone()
 
 
 class ContractRpcConsumer(RpcConsumer):
@@ -52,9 +104,14 @@ class ContractRpcConsumer(RpcConsumer):
         super().setup()
         settings = settings_from_config(self.container.config)
         self.rpc_exchange = get_rpc_exchange(self.container.config)
-        self.reply_publisher = Publisher(
-            settings.amqp_uri, use_confirms=False, delivery_mode=NON_PERSISTENT,
-        )
+        self.reply_publisher = ReplyPublisher(settings.amqp_uri)
+
+    def stop(self):
+        super().stop()
+        self.reply_publisher.close()
+
+    def kill(self):
+        self.reply_publisher.close()
 
     def handle_result(self, message, result, exc_info):
         self.send_reply(message, result, exc_info)
@@ -129,26 +186,28 @@ class ContractRpc(Rpc):
             self._count_rejection(exc.code)
             raise
         context_data = self.unpack_message_headers(message)
-        if self.before_worker(request, message):
+        state = self.before_worker(request, message)
+        if state is ANSWERED:
             return
-        handle_result = partial(self.handle_result, message, request)
+        handle_result = partial(self.handle_result, message, request, state)
         try:
             self.container.spawn_worker(self, (request,), {}, context_data=context_data,
                                         handle_result=handle_result)
         except ContainerBeingKilled:
             self.rpc_consumer.requeue_message(message)
 
-    def before_worker(self, request: Request, message) -> bool:
-        """Hook: return True if the message was answered without running a worker."""
-        return False
+    def before_worker(self, request: Request, message) -> Any:
+        """Hook: return ``ANSWERED`` if the message was answered without running a worker, else any
+        state that ``complete`` needs later (taken before the worker can touch the request)."""
+        return None
 
     # -- result ----------------------------------------------------------------------------------
 
-    def handle_result(self, message, request, worker_ctx, result, exc_info):
+    def handle_result(self, message, request, state, worker_ctx, result, exc_info):
         reply = None
         if exc_info is None:
             try:
-                reply = self.complete(worker_ctx, request, self.dump_reply(result))
+                reply = self.complete(worker_ctx, request, state, self.dump_reply(result))
             except Exception:
                 rollback_unit_of_work(worker_ctx)
                 exc_info = sys.exc_info()
@@ -159,7 +218,7 @@ class ContractRpc(Rpc):
         model = result if isinstance(result, self.operation.reply) else self.operation.reply.model_validate(result)
         return model.model_dump(mode="json")
 
-    def complete(self, worker_ctx, request: Request, reply: dict) -> dict:
+    def complete(self, worker_ctx, request: Request, state: Any, reply: dict) -> dict:
         """Commit the unit of work; returns the reply to send."""
         try:
             commit_unit_of_work(worker_ctx)
@@ -187,25 +246,27 @@ class CommandEntrypoint(ContractRpc):
         super().setup()
         self.db = find_database(self.container)
 
-    def before_worker(self, request, message) -> bool:
+    def before_worker(self, request, message):
+        # The fingerprint is taken now: the worker may normalise the request objects it is given.
+        fingerprint = request_fingerprint(request)
         with self.db.new_session() as session:
-            previous = stored_reply(session, self.qualified_name, request)  # may raise Conflict
+            previous = stored_reply(session, self.qualified_name, request, fingerprint)  # may raise Conflict
         if previous is None:
-            return False
+            return fingerprint
         log.info("replaying the stored reply to %s request_id=%s", self.qualified_name, request.request_id)
         self._count_rejection("replayed")
         self.rpc_consumer.handle_result(message, previous, None)
-        return True
+        return ANSWERED
 
-    def complete(self, worker_ctx, request, reply):
-        record_reply(self.db.session_for(worker_ctx), self.qualified_name, request, reply)
+    def complete(self, worker_ctx, request, fingerprint, reply):
+        record_reply(self.db.session_for(worker_ctx), self.qualified_name, request, fingerprint, reply)
         try:
             commit_unit_of_work(worker_ctx)
         except IntegrityError as exc:
             # Another delivery of the same command may have committed first: answer as it did.
             rollback_unit_of_work(worker_ctx)
             with self.db.new_session() as session:
-                previous = stored_reply(session, self.qualified_name, request)
+                previous = stored_reply(session, self.qualified_name, request, fingerprint)
             if previous is not None:
                 return previous
             raise Conflict("the change conflicts with existing data", {"constraint": str(exc.orig)[:300]}) from None

@@ -17,7 +17,7 @@ from datetime import date
 import eventlet
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from redprop.config import settings_from_config
@@ -243,13 +243,16 @@ class GovernanceMap:
 class MapAccess:
     """What ``self.map`` is in a worker: the current snapshot, and a way to refresh it after a change."""
 
-    def __init__(self, provider: RegistryMap):
+    def __init__(self, provider: RegistryMap, worker_ctx):
         self._provider = provider
+        self._worker_ctx = worker_ctx
         #: The snapshot this worker uses from start to end (a reload does not change it mid-request).
         self.current: GovernanceMap = provider.current
 
-    def reload_after_commit(self, session: Session) -> None:
-        event.listen(session, "after_commit", self._provider.after_commit, once=True)
+    def reload_after_commit(self) -> None:
+        """Reload once this worker's change is committed, before its reply is sent: the caller who
+        changed the structure reads its own writes (other replicas catch up through the poll)."""
+        self._provider.db.on_commit(self._worker_ctx, self._provider.reload_if_changed)
 
 
 class RegistryMap(DependencyProvider):
@@ -277,7 +280,7 @@ class RegistryMap(DependencyProvider):
     kill = stop
 
     def get_dependency(self, worker_ctx) -> MapAccess:
-        return MapAccess(self)
+        return MapAccess(self, worker_ctx)
 
     def reload(self, *_args) -> GovernanceMap:
         with self._lock, self.db.new_session() as session:
@@ -291,10 +294,6 @@ class RegistryMap(DependencyProvider):
             version = structure_version(session)
         if self.current is None or version != self.current.version:
             self.reload()
-
-    def after_commit(self, *_args) -> None:
-        """Call from a worker's session ``after_commit``: reload without delaying the reply."""
-        eventlet.spawn(self.reload_if_changed)
 
     def _poll(self):
         while True:

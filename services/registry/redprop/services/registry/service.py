@@ -120,12 +120,12 @@ class RegistryService(RedpropService):
             district=self.district, structure_version=version,
             counts={request.kind: c.ChangeCounts()},
             changes=[c.EntityChange(kind=request.kind, id=request.id, change="removed")]))
-        self.map.reload_after_commit(self.db)
+        self.map.reload_after_commit()
         return c.RemoveReply(removed=True, structure_version=version)
 
     def _write(self, rows, errors, valid_only: bool) -> c.ChangeReport:
         report = BatchWriter(self.db, self.district).apply(rows, valid_only=valid_only, prior_errors=errors)
         if report.applied:
-            self.map.reload_after_commit(self.db)
+            self.map.reload_after_commit()
         return report
 

@@ -1,0 +1,132 @@
+"""redprop's pytest plugin (registered under ``pytest11`` by redprop-shared).
+
+- Monkey-patches the process for eventlet before tests are collected (nameko's workers are green).
+- ``amqp_uri``: a fresh RabbitMQ virtual host per test, deleted afterwards, so no queue, binding or
+  leftover message of one test can reach another.
+- ``backend``: parametrises a test over SQLite and PostgreSQL; ``database_url_factory`` gives each
+  service of a test its own empty database on the chosen backend.
+- ``make_settings`` and ``run_suite``: settings pointing at those, and services started in-process.
+
+Servers: ``REDPROP_TEST_AMQP_URI`` (default the local RabbitMQ, guest/guest) and
+``REDPROP_TEST_POSTGRES_URL`` (default the local PostgreSQL as user postgres).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from contextlib import ExitStack
+
+import pytest
+
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/%2F"
+TEST_DISTRICT = "990001"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    import eventlet
+
+    eventlet.monkey_patch()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def broker_uri() -> str:
+    return os.environ.get("REDPROP_TEST_AMQP_URI", DEFAULT_AMQP_URI)
+
+
+@pytest.fixture(scope="session")
+def rabbit_management(broker_uri):
+    from redprop.messaging.management import RabbitManagement
+
+    return RabbitManagement(broker_uri)
+
+
+@pytest.fixture
+def vhost(rabbit_management) -> str:
+    name = f"redprop_test_{uuid.uuid4().hex[:10]}"
+    rabbit_management.create_vhost(name)
+    yield name
+    rabbit_management.delete_vhost(name)
+
+
+@pytest.fixture
+def amqp_uri(broker_uri, vhost) -> str:
+    from redprop.config import Settings
+
+    return Settings(amqp_uri=broker_uri).with_vhost(vhost).amqp_uri
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url_factory(tmp_path):
+    """``make(service, backend)`` -> the URL of a new, empty database (dropped after the test)."""
+    from redprop.testing.databases import DEFAULT_SERVER_URL, temporary_postgres_database
+
+    server = os.environ.get("REDPROP_TEST_POSTGRES_URL", DEFAULT_SERVER_URL)
+    with ExitStack() as stack:
+        def make(service: str, backend: str = "sqlite") -> str:
+            if backend == "sqlite":
+                return f"sqlite:///{tmp_path / f'{service}-{uuid.uuid4().hex[:6]}.sqlite3'}"
+            if backend == "postgresql":
+                return stack.enter_context(temporary_postgres_database(server))
+            raise ValueError(f"unknown backend {backend!r}")
+
+        yield make
+
+
+@pytest.fixture
+def make_settings(amqp_uri, tmp_path, database_url_factory):
+    """``make_settings(services, backend="sqlite", **overrides)`` -> Settings for one test.
+
+    Each named service gets its own fresh database and a free metrics port; retries and outbox polls
+    are quick so fault tests finish fast.
+    """
+    from redprop.config import Settings
+
+    def make(services: list[str] | tuple[str, ...] = (), backend: str = "sqlite", **overrides):
+        services_cfg = {
+            name: {"database_url": database_url_factory(name, backend), "metrics_port": free_port(),
+                   "max_workers": 4}
+            for name in services
+        }
+        for name, extra in overrides.pop("services", {}).items():
+            services_cfg.setdefault(name, {}).update(extra)
+        messaging = {"retry_delay": 0.2, "outbox_poll_interval": 0.2, "max_delivery_attempts": 3,
+                     "rpc_timeout": 20, **overrides.pop("messaging", {})}
+        return Settings(district=TEST_DISTRICT, amqp_uri=amqp_uri, data_dir=tmp_path / "data",
+                        services=services_cfg, messaging=messaging, **overrides)
+
+    return make
+
+
+@pytest.fixture
+def run_suite(make_settings):
+    """``run_suite(*services, backend="sqlite", settings=None, **overrides)`` -> a running Suite."""
+    from redprop.testing.suite import Suite
+
+    suites: list[Suite] = []
+
+    def run(*services: str, backend: str = "sqlite", settings=None, **overrides) -> Suite:
+        settings = settings or make_settings(services, backend, **overrides)
+        suite = Suite(settings, list(services)).start()
+        suites.append(suite)
+        return suite
+
+    yield run
+    for suite in reversed(suites):
+        suite.stop()
