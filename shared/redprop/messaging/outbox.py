@@ -20,7 +20,7 @@ from eventlet.semaphore import Semaphore
 from nameko.amqp.publish import Publisher
 from nameko.constants import PERSISTENT
 from nameko.extensions import DependencyProvider, SharedExtension
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from redprop.config import settings_from_config
@@ -171,7 +171,7 @@ class EventEmitter:
     def __init__(self, provider: EventOutbox, worker_ctx):
         self._provider = provider
         self._worker_ctx = worker_ctx
-        self._hooked: Session | None = None
+        self._hooked = False
 
     def emit(self, evt: Event) -> None:
         provider = self._provider
@@ -183,9 +183,13 @@ class EventEmitter:
         session = provider.db.session_for(self._worker_ctx)
         headers = {"nameko.call_id_stack": list(self._worker_ctx.call_id_stack)}
         stage_event(session, provider.container.service_name, evt, headers)
-        if self._hooked is not session:
-            event.listen(session, "after_commit", provider.relay.wake, once=True)
-            self._hooked = session
+        self.relay_after_commit()
+
+    def relay_after_commit(self) -> None:
+        """Wake the relay once this worker commits; call it after staging events with ``stage_event``."""
+        if not self._hooked:
+            self._provider.db.on_commit(self._worker_ctx, self._provider.relay.wake)
+            self._hooked = True
 
 
 class EventOutbox(DependencyProvider):

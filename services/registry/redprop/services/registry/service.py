@@ -126,6 +126,7 @@ class RegistryService(RedpropService):
     def _write(self, rows, errors, valid_only: bool) -> c.ChangeReport:
         report = BatchWriter(self.db, self.district).apply(rows, valid_only=valid_only, prior_errors=errors)
         if report.applied:
+            self.events.relay_after_commit()  # the writer staged its events in this transaction
             self.map.reload_after_commit()
         return report
 
