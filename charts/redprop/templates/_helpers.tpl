@@ -1,0 +1,309 @@
+{{/* vim: set filetype=mustache: */}}
+
+{{/* Chart name, truncated to the 63 characters Kubernetes allows. */}}
+{{- define "redprop.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Fully qualified app name: <release>-<chart> unless the release name already holds the chart name. */}}
+{{- define "redprop.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* <fullname>-<suffix>, valid as a DNS label. Usage: include "redprop.componentName" (list $ "registry") */}}
+{{- define "redprop.componentName" -}}
+{{- $root := index . 0 -}}
+{{- printf "%s-%s" (include "redprop.fullname" $root | trunc 40 | trimSuffix "-") (index . 1 | replace "_" "-") | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "redprop.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Selector labels. Usage: include "redprop.selectorLabels" (dict "root" $ "component" "registry") */}}
+{{- define "redprop.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "redprop.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- if .component }}
+app.kubernetes.io/component: {{ .component | replace "_" "-" }}
+{{- end }}
+{{- end -}}
+
+{{/* Standard labels. Usage: include "redprop.labels" (dict "root" $ "component" "registry") */}}
+{{- define "redprop.labels" -}}
+helm.sh/chart: {{ include "redprop.chart" .root }}
+{{ include "redprop.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: redprop
+redprop.io/district: {{ include "redprop.districtCode" .root | quote }}
+redprop.io/role: {{ .root.Values.role }}
+{{- with .root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* The metadata.annotations block (commonAnnotations plus extra ones), or nothing. */}}
+{{/* Usage, right after the labels block: {{- include "redprop.annotations" (dict "root" $ "extra" $map) }} */}}
+{{- define "redprop.annotations" -}}
+{{- $all := merge (deepCopy (default (dict) .extra)) (deepCopy (default (dict) .root.Values.commonAnnotations)) -}}
+{{- if $all }}
+{{ toYaml (dict "annotations" $all) | indent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------------------------------------- */}}
+{{/* District, broker and database settings with their defaults.                                    */}}
+
+{{- define "redprop.districtCode" -}}
+{{- required "district.code is required: the GB/T 2260 six-digit code of the district this release serves, e.g. --set district.code=310101" .Values.district.code -}}
+{{- end -}}
+
+{{- define "redprop.districtName" -}}
+{{- default (include "redprop.districtCode" .) .Values.district.name -}}
+{{- end -}}
+
+{{- define "redprop.rabbitmq.clusterName" -}}
+{{- default (include "redprop.componentName" (list . "rabbitmq")) .Values.rabbitmq.cluster.name -}}
+{{- end -}}
+
+{{- define "redprop.rabbitmq.host" -}}
+{{- if .Values.rabbitmq.host -}}
+{{- .Values.rabbitmq.host -}}
+{{- else if .Values.rabbitmq.cluster.create -}}
+{{- printf "%s.%s.svc" (include "redprop.rabbitmq.clusterName" .) .Release.Namespace -}}
+{{- else if not .Values.existingSecret -}}
+{{- fail "rabbitmq.host is required: the host of the external RabbitMQ (or set rabbitmq.cluster.create=true, or existingSecret)" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "redprop.rabbitmq.vhost" -}}
+{{- if .Values.rabbitmq.vhost -}}
+{{- .Values.rabbitmq.vhost -}}
+{{- else if eq .Values.role "city" -}}
+redprop-city
+{{- else -}}
+{{- printf "redprop-%s" (include "redprop.districtCode" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "redprop.rabbitmq.username" -}}
+{{- default (printf "redprop-%s" (include "redprop.districtCode" .)) .Values.rabbitmq.username -}}
+{{- end -}}
+
+{{- define "redprop.rabbitmq.password" -}}
+{{- required "rabbitmq.password is required (or give the credentials in an existing Secret with existingSecret)" .Values.rabbitmq.password -}}
+{{- end -}}
+
+{{/* amqp[s]://user:password@host:port/vhost, every part URL-encoded. */}}
+{{- define "redprop.rabbitmq.uri" -}}
+{{- $host := include "redprop.rabbitmq.host" . -}}
+{{- printf "%s://%s:%s@%s:%d/%s" (ternary "amqps" "amqp" .Values.rabbitmq.tls) (include "redprop.urlencode" (include "redprop.rabbitmq.username" .)) (include "redprop.urlencode" (include "redprop.rabbitmq.password" .)) $host (int .Values.rabbitmq.port) (include "redprop.urlencode" (include "redprop.rabbitmq.vhost" .)) -}}
+{{- end -}}
+
+{{/* Percent-encode one URL part (urlquery writes a space as "+", which URL userinfo and paths keep literally). */}}
+{{- define "redprop.urlencode" -}}
+{{- . | urlquery | replace "+" "%20" -}}
+{{- end -}}
+
+{{- define "redprop.postgresql.username" -}}
+{{- default (printf "redprop_%s" (include "redprop.districtCode" .)) .Values.postgresql.username -}}
+{{- end -}}
+
+{{/* The database URL of one service. Usage: include "redprop.postgresql.url" (list $ "registry") */}}
+{{- define "redprop.postgresql.url" -}}
+{{- $root := index . 0 -}}
+{{- $service := index . 1 -}}
+{{- $v := $root.Values.postgresql -}}
+{{- $host := required "postgresql.host is required: the host of the external PostgreSQL (or give the database URLs in an existing Secret with existingSecret)" $v.host -}}
+{{- $password := required "postgresql.password is required (or give the database URLs in an existing Secret with existingSecret)" $v.password -}}
+{{- $prefix := default (printf "redprop_%s_" (include "redprop.districtCode" $root)) $v.databasePrefix -}}
+{{- printf "postgresql://%s:%s@%s:%d/%s%s?sslmode=%s" (include "redprop.urlencode" (include "redprop.postgresql.username" $root)) (include "redprop.urlencode" $password) $host (int $v.port) $prefix $service $v.sslmode -}}
+{{- end -}}
+
+{{- define "redprop.secretName" -}}
+{{- default (include "redprop.fullname" .) .Values.existingSecret -}}
+{{- end -}}
+
+{{- define "redprop.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "redprop.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* ---------------------------------------------------------------------------------------------- */}}
+{{/* Services: serviceDefaults deep-merged with each entry of services and pluginServices.           */}}
+
+{{/* Deep merge .src into .dst in place; unlike sprig's mergeOverwrite, false, 0 and "" do override. */}}
+{{- define "redprop.deepMerge" -}}
+{{- $dst := .dst -}}
+{{- range $key, $value := .src -}}
+{{- if and (kindIs "map" $value) (kindIs "map" (index $dst $key)) -}}
+{{- include "redprop.deepMerge" (dict "dst" (index $dst $key) "src" $value) -}}
+{{- else -}}
+{{- $_ := set $dst $key $value -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* YAML map: service name -> merged settings (every service, enabled or not), plus `name` and `plugin`. */}}
+{{- define "redprop.services" -}}
+{{- $all := dict -}}
+{{- range $name, $svc := .Values.services -}}
+{{- $merged := deepCopy $.Values.serviceDefaults -}}
+{{- include "redprop.deepMerge" (dict "dst" $merged "src" (deepCopy $svc)) -}}
+{{- $_ := set $merged "name" $name -}}
+{{- $_ := set $merged "plugin" false -}}
+{{- $_ := set $all $name $merged -}}
+{{- end -}}
+{{- range $name, $svc := .Values.pluginServices -}}
+{{- if hasKey $.Values.services $name -}}
+{{- fail (printf "pluginServices.%s: %s is a first-party service; configure it under services.%s" $name $name $name) -}}
+{{- end -}}
+{{- $merged := deepCopy $.Values.serviceDefaults -}}
+{{- include "redprop.deepMerge" (dict "dst" $merged "src" (deepCopy $svc)) -}}
+{{- $_ := set $merged "name" $name -}}
+{{- $_ := set $merged "plugin" true -}}
+{{- $_ := set $all $name $merged -}}
+{{- end -}}
+{{- toYaml $all -}}
+{{- end -}}
+
+{{/* YAML map of the enabled services only. */}}
+{{- define "redprop.enabledServices" -}}
+{{- $enabled := dict -}}
+{{- range $name, $svc := (include "redprop.services" . | fromYaml) -}}
+{{- if $svc.enabled -}}
+{{- $_ := set $enabled $name $svc -}}
+{{- end -}}
+{{- end -}}
+{{- $ports := dict -}}
+{{- range $name, $svc := $enabled -}}
+{{- $port := toString (int $svc.metricsPort) -}}
+{{- if hasKey $ports $port -}}
+{{- fail (printf "services %s and %s both use metricsPort %s; give each enabled service its own port" (get $ports $port) $name $port) -}}
+{{- end -}}
+{{- $_ := set $ports $port $name -}}
+{{- if and $svc.keda.enabled $svc.autoscaling.enabled -}}
+{{- fail (printf "services.%s: keda.enabled and autoscaling.enabled are both true; KEDA manages its own HorizontalPodAutoscaler, so choose one" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $enabled -}}
+{{- end -}}
+
+{{/* The image of a service. Usage: include "redprop.image" (dict "root" $ "image" $svc.image) */}}
+{{- define "redprop.image" -}}
+{{- $img := deepCopy .root.Values.image -}}
+{{- if .image -}}
+{{- include "redprop.deepMerge" (dict "dst" $img "src" (deepCopy .image)) -}}
+{{- end -}}
+{{- $registry := default $img.registry .root.Values.global.imageRegistry -}}
+{{- $tag := default .root.Chart.AppVersion (toString (default "" $img.tag)) -}}
+{{- if eq $tag "latest" -}}
+{{- fail "image.tag must not be latest: pin a version so every pod runs the same code" -}}
+{{- end -}}
+{{- $ref := ternary (printf "%s@%s" $img.repository $img.digest) (printf "%s:%s" $img.repository $tag) (not (empty $img.digest)) -}}
+{{- if $registry -}}
+{{- printf "%s/%s" $registry $ref -}}
+{{- else -}}
+{{- $ref -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The imagePullSecrets field, or nothing. Usage: {{- include "redprop.imagePullSecrets" (dict "root" $ "indent" 6) }} */}}
+{{- define "redprop.imagePullSecrets" -}}
+{{- $secrets := concat (default (list) .root.Values.global.imagePullSecrets) (default (list) .root.Values.image.pullSecrets) | uniq -}}
+{{- if $secrets }}
+{{- $names := list -}}
+{{- range $secrets }}{{ $names = append $names (dict "name" .) }}{{ end }}
+{{ toYaml (dict "imagePullSecrets" $names) | indent (int .indent) }}
+{{- end }}
+{{- end -}}
+
+{{/* Environment variable name for a service's database URL. */}}
+{{- define "redprop.databaseEnv" -}}
+{{- printf "REDPROP_SERVICES__%s__DATABASE_URL" (upper .) -}}
+{{- end -}}
+
+{{/* Environment shared by every redprop container. */}}
+{{- define "redprop.commonEnv" -}}
+- name: REDPROP_CONFIG
+  value: /etc/redprop/redprop.yaml
+- name: HOME
+  value: /tmp
+- name: PYTHONDONTWRITEBYTECODE
+  value: "1"
+- name: PYTHONUNBUFFERED
+  value: "1"
+{{- end -}}
+
+{{/* Volumes shared by every redprop pod. Usage: include "redprop.volumes" (dict "root" $ "configMap" $name) */}}
+{{- define "redprop.volumes" -}}
+- name: config
+  configMap:
+    name: {{ .configMap }}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .root.Values.tmpVolume.sizeLimit }}
+{{- end -}}
+
+{{- define "redprop.volumeMounts" -}}
+- name: config
+  mountPath: /etc/redprop
+  readOnly: true
+- name: tmp
+  mountPath: /tmp
+{{- end -}}
+
+{{/* redprop.yaml, the settings file the services read (credentials come from the environment). */}}
+{{- define "redprop.configFile" -}}
+{{- $services := dict -}}
+{{- range $name, $svc := (include "redprop.services" . | fromYaml) -}}
+{{- $_ := set $services $name (dict "enabled" $svc.enabled "max_workers" (int $svc.maxWorkers) "metrics_port" (int $svc.metricsPort)) -}}
+{{- end -}}
+{{- $config := dict "district" (include "redprop.districtCode" .) "district_name" (include "redprop.districtName" .) "log_level" .Values.config.logLevel "data_dir" "/tmp/redprop" "services" $services -}}
+{{- with .Values.config.plugins }}{{ $_ := set $config "plugins" . }}{{ end -}}
+{{- with .Values.config.messaging }}{{ $_ := set $config "messaging" . }}{{ end -}}
+# redprop settings for {{ include "redprop.districtName" . }} ({{ .Values.role }} release {{ .Release.Name }}).
+# Credentials are not here: REDPROP_AMQP_URI and REDPROP_SERVICES__<NAME>__DATABASE_URL come from a Secret.
+{{ toYaml $config }}
+{{- end -}}
+
+{{/* The Secret's data (credentials). */}}
+{{- define "redprop.secretData" -}}
+amqp-uri: {{ include "redprop.rabbitmq.uri" . | b64enc | quote }}
+{{- range $name, $svc := (include "redprop.enabledServices" . | fromYaml) }}
+{{ $name }}-database-url: {{ include "redprop.postgresql.url" (list $ $name) | b64enc | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Whether a monitoring piece is on: enabled true, or auto and the cluster serves its API. */}}
+{{/* Usage: include "redprop.monitoringEnabled" (dict "root" $ "enabled" .Values.metrics.serviceMonitor.enabled "api" "monitoring.coreos.com/v1/ServiceMonitor") */}}
+{{- define "redprop.monitoringEnabled" -}}
+{{- $enabled := toString .enabled -}}
+{{- if or (eq $enabled "true") (and (eq $enabled "auto") (.root.Capabilities.APIVersions.Has .api)) -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* The RabbitmqCluster that topology resources belong to. */}}
+{{- define "redprop.rabbitmq.clusterReference" -}}
+rabbitmqClusterReference:
+  {{- $name := .Values.rabbitmq.topology.clusterReference.name -}}
+  {{- if and (not $name) .Values.rabbitmq.cluster.create }}
+  {{- $name = include "redprop.rabbitmq.clusterName" . }}
+  {{- end }}
+  name: {{ required "rabbitmq.topology.clusterReference.name is required: the RabbitmqCluster that holds this release's vhost" $name }}
+  namespace: {{ default .Release.Namespace .Values.rabbitmq.topology.clusterReference.namespace }}
+{{- end -}}

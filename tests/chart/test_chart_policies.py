@@ -1,0 +1,475 @@
+"""What matters in the rendered manifests: labels, probes, resources, non-root, pinned images, hooks,
+the settings the services will read, monitoring gates, and the district isolation of the topology."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import yaml
+from chartlib import (
+    EXAMPLES,
+    MINIMAL,
+    OPERATOR_APIS,
+    WORKLOAD_KINDS,
+    example_values,
+    merged,
+    of_kind,
+    pod_spec,
+    release_of,
+    render,
+    render_example,
+    render_files,
+)
+from kombu import Connection
+from sqlalchemy.engine import make_url
+
+from redprop.config import DEFAULT_METRICS_PORTS, load_settings
+
+STANDARD_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
+                   "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of", "helm.sh/chart")
+
+
+def _containers(m):
+    spec = pod_spec(m)
+    return spec.get("initContainers", []) + spec["containers"]
+
+
+def _env(container) -> dict:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def _deployments_by_service(manifests):
+    return {m.doc["metadata"]["labels"]["app.kubernetes.io/component"]: m for m in of_kind(manifests, "Deployment")}
+
+
+# -- labels --------------------------------------------------------------------------------------
+
+def test_every_resource_and_pod_has_the_standard_labels(example):
+    name, _ = release_of(example)
+    code = example_values(example)["district"]["code"]
+    for m in render_example(example):
+        labels = m.doc["metadata"].get("labels", {})
+        for key in STANDARD_LABELS:
+            assert labels.get(key), f"{m!r} lacks label {key}"
+        assert labels["app.kubernetes.io/instance"] == name
+        assert labels["app.kubernetes.io/managed-by"] == "Helm"
+        assert labels["redprop.io/district"] == code
+        if m.kind in ("Deployment", "Job"):
+            pod_labels = m.doc["spec"]["template"]["metadata"]["labels"]
+            for key in STANDARD_LABELS:
+                assert pod_labels.get(key), f"pods of {m!r} lack label {key}"
+        if m.kind == "Deployment":
+            selector = m.doc["spec"]["selector"]["matchLabels"]
+            assert selector.items() <= m.doc["spec"]["template"]["metadata"]["labels"].items()
+            assert "app.kubernetes.io/version" not in selector, "selectors must survive upgrades"
+
+
+# -- workloads: images, security, resources, probes ---------------------------------------------
+
+def test_every_container_is_pinned_non_root_read_only_and_bounded(example):
+    workloads = [m for m in render_example(example) if m.kind in WORKLOAD_KINDS]
+    assert workloads
+    for m in workloads:
+        spec = pod_spec(m)
+        assert spec["securityContext"]["runAsNonRoot"] is True, m
+        assert spec["securityContext"]["runAsUser"] != 0, m
+        assert spec.get("automountServiceAccountToken") is False, m
+        tmp_volumes = {v["name"] for v in spec["volumes"] if "emptyDir" in v}
+        for c in _containers(m):
+            image = c["image"]
+            assert "@sha256:" in image or re.search(r":[A-Za-z0-9_][A-Za-z0-9_.-]*$", image.rsplit("/", 1)[-1]), \
+                f"{m!r}: image {image} has no tag"
+            assert not image.endswith(":latest"), f"{m!r}: image {image} uses latest"
+            sc = c["securityContext"]
+            assert sc["runAsNonRoot"] is True and sc["readOnlyRootFilesystem"] is True, m
+            assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"]["drop"] == ["ALL"], m
+            res = c["resources"]
+            assert res["requests"]["cpu"] and res["requests"]["memory"] and res["limits"]["memory"], m
+            mounts = {v["mountPath"]: v["name"] for v in c["volumeMounts"]}
+            assert mounts.get("/tmp") in tmp_volumes, f"{m!r}: /tmp must be a writable emptyDir"
+
+
+def test_deployments_run_their_service_with_meaningful_probes(example):
+    manifests = render_example(example)
+    services = {m.doc["metadata"]["labels"]["app.kubernetes.io/component"]: m for m in of_kind(manifests, "Service")}
+    deployments = _deployments_by_service(manifests)
+    assert deployments and set(deployments) == set(services)
+    for svc_name, m in deployments.items():
+        (c,) = pod_spec(m)["containers"]
+        assert c["command"] == ["redprop"] and c["args"] == ["run", svc_name]
+        (port,) = [p for p in c["ports"] if p["name"] == "metrics"]
+        if svc_name in DEFAULT_METRICS_PORTS:
+            assert port["containerPort"] == DEFAULT_METRICS_PORTS[svc_name]
+        assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+        assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+        assert c["startupProbe"]["httpGet"]["path"] == "/healthz"
+        # /readyz opens a broker connection (2 s timeout) and pings the database: give it time.
+        assert c["readinessProbe"]["timeoutSeconds"] > 2
+        env = _env(c)
+        assert env["REDPROP_CONFIG"]["value"] == "/etc/redprop/redprop.yaml"
+        assert env["REDPROP_AMQP_URI"]["valueFrom"]["secretKeyRef"]["key"] == "amqp-uri"
+        db_env = f"REDPROP_SERVICES__{svc_name.upper()}__DATABASE_URL"
+        assert env[db_env]["valueFrom"]["secretKeyRef"]["key"] == f"{svc_name}-database-url"
+        other_dbs = [k for k in env if k.endswith("__DATABASE_URL") and k != db_env]
+        assert other_dbs == [], "a service gets only its own database credentials"
+        (svc_port,) = [p for p in services[svc_name].doc["spec"]["ports"] if p["name"] == "metrics"]
+        assert svc_port["port"] == port["containerPort"] and svc_port["targetPort"] == "metrics"
+        assert services[svc_name].doc["spec"]["selector"] == m.doc["spec"]["selector"]["matchLabels"]
+
+
+def test_each_service_has_a_disruption_budget_selecting_its_pods(example):
+    manifests = render_example(example)
+    deployments = _deployments_by_service(manifests)
+    pdbs = {m.doc["metadata"]["labels"]["app.kubernetes.io/component"]: m for m in of_kind(manifests, "PodDisruptionBudget")}
+    assert set(pdbs) == set(deployments)
+    for name, pdb in pdbs.items():
+        assert pdb.doc["spec"]["selector"]["matchLabels"] == deployments[name].doc["spec"]["selector"]["matchLabels"]
+        assert ("minAvailable" in pdb.doc["spec"]) != ("maxUnavailable" in pdb.doc["spec"])
+
+
+def test_pdb_can_be_turned_off_per_service_even_though_defaults_turn_it_on():
+    values = merged(MINIMAL, {"services": {"registry": {"pdb": {"enabled": False}}}})
+    assert of_kind(render(values), "PodDisruptionBudget") == []
+
+
+def test_autoscaling_replaces_fixed_replicas():
+    values = merged(MINIMAL, {"services": {"registry": {"autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 4}}}})
+    manifests = render(values)
+    (deployment,) = of_kind(manifests, "Deployment")
+    (hpa,) = of_kind(manifests, "HorizontalPodAutoscaler")
+    assert "replicas" not in deployment.doc["spec"]
+    assert hpa.doc["spec"]["scaleTargetRef"]["name"] == deployment.name
+    assert (hpa.doc["spec"]["minReplicas"], hpa.doc["spec"]["maxReplicas"]) == (2, 4)
+
+
+def test_keda_scales_on_the_rpc_queue_with_the_pods_broker_uri():
+    values = merged(MINIMAL, {"services": {"registry": {"keda": {"enabled": True, "queueLength": 30}}}})
+    manifests = render(values)
+    (deployment,) = of_kind(manifests, "Deployment")
+    (scaled,) = of_kind(manifests, "ScaledObject")
+    assert of_kind(manifests, "HorizontalPodAutoscaler") == []
+    assert "replicas" not in deployment.doc["spec"]
+    assert scaled.doc["spec"]["scaleTargetRef"]["name"] == deployment.name
+    (trigger,) = scaled.doc["spec"]["triggers"]
+    assert trigger["type"] == "rabbitmq"
+    assert trigger["metadata"]["queueName"] == "rpc-registry" and trigger["metadata"]["value"] == "30"
+    env = _env(pod_spec(deployment)["containers"][0])
+    assert trigger["metadata"]["hostFromEnv"] in env
+
+
+def test_keda_and_hpa_together_are_refused_with_a_reason():
+    values = merged(MINIMAL, {"services": {"registry": {"keda": {"enabled": True}, "autoscaling": {"enabled": True}}}})
+    with pytest.raises(Exception, match="keda.enabled and autoscaling.enabled are both true"):
+        render(values)
+
+
+def test_enabling_another_service_adds_its_workload_with_its_default_port():
+    values = merged(MINIMAL, {"services": {"ticketing": {"enabled": True, "replicaCount": 3}}})
+    deployments = _deployments_by_service(render(values))
+    assert set(deployments) == {"registry", "ticketing"}
+    assert deployments["ticketing"].doc["spec"]["replicas"] == 3
+    assert deployments["registry"].doc["spec"]["replicas"] == 1
+    port = pod_spec(deployments["ticketing"])["containers"][0]["ports"][0]["containerPort"]
+    assert port == DEFAULT_METRICS_PORTS["ticketing"]
+
+
+def test_the_chart_lists_every_known_service_with_only_installed_ones_enabled():
+    from importlib.metadata import entry_points
+
+    installed = {ep.name for ep in entry_points(group="redprop.services")}
+    defaults = yaml.safe_load((EXAMPLES[0].parent.parent / "values.yaml").read_text(encoding="utf-8"))
+    services = defaults["services"]
+    assert set(services) == set(DEFAULT_METRICS_PORTS)
+    for name, svc in services.items():
+        assert svc["metricsPort"] == DEFAULT_METRICS_PORTS[name]
+        assert svc["enabled"] is (name in installed), f"{name}: enabled by default only when installed"
+
+
+def test_duplicate_metrics_ports_are_refused():
+    values = merged(MINIMAL, {"services": {"ticketing": {"enabled": True, "metricsPort": 9101}}})
+    with pytest.raises(Exception, match="both use metricsPort 9101"):
+        render(values)
+
+
+# -- configuration: what the services will actually read -----------------------------------------
+
+def _secret_env(manifests, existing: bool) -> dict[str, str]:
+    if existing:
+        return {}
+    (secret,) = [m for m in of_kind(manifests, "Secret") if "-rabbitmq-" not in m.name
+                 and "federation" not in m.name and "helm.sh/hook" not in m.doc["metadata"].get("annotations", {})]
+    return {k: base64.b64decode(v).decode() for k, v in secret.doc["data"].items()}
+
+
+def test_the_services_accept_the_rendered_settings(example, tmp_path, monkeypatch):
+    """Feed the ConfigMap and the Secret to redprop's own settings loader, as a pod would."""
+    values = example_values(example)
+    manifests = render_example(example)
+    (config_map,) = [m for m in of_kind(manifests, "ConfigMap") if "redprop.yaml" in m.doc.get("data", {})
+                     and "helm.sh/hook" not in m.doc["metadata"].get("annotations", {})]
+    config_file = tmp_path / "redprop.yaml"
+    config_file.write_text(config_map.doc["data"]["redprop.yaml"], encoding="utf-8")
+    secret = _secret_env(manifests, bool(values.get("existingSecret")))
+    for var in [k for k in __import__("os").environ if k.startswith("REDPROP_")]:
+        monkeypatch.delenv(var)
+    for name, deployment in _deployments_by_service(manifests).items():
+        env = _env(pod_spec(deployment)["containers"][0])
+        for var, entry in env.items():
+            if "valueFrom" in entry:
+                key = entry["valueFrom"]["secretKeyRef"]["key"]
+                fallback = ("amqp://u:p@broker:5672/v" if key == "amqp-uri"
+                            else f"postgresql://u:p@db:5432/{name}")
+                monkeypatch.setenv(var, secret.get(key, fallback))
+            elif var.startswith("REDPROP_"):
+                monkeypatch.setenv(var, entry["value"])
+        monkeypatch.setenv("REDPROP_CONFIG", str(config_file))
+        settings = load_settings()
+        assert settings.district == values["district"]["code"]
+        assert settings.service(name).enabled
+        assert settings.metrics_port(name) == pod_spec(deployment)["containers"][0]["ports"][0]["containerPort"]
+        assert settings.database_url(name).startswith("postgresql://")
+        for var in env:
+            if var.startswith("REDPROP_SERVICES__"):
+                monkeypatch.delenv(var)
+
+
+def test_chart_managed_secret_holds_url_encoded_uris_per_district():
+    values = merged(MINIMAL, {"rabbitmq": {"password": "p@ss/w:rd?"}, "postgresql": {"password": "a b#c"},
+                              "services": {"ticketing": {"enabled": True}}})
+    manifests = render(values, name="district-310101", namespace="redprop-310101")
+    data = _secret_env(manifests, existing=False)
+    assert set(data) == {"amqp-uri", "registry-database-url", "ticketing-database-url"}
+    # Parsed by the libraries the services connect with.
+    amqp = Connection(data["amqp-uri"])
+    assert (amqp.transport_cls, amqp.hostname, amqp.port) == ("amqp", "rabbitmq.example.svc", 5672)
+    assert amqp.userid == "redprop-310101" and amqp.password == "p@ss/w:rd?"
+    assert amqp.virtual_host == "redprop-310101"
+    pg = make_url(data["ticketing-database-url"])
+    assert pg.password == "a b#c" and pg.database == "redprop_310101_ticketing"
+    assert pg.username == "redprop_310101" and pg.host == "pg.example.svc" and pg.query == {"sslmode": "prefer"}
+    # The config file carries no credentials.
+    (config_map,) = [m for m in of_kind(manifests, "ConfigMap") if m.name == "district-310101-redprop"]
+    assert "p@ss" not in config_map.doc["data"]["redprop.yaml"]
+
+
+def test_existing_secret_replaces_the_chart_secret():
+    values = merged(MINIMAL, {"existingSecret": "huangpu-credentials"})
+    manifests = render(values)
+    assert of_kind(manifests, "Secret") == []
+    for m in manifests:
+        if m.kind in ("Deployment", "Job"):
+            for entry in _env(pod_spec(m)["containers"][0]).values():
+                if "valueFrom" in entry:
+                    assert entry["valueFrom"]["secretKeyRef"]["name"] == "huangpu-credentials"
+
+
+def test_config_changes_roll_the_pods():
+    a = _deployments_by_service(render(MINIMAL))["registry"]
+    b = _deployments_by_service(render(merged(MINIMAL, {"config": {"logLevel": "DEBUG"}})))["registry"]
+    c = _deployments_by_service(render(merged(MINIMAL, {"rabbitmq": {"password": "rotated"}})))["registry"]
+    ann = lambda m: m.doc["spec"]["template"]["metadata"]["annotations"]  # noqa: E731
+    assert ann(a)["checksum/config"] != ann(b)["checksum/config"]
+    assert ann(a)["checksum/secret"] != ann(c)["checksum/secret"]
+
+
+# -- hooks -----------------------------------------------------------------------------------------
+
+def test_migrations_run_as_a_pre_install_pre_upgrade_hook_with_their_own_settings(example):
+    manifests = render_example(example)
+    hooks = [m for m in manifests if "helm.sh/hook" in m.doc["metadata"].get("annotations", {})]
+    jobs = of_kind(manifests, "Job")
+    assert jobs and all(j in hooks for j in jobs)
+    weight = lambda m: int(m.doc["metadata"]["annotations"].get("helm.sh/hook-weight", "0"))  # noqa: E731
+    (suite_job,) = [j for j in jobs if pod_spec(j)["containers"][0]["args"] == ["migrate", "--all"]]
+    for m in hooks:
+        if m.kind == "Pod":
+            continue
+        annotations = m.doc["metadata"]["annotations"]
+        assert set(annotations["helm.sh/hook"].split(",")) == {"pre-install", "pre-upgrade"}, m
+        assert "before-hook-creation" in annotations["helm.sh/hook-delete-policy"], m
+    # Before install nothing of the release exists yet: everything the Job mounts is a hook created first.
+    volumes = {v["name"]: v for v in pod_spec(suite_job)["volumes"]}
+    config_name = volumes["config"]["configMap"]["name"]
+    (config_hook,) = [m for m in hooks if m.kind == "ConfigMap" and m.name == config_name]
+    assert weight(config_hook) < weight(suite_job)
+    env = _env(pod_spec(suite_job)["containers"][0])
+    secret_names = {e["valueFrom"]["secretKeyRef"]["name"] for e in env.values() if "valueFrom" in e}
+    values = example_values(example)
+    if values.get("existingSecret"):
+        assert secret_names == {values["existingSecret"]}
+    else:
+        (secret_hook,) = [m for m in hooks if m.kind == "Secret"]
+        assert secret_names == {secret_hook.name} and weight(secret_hook) < weight(suite_job)
+    assert pod_spec(suite_job)["restartPolicy"] == "Never"
+    assert pod_spec(suite_job).get("serviceAccountName") == "default", "the release's ServiceAccount does not exist yet"
+
+
+def test_plugin_services_migrate_in_their_own_image():
+    manifests = render_example(next(p for p in EXAMPLES if p.stem == "district-310105"))
+    jobs = {tuple(pod_spec(j)["containers"][0]["args"]): j for j in of_kind(manifests, "Job")}
+    assert set(jobs) == {("migrate", "--all"), ("migrate", "parking")}
+    assert "redprop-parking:1.0.3" in pod_spec(jobs[("migrate", "parking")])["containers"][0]["image"]
+    deployments = _deployments_by_service(manifests)
+    assert pod_spec(deployments["parking"])["containers"][0]["image"].endswith("redprop/redprop-parking:1.0.3")
+    assert pod_spec(deployments["registry"])["containers"][0]["image"] == "docker.io/redprop/redprop:0.1.0"
+
+
+def test_helm_test_calls_readyz_of_every_service(example):
+    manifests = render_example(example)
+    (pod,) = of_kind(manifests, "Pod")
+    assert pod.doc["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    urls = pod.doc["spec"]["containers"][0]["args"]
+    services = of_kind(manifests, "Service")
+    expected = {f"http://{s.name}.{s.doc['metadata']['namespace']}.svc:{s.doc['spec']['ports'][0]['port']}/readyz"
+                for s in services}
+    assert set(urls) == expected and expected
+
+
+# -- network ----------------------------------------------------------------------------------------
+
+def test_network_policy_admits_only_metrics_and_allows_only_broker_database_and_dns(example):
+    manifests = render_example(example)
+    values = example_values(example)
+    (policy,) = of_kind(manifests, "NetworkPolicy")
+    spec = policy.doc["spec"]
+    assert set(spec["policyTypes"]) == {"Ingress", "Egress"}
+    ingress_ports = {p["port"] for rule in spec["ingress"] for p in rule.get("ports", [])}
+    metrics_ports = {p["containerPort"] for d in of_kind(manifests, "Deployment")
+                     for p in pod_spec(d)["containers"][0]["ports"]}
+    assert ingress_ports == metrics_ports
+    egress_ports = {p["port"] for rule in spec["egress"] for p in rule.get("ports", [])}
+    assert egress_ports == {53, values["rabbitmq"].get("port", 5672), values["postgresql"].get("port", 5432)}
+    # It selects every pod of the release (services, migrations, test).
+    selector = spec["podSelector"]["matchLabels"]
+    for m in manifests:
+        if m.kind in ("Deployment", "Job"):
+            assert selector.items() <= m.doc["spec"]["template"]["metadata"]["labels"].items()
+
+
+# -- monitoring ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("setting, apis, expected", [
+    ("auto", (), False),
+    ("auto", OPERATOR_APIS, True),
+    (True, (), True),
+    (False, OPERATOR_APIS, False),
+])
+def test_monitoring_pieces_are_gated_on_their_crd_or_a_value(setting, apis, expected):
+    values = merged(MINIMAL, {"metrics": {"serviceMonitor": {"enabled": setting}, "prometheusRule": {"enabled": setting}}})
+    kinds = {m.kind for m in render(values, api_versions=apis)}
+    assert ("ServiceMonitor" in kinds) is expected
+    assert ("PrometheusRule" in kinds) is expected
+
+
+def test_service_monitor_scrapes_every_service_and_keeps_their_service_label():
+    manifests = render(MINIMAL, api_versions=OPERATOR_APIS)
+    (monitor,) = of_kind(manifests, "ServiceMonitor")
+    selector = monitor.doc["spec"]["selector"]["matchLabels"]
+    for service in of_kind(manifests, "Service"):
+        assert selector.items() <= service.doc["metadata"]["labels"].items()
+    (endpoint,) = monitor.doc["spec"]["endpoints"]
+    assert endpoint["port"] == "metrics" and endpoint["path"] == "/metrics" and endpoint["honorLabels"] is True
+    assert {"targetLabel": "district", "replacement": "310101", "action": "replace"} in endpoint["relabelings"]
+
+
+def test_prometheus_rule_has_the_promised_alerts():
+    values = merged(MINIMAL, {"services": {"ticketing": {"enabled": True}}})
+    (rule,) = of_kind(render(values, api_versions=OPERATOR_APIS, namespace="redprop-310101"), "PrometheusRule")
+    alerts = {r["alert"]: r for g in rule.doc["spec"]["groups"] for r in g["rules"]}
+    assert {"RedpropSlaBreachesRising", "RedpropDeadLetterQueueNotEmpty", "RedpropServiceWithoutConsumers",
+            "RedpropHighErrorRate", "RedpropWorkerSaturation"} <= set(alerts)
+    assert "redprop_ticketing_sla_breaches_total" in alerts["RedpropSlaBreachesRising"]["expr"]
+    dlq = alerts["RedpropDeadLetterQueueNotEmpty"]["expr"]
+    assert 'vhost="redprop-310101"' in dlq and "rabbitmq_queue_messages" in dlq
+    # The PromQL regex (after PromQL's own string unescaping) matches the dead-letter queues only.
+    regex = re.search(r'queue=~"([^"]+)"', dlq).group(1).encode().decode("unicode_escape")
+    assert re.fullmatch(regex, "redprop.dlq.registry") and not re.fullmatch(regex, "rpc-registry")
+    consumers = alerts["RedpropServiceWithoutConsumers"]["expr"]
+    assert "rabbitmq_queue_consumers" in consumers and "rpc-(registry|ticketing)" in consumers
+    error = alerts["RedpropHighErrorRate"]["expr"]
+    assert "redprop_entrypoint_calls_total" in error and 'outcome!~"success|replayed"' in error
+    saturation = alerts["RedpropWorkerSaturation"]["expr"]
+    assert "redprop_workers_in_flight" in saturation and "redprop_workers_max" in saturation
+    for alert in alerts.values():
+        assert 'namespace="redprop-310101"' in alert["expr"] or "vhost=" in alert["expr"]
+        assert alert["labels"]["severity"] in ("warning", "critical")
+        # Prometheus' own template syntax survives Helm's templating.
+        assert "{{ $labels." in alert["annotations"]["description"] or "{{ $value" in alert["annotations"]["description"]
+
+
+def test_grafana_dashboard_is_valid_json_about_this_district(example):
+    manifests = render_example(example)
+    (dashboard,) = [m for m in of_kind(manifests, "ConfigMap") if m.doc["metadata"]["labels"].get("grafana_dashboard") == "1"]
+    (text,) = dashboard.doc["data"].values()
+    board = json.loads(text)
+    code = example_values(example)["district"]["code"]
+    assert board["uid"] == f"redprop-{code}"
+    exprs = " ".join(t["expr"] for p in board["panels"] for t in p["targets"])
+    for metric in ("redprop_entrypoint_calls_total", "redprop_entrypoint_duration_seconds_bucket",
+                   "redprop_workers_in_flight", "redprop_workers_max", "rabbitmq_queue_messages",
+                   "redprop_ticketing_sla_breaches_total"):
+        assert metric in exprs
+    assert "__" not in json.dumps(board["templating"]), "placeholders left unreplaced"
+
+
+# -- multi-district: each release its own vhost, user, databases; federation to the city -----------
+
+def test_each_district_has_its_own_vhost_user_and_databases():
+    seen = {"vhost": set(), "user": set(), "namespace": set(), "db_prefix": set()}
+    for path in EXAMPLES:
+        values = example_values(path)
+        manifests = render_example(path)
+        (vhost,) = of_kind(manifests, "Vhost")
+        (permission,) = of_kind(manifests, "Permission")
+        (user,) = of_kind(manifests, "User")
+        assert permission.doc["spec"]["vhost"] == vhost.doc["spec"]["name"], "a user gets rights on its own vhost only"
+        assert permission.doc["spec"]["userReference"]["name"] == user.name
+        seen["vhost"].add(vhost.doc["spec"]["name"])
+        seen["user"].add(user.doc["spec"]["importCredentialsSecret"]["name"] + "/" + release_of(path)[1])
+        seen["namespace"].add(release_of(path)[1])
+        seen["db_prefix"].add(values["district"]["code"])
+    for key, found in seen.items():
+        assert len(found) == len(EXAMPLES), f"{key} shared between releases: {found}"
+
+
+def test_district_events_are_federated_to_the_city_vhost():
+    city = render_example(next(p for p in EXAMPLES if p.stem == "city"))
+    (city_vhost,) = of_kind(city, "Vhost")
+    (policy,) = of_kind(city, "Policy")
+    spec = policy.doc["spec"]
+    assert spec["vhost"] == city_vhost.doc["spec"]["name"] == "redprop-city"
+    assert spec["applyTo"] == "exchanges" and spec["definition"] == {"federation-upstream-set": "all"}
+    pattern = re.compile(spec["pattern"])
+    for exchange in ("registry.events", "ticketing.events"):
+        assert pattern.fullmatch(exchange)
+    assert not pattern.fullmatch("registryxevents") and not pattern.fullmatch("redprop.dead-letter")
+    exchanges = {m.doc["spec"]["name"]: m.doc["spec"] for m in of_kind(city, "Exchange")}
+    assert exchanges["registry.events"]["type"] == "topic" and exchanges["registry.events"]["vhost"] == "redprop-city"
+    upstream_names = set()
+    for path in EXAMPLES:
+        if path.stem == "city":
+            continue
+        manifests = render_example(path)
+        (federation,) = of_kind(manifests, "Federation")
+        fs = federation.doc["spec"]
+        assert fs["vhost"] == "redprop-city", "the upstream is declared in the city vhost"
+        assert fs["rabbitmqClusterReference"] == {"name": "redprop-rabbitmq", "namespace": "redprop-city"}
+        upstream_names.add(fs["name"])
+        secrets = {m.name: m for m in of_kind(manifests, "Secret")}
+        if fs["uriSecret"]["name"] in secrets:  # chart-built upstream URI: the district's own vhost
+            uri = base64.b64decode(secrets[fs["uriSecret"]["name"]].doc["data"]["uri"]).decode()
+            assert unquote(urlsplit(uri).path[1:]) == of_kind(manifests, "Vhost")[0].doc["spec"]["name"]
+    assert len(upstream_names) == 3
+
+
+def test_notes_tell_the_district_and_next_steps(example):
+    name, namespace = release_of(example)
+    notes = render_files(example_values(example), name=name, namespace=namespace,
+                         api_versions=OPERATOR_APIS)["redprop/templates/NOTES.txt"]
+    assert example_values(example)["district"]["code"] in notes
+    assert f"helm test {name} -n {namespace}" in notes
+    assert "/readyz" in notes

@@ -1,0 +1,114 @@
+"""values.schema.json rejects bad values with a message naming them, and values.yaml documents every value."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import helm_python
+import pytest
+import yaml
+from chartlib import CHART_DIR, MINIMAL, chart, merged, render
+
+from redprop.config import DEFAULT_METRICS_PORTS, MessagingSettings
+
+VALUES_TEXT = (CHART_DIR / "values.yaml").read_text(encoding="utf-8")
+VALUES = yaml.safe_load(VALUES_TEXT)
+SCHEMA = json.loads((CHART_DIR / "values.schema.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("bad, expected", [
+    ({"services": {"registry": {"replicaCount": "two"}}}, "at '/services/registry/replicaCount': got string, want integer"),
+    ({"services": {"ticketin": {"enabled": True}}}, "at '/services': additional properties 'ticketin' not allowed"),
+    ({"services": {"registry": {"enabled": "yes"}}}, "at '/services/registry/enabled': got string, want boolean"),
+    ({"services": {"registry": {"maxWorkers": 0}}}, "/services/registry/maxWorkers"),
+    ({"services": {"registry": {"metricsPort": 70000}}}, "/services/registry/metricsPort"),
+    ({"services": {"registry": {"resourcez": {}}}}, "additional properties 'resourcez' not allowed"),
+    ({"image": {"tag": "latest"}}, "/image/tag"),
+    ({"district": {"code": "31010"}}, "/district/code"),
+    ({"role": "province"}, "/role"),
+    ({"replicaCount": 2}, "additional properties 'replicaCount' not allowed"),
+    ({"metrics": {"serviceMonitor": {"enabled": "yes"}}}, "/metrics/serviceMonitor/enabled"),
+    ({"config": {"messaging": {"rpc_timeot": 5}}}, "additional properties 'rpc_timeot' not allowed"),
+    ({"pluginServices": {"parking": {"enabled": True, "metricsPort": 9120}}}, "missing property 'image'"),
+    ({"pluginServices": {"Bad-Name": {"enabled": True, "metricsPort": 9120, "image": {"repository": "x"}}}}, "invalid propertyName 'Bad-Name'"),
+])
+def test_schema_rejects_bad_values_with_a_clear_message(bad, expected):
+    values = merged(MINIMAL, bad)
+    with pytest.raises(helm_python.HelmValuesError) as caught:
+        chart().validate_schema(values)
+    assert expected in str(caught.value)
+    # An install renders nothing with them either (Helm validates before rendering).
+    with pytest.raises(helm_python.HelmError) as caught:
+        render(values)
+    assert expected in str(caught.value)
+
+
+def test_schema_accepts_the_defaults_and_a_plugin_service():
+    chart().validate_schema(VALUES)
+    chart().validate_schema(merged(MINIMAL, {"pluginServices": {"parking": {
+        "enabled": True, "metricsPort": 9120, "image": {"repository": "huangpu/redprop-parking", "tag": "1.2.0"}}}}))
+
+
+def test_schema_knows_exactly_the_first_party_services():
+    assert set(SCHEMA["properties"]["services"]["properties"]) == set(DEFAULT_METRICS_PORTS)
+    assert SCHEMA["properties"]["services"]["additionalProperties"] is False
+
+
+def test_schema_messaging_matches_the_applications_settings():
+    assert set(SCHEMA["properties"]["config"]["properties"]["messaging"]["properties"]) == set(MessagingSettings.model_fields)
+
+
+def _leaves(node, prefix=""):
+    """Dotted paths of the values a user sets (maps are walked, except free-form ones that are empty)."""
+    if isinstance(node, dict) and node:
+        for key, value in node.items():
+            yield from _leaves(value, f"{prefix}.{key}" if prefix else key)
+    else:
+        yield prefix
+
+
+DOCUMENTED = set(re.findall(r"^\s*## @param ([A-Za-z0-9_.\-]+) \S", VALUES_TEXT, flags=re.M))
+
+
+def _documented(path: str) -> bool:
+    parts = path.split(".")
+    return any(".".join(parts[:n]) in DOCUMENTED for n in range(len(parts), 0, -1))
+
+
+def test_every_value_is_documented():
+    undocumented = [p for p in _leaves(VALUES) if not _documented(p)]
+    assert undocumented == []
+
+
+def test_every_documented_parameter_exists():
+    def exists(path):
+        node = VALUES
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return True
+
+    assert sorted(p for p in DOCUMENTED if not exists(p)) == []
+
+
+def test_every_value_is_in_the_schema():
+    def schema_node(path):
+        node = SCHEMA
+        for part in path.split("."):
+            if "$ref" in node:
+                node = SCHEMA["definitions"][node["$ref"].rsplit("/", 1)[-1]]
+            props = node.get("properties", {})
+            if part in props:
+                node = props[part]
+            elif isinstance(node.get("additionalProperties"), dict):
+                node = node["additionalProperties"]
+            elif node.get("type") == "object" and "additionalProperties" not in node:
+                return node  # free-form (Kubernetes objects, labels)
+            else:
+                return None
+        return node
+
+    missing = [p for p in _leaves(VALUES) if schema_node(p) is None]
+    assert missing == []
