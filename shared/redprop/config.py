@@ -53,6 +53,9 @@ class ServiceSettings(BaseModel):
     metrics_port: Port | None = None
     #: SQLAlchemy URL; None means a SQLite file under ``data_dir``.
     database_url: str | None = None
+    #: The service's own options (catalogues, intervals...), validated by the service at start-up
+    #: against its options model; errors name ``services.<name>.options.<field>``.
+    options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("database_url")
     @classmethod
@@ -129,6 +132,17 @@ class Settings(BaseSettings):
     def metrics_port(self, service: str) -> int:
         port = self.service(service).metrics_port
         return DEFAULT_METRICS_PORTS.get(service, 0) if port is None else port
+
+    def service_options(self, service: str, model: type[BaseModel]) -> BaseModel:
+        """The service's ``options`` parsed by its model; a ConfigError names each wrong option."""
+        try:
+            return model.model_validate(self.service(service).options)
+        except ValidationError as exc:
+            lines = [f"invalid options for service {service!r}:"]
+            for err in exc.errors(include_url=False):
+                path = ".".join(str(p) for p in err["loc"])
+                lines.append(f"  setting 'services.{service}.options.{path}': {err['msg']}")
+            raise ConfigError("\n".join(lines)) from None
 
     def plugin_choice(self, point: str, default: str | list[str]) -> str | list[str]:
         return self.plugins.get(point, default)

@@ -15,13 +15,14 @@ import json
 import socket
 import time
 import uuid
+import warnings
 from typing import Any
 
 import amqp
 import eventlet
 from kombu import Connection
 from nameko.exceptions import deserialize
-from nameko.rpc import MethodProxy, RpcProxy, ServiceProxy
+from nameko.rpc import MethodProxy, ReplyListener, RpcProxy, ServiceProxy
 from nameko.constants import NON_PERSISTENT, PERSISTENT
 from pydantic import ValidationError
 
@@ -30,6 +31,7 @@ from redprop.contracts import all_contracts
 from redprop.contracts.base import CommandRequest, Operation, Request
 from redprop.errors import ConfigError, Unavailable, ValidationFailed
 from redprop.messaging import wire
+from redprop.messaging.deadletter import DeadLetteringQueueConsumer
 
 
 def build_request(op: Operation, request: Request | dict | None, fields: dict[str, Any]) -> dict:
@@ -196,6 +198,11 @@ class _ServiceHandle:
 # -- inside a nameko service ----------------------------------------------------------------------
 
 
+# Queries go out without publisher confirms (a round trip saved per call), so nameko cannot see a
+# basic.return for them and warns on every call; the call's timeout covers an absent service instead.
+warnings.filterwarnings("ignore", message="Mandatory delivery was requested", category=UserWarning)
+
+
 class ContractMethodProxy(MethodProxy):
     def __init__(self, worker_ctx, service_name, method_name, reply_listener, *, operation, timeout, **options):
         self.operation = operation
@@ -228,8 +235,16 @@ class ContractServiceProxy(ServiceProxy):
         )
 
 
+class ContractReplyListener(ReplyListener):
+    """nameko's reply listener on redprop's queue consumer (which stops promptly)."""
+
+    queue_consumer = DeadLetteringQueueConsumer()
+
+
 class ServiceRpc(RpcProxy):
     """Call another service from a worker, e.g. ``registry = ServiceRpc("registry")``."""
+
+    rpc_reply_listener = ContractReplyListener()
 
     def __init__(self, target_service: str):
         super().__init__(target_service)

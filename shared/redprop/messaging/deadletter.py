@@ -109,6 +109,14 @@ class DeadLetteringQueueConsumer(QueueConsumer):
 
     dead_letters = DeadLetters()
 
+    #: How often the consumer loop looks up from the socket to see whether it should stop. kombu's
+    #: default of 1 s makes every container take a second or more to stop.
+    STOP_CHECK_INTERVAL = 0.25
+
+    def consume(self, limit=None, timeout=None, safety_interval=None, **kwargs):
+        return super().consume(limit=limit, timeout=timeout,
+                               safety_interval=safety_interval or self.STOP_CHECK_INTERVAL, **kwargs)
+
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():

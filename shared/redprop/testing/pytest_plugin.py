@@ -91,18 +91,19 @@ def database_url_factory(tmp_path):
 
 @pytest.fixture
 def make_settings(amqp_uri, tmp_path, database_url_factory):
-    """``make_settings(services, backend="sqlite", **overrides)`` -> Settings for one test.
+    """``make_settings(names, backend="sqlite", **overrides)`` -> Settings for one test.
 
     Each named service gets its own fresh database and a free metrics port; retries and outbox polls
     are quick so fault tests finish fast.
     """
     from redprop.config import Settings
 
-    def make(services: list[str] | tuple[str, ...] = (), backend: str = "sqlite", **overrides):
+    def make(names: list[str] | tuple[str, ...] = (), backend: str = "sqlite", **overrides):
+        # ``services=`` in overrides adds to (or changes) the per-service settings made here.
         services_cfg = {
             name: {"database_url": database_url_factory(name, backend), "metrics_port": free_port(),
                    "max_workers": 4}
-            for name in services
+            for name in names
         }
         for name, extra in overrides.pop("services", {}).items():
             services_cfg.setdefault(name, {}).update(extra)

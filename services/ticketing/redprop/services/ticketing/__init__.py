@@ -1,0 +1,16 @@
+"""The ticketing service: the three-order service (see service.py for its entrypoints).
+
+  service.py       entrypoints (the contract is redprop.contracts.ticketing)
+  options.py       the service's settings (services.ticketing.options)
+  catalogue.py     service categories per district
+  workcalendar.py  working time on China's statutory calendar (chinese-calendar)
+  sla.py           extension point `ticketing.sla_policy`: deadlines per SLA class
+  routing.py       extension point `ticketing.router`: who handles a ticket, at each level of the ladder
+  lifecycle.py     the state machine: who may do what, when; history; events
+  pricing.py       the repair price list and the emergency repair fund
+  duplicates.py    likely duplicates at intake
+  sweep.py         the periodic SLA sweep and escalation
+  stats.py         the three rates, monthly summaries
+  notifiers.py     extension point `ticketing.notifiers`: log and webhook
+  models.py        tables
+"""

@@ -1,0 +1,324 @@
+"""The ticketing service: entrypoints only; the work is in lifecycle, sweep, stats and pricing."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from nameko.extensions import DependencyProvider
+from nameko.timer import Timer
+from sqlalchemy import func, select
+
+from redprop.config import settings_from_config
+from redprop.contracts import ticketing as c
+from redprop.contracts.base import utcnow
+from redprop.db import Database, find_database
+from redprop.errors import NotFound
+from redprop.messaging import EventOutbox, ServiceRpc, command, query
+from redprop.service import RedpropService
+from redprop.services.ticketing import models as m
+from redprop.services.ticketing import pricing, stats
+from redprop.services.ticketing.catalogue import Catalogue
+from redprop.services.ticketing.duplicates import likely_original
+from redprop.services.ticketing.lifecycle import TicketDesk
+from redprop.services.ticketing.notifiers import NOTIFIERS
+from redprop.services.ticketing.options import TicketingOptions
+from redprop.services.ticketing.routing import ROUTER
+from redprop.services.ticketing.sla import SLA_POLICY
+from redprop.services.ticketing.sweep import SweepTotals, sweep_batch
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+TIME_BUCKETS = (60, 300, 900, 3600, 4 * 3600, 8 * 3600, 86400, 3 * 86400, 7 * 86400, 15 * 86400, 30 * 86400)
+
+
+class Toolkit(DependencyProvider):
+    """The district's choices, built once per container: options, catalogue, SLA policy, router, notifiers."""
+
+    def setup(self):
+        settings = settings_from_config(self.container.config)
+        self.options: TicketingOptions = settings.service_options("ticketing", TicketingOptions)
+        self.catalogue = Catalogue(self.options.categories, self.options.disabled_categories)
+        self.policy = SLA_POLICY.create(settings, options=self.options)
+        self.router = ROUTER.create(settings)
+        self.notifiers = NOTIFIERS.create_all(settings, options=self.options)
+        self.district = settings.district
+        self.db = find_database(self.container)
+
+    def get_dependency(self, worker_ctx) -> WorkerToolkit:
+        return WorkerToolkit(self, worker_ctx)
+
+    def send_notices(self, notices) -> None:
+        for notice in notices:
+            for notifier in self.notifiers:
+                try:
+                    notifier.send(notice)
+                except Exception:  # a notice is a courtesy: it never undoes or delays the change
+                    log.exception("notifier %s failed for ticket %s", type(notifier).__name__, notice.ticket_id)
+
+
+class WorkerToolkit:
+    """What ``self.toolkit`` is in a worker."""
+
+    def __init__(self, provider: Toolkit, worker_ctx):
+        self._provider, self._worker_ctx = provider, worker_ctx
+        self.options, self.catalogue, self.policy = provider.options, provider.catalogue, provider.policy
+        self.router, self.district = provider.router, provider.district
+
+    def notify_after_commit(self, notices) -> None:
+        notices = list(notices)
+        self._provider.db.on_commit(self._worker_ctx, lambda: self._provider.send_notices(notices))
+
+
+class SweepTimer(Timer):
+    """nameko's timer, with its interval from ``services.ticketing.options.sweep_interval``."""
+
+    def setup(self):
+        options = settings_from_config(self.container.config).service_options("ticketing", TicketingOptions)
+        self.interval = options.sweep_interval
+        super().setup()
+
+
+class TicketingService(RedpropService):
+    name = "ticketing"
+    contract = c.CONTRACT
+    extension_points = (ROUTER, SLA_POLICY, NOTIFIERS)
+
+    db = Database(m.metadata, migrations=MIGRATIONS)
+    events = EventOutbox()
+    registry = ServiceRpc("registry")
+    toolkit = Toolkit()
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _desk(self) -> TicketDesk:
+        return TicketDesk(self.db, self.toolkit.district, self.toolkit.catalogue, self.toolkit.policy,
+                          self.toolkit.router, self.toolkit.options.at_risk_fraction)
+
+    def _finish(self, desk: TicketDesk) -> None:
+        """Stage the transition's events, count it, and send its notices once it is committed."""
+        outcome = desk.outcome
+        for evt in outcome.events:
+            self.events.emit(evt)
+        for deadline, sla_class in outcome.breaches:
+            self.metrics.counter("redprop_ticketing_sla_breaches", "SLA deadlines missed.",
+                                 ("deadline", "sla_class")).labels(deadline, sla_class).inc()
+        for trigger, level in outcome.escalations:
+            self.metrics.counter("redprop_ticketing_escalations", "Tickets escalated up the ladder.",
+                                 ("trigger", "to_level")).labels(trigger, level).inc()
+        for measure, sla_class, seconds in outcome.timings:
+            self.metrics.histogram(f"redprop_ticketing_time_to_{measure}_seconds",
+                                   f"Time from intake to {measure}.", ("sla_class",),
+                                   buckets=TIME_BUCKETS).labels(sla_class).observe(seconds)
+        if outcome.notices:
+            self.toolkit.notify_after_commit(outcome.notices)
+        outcome.events.clear()
+        outcome.breaches.clear()
+        outcome.escalations.clear()
+        outcome.timings.clear()
+        outcome.notices.clear()
+
+    def _place(self, *, building_id=None, complex_id=None, point=None):
+        if building_id is not None:
+            return self.registry.resolve(building_id=building_id)
+        if complex_id is not None:
+            return self.registry.resolve(complex_id=complex_id)
+        return self.registry.resolve(point=point)
+
+    def _place_of(self, row: m.TicketRow):
+        return self._place(building_id=row.building_id) if row.building_id else self._place(complex_id=row.complex_id)
+
+    def _reply(self, desk: TicketDesk, row: m.TicketRow) -> c.TicketReply:
+        return c.TicketReply(ticket=desk.view(row), possible_duplicate_of=row.duplicate_of)
+
+    def _transition(self, request: c.TicketCommand, step) -> c.TicketReply:
+        desk = self._desk()
+        row = desk.load(request.ticket_id)
+        step(desk, row)
+        self._finish(desk)
+        return self._reply(desk, row)
+
+    # -- intake ----------------------------------------------------------------------------------
+
+    @command
+    def submit(self, request: c.SubmitRequest) -> c.TicketReply:
+        options = self.toolkit.options
+        self.toolkit.catalogue.get(request.category)  # fail fast, before calling the registry
+        place = self._place(building_id=request.building_id, complex_id=request.complex_id,
+                            point=request.point.model_dump() if request.point else None)
+        try:
+            self.registry.get(kind="person", id=request.resident_id)
+        except NotFound:
+            raise NotFound.entity("person", request.resident_id, "resident_id") from None
+        duplicate = likely_original(
+            self.db, district=self.toolkit.district, category=request.category,
+            building_id=place.building.id if place.building else None, complex_id=place.complex.id,
+            description=request.description, now=utcnow(), window_days=options.duplicate_window_days,
+            threshold=options.duplicate_similarity)
+        desk = self._desk()
+        row = desk.submit(request, place, duplicate, options.auto_dispatch)
+        self._finish(desk)
+        return self._reply(desk, row)
+
+    @command
+    def dispatch(self, request: c.DispatchRequest) -> c.TicketReply:
+        return self._transition(request, lambda d, r: d.dispatch(r, self._place_of(r), request))
+
+    # -- the handler's side ----------------------------------------------------------------------
+
+    @command
+    def accept(self, request: c.AcceptRequest) -> c.TicketReply:
+        return self._transition(request, lambda d, r: d.accept(r, request))
+
+    @command
+    def reject(self, request: c.RejectRequest) -> c.TicketReply:
+        return self._transition(request, lambda d, r: d.reject(r, self._place_of(r), request))
+
+    @command
+    def transfer(self, request: c.TransferRequest) -> c.TicketReply:
+        return self._transition(request, lambda d, r: d.transfer(r, request))
+
+    @command
+    def note(self, request: c.NoteRequest) -> c.TicketReply:
+        return self._transition(request, lambda d, r: d.note(r, request))
+
+    @command
+    def resume(self, request: c.ResumeRequest) -> c.TicketReply:
+        return self._transition(request, lambda d, r: d.resume(r, request))
+
+    @command
+    def resolve(self, request: c.ResolveRequest) -> c.TicketReply:
+        return self._transition(request, lambda d, r: d.resolve(r, request))
+
+    # -- the resident's and workers' side --------------------------------------------------------
+
+    @command
+    def rate(self, request: c.RateRequest) -> c.TicketReply:
+        return self._transition(request, lambda d, r: d.rate(r, request))
+
+    @command
+    def reopen(self, request: c.ReopenRequest) -> c.TicketReply:
+        return self._transition(request, lambda d, r: d.reopen(r, request))
+
+    @command
+    def close(self, request: c.CloseRequest) -> c.TicketReply:
+        return self._transition(request, lambda d, r: d.close(r, request))
+
+    @command
+    def cancel(self, request: c.CancelRequest) -> c.TicketReply:
+        return self._transition(request, lambda d, r: d.cancel(r, request))
+
+    @command
+    def escalate(self, request: c.EscalateRequest) -> c.TicketReply:
+        return self._transition(request, lambda d, r: d.escalate(r, self._place_of(r), request.actor, "request",
+                                                                 request.reason))
+
+    @command
+    def follow(self, request: c.FollowRequest) -> c.TicketReply:
+        return self._transition(request, lambda d, r: d.follow(r, d.load(request.original_id, "original_id"), request))
+
+    @command
+    def merge(self, request: c.MergeRequest) -> c.TicketReply:
+        return self._transition(request, lambda d, r: d.merge(r, d.load(request.original_id, "original_id"), request))
+
+    # -- price list ------------------------------------------------------------------------------
+
+    @command
+    def set_price_list(self, request: c.SetPriceListRequest) -> c.PriceListReply:
+        pricing.replace_price_list(self.db, self.toolkit.district, request.company_id, request.items)
+        self.db.flush()
+        return c.PriceListReply(company_id=request.company_id,
+                                items=pricing.price_list(self.db, self.toolkit.district, request.company_id))
+
+    @query
+    def price_list(self, request: c.PriceListRequest) -> c.PriceListReply:
+        return c.PriceListReply(company_id=request.company_id,
+                                items=pricing.price_list(self.db, self.toolkit.district, request.company_id))
+
+    # -- the SLA sweep ---------------------------------------------------------------------------
+
+    @command
+    def sweep(self, request: c.SweepRequest) -> c.SweepReply:
+        totals = self._sweep(request.now or utcnow())
+        return c.SweepReply(**totals.__dict__)
+
+    @SweepTimer.decorator(interval=60)
+    def scheduled_sweep(self) -> None:
+        totals = self._sweep(utcnow())
+        if totals.examined:
+            log.info("SLA sweep: %s", totals)
+        self._refresh_open_gauge()
+
+    def _sweep(self, now: datetime) -> SweepTotals:
+        totals = SweepTotals()
+        batch = self.toolkit.options.sweep_batch
+        while True:
+            desk = self._desk()
+            desk.clock = lambda: now
+            examined = sweep_batch(desk, now, batch, self._place_of, totals)
+            self._finish(desk)
+            self.db.commit()  # one transaction per batch: a long sweep holds no locks for long
+            if examined < batch:
+                return totals
+
+    def _refresh_open_gauge(self) -> None:
+        gauge = self.metrics.gauge("redprop_ticketing_open_tickets", "Open tickets by status and SLA class.",
+                                   ("status", "sla_class"))
+        counts = dict.fromkeys(((s, k) for s in c.OPEN_STATUSES
+                                for k in ("emergency", "utilities", "general", "complex")), 0)
+        for status, sla_class, n in self.db.execute(
+                select(m.TicketRow.status, m.TicketRow.sla_class, func.count()).where(
+                    m.TicketRow.district == self.toolkit.district, m.TicketRow.status.in_(c.OPEN_STATUSES))
+                .group_by(m.TicketRow.status, m.TicketRow.sla_class)):
+            counts[(status, sla_class)] = n
+        for (status, sla_class), n in counts.items():
+            gauge.labels(status, sla_class).set(n)
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    @query
+    def get(self, request: c.GetTicketRequest) -> c.TicketReply:
+        desk = self._desk()
+        return self._reply(desk, desk.load(request.ticket_id, for_update=False))
+
+    @query
+    def list(self, request: c.ListTicketsRequest) -> c.TicketList:
+        t = m.TicketRow
+        query_ = select(t).where(t.district == self.toolkit.district)
+        filters = {"complex_id": t.complex_id, "community_id": t.community_id, "grid_id": t.grid_id,
+                   "handler_id": t.handler_id, "resident_id": t.resident_id, "category": t.category,
+                   "sla_state": t.sla_state}
+        for name, column in filters.items():
+            value = getattr(request, name)
+            if value is not None:
+                query_ = query_.where(column == value)
+        if request.status:
+            query_ = query_.where(t.status.in_(request.status))
+        total = self.db.execute(select(func.count()).select_from(query_.subquery())).scalar_one()
+        rows = self.db.execute(query_.order_by(t.submitted_at.desc(), t.id).limit(request.limit)
+                               .offset(request.offset)).scalars().all()
+        desk = self._desk()
+        return c.TicketList(tickets=[desk.view(r, with_history=False) for r in rows], total=total)
+
+    @query
+    def catalogue(self, request: c.CatalogueRequest) -> c.CatalogueReply:
+        terms = self.toolkit.policy.terms()
+        return c.CatalogueReply(categories=self.toolkit.catalogue.all(),
+                                sla={k: v.model_dump() for k, v in terms.items()})
+
+    @query
+    def stats(self, request: c.StatsRequest) -> c.StatsReply:
+        rows, total = stats.rates(self.db, self.toolkit.district, request.group_by, request.since, request.until)
+        return c.StatsReply(group_by=request.group_by, rows=rows, total=total)
+
+    @query
+    def monthly_summary(self, request: c.MonthlySummaryRequest) -> c.MonthlySummaryReply:
+        return c.MonthlySummaryReply(**stats.monthly_summary(self.db, self.toolkit.district, request.complex_id,
+                                                             request.month))
+
+    @query
+    def fund_usage(self, request: c.FundUsageRequest) -> c.FundUsageReply:
+        total, uses = stats.fund_usage(self.db, self.toolkit.district, request.complex_id, request.year)
+        return c.FundUsageReply(complex_id=request.complex_id, total=total, uses=uses)

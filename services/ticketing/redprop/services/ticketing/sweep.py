@@ -1,0 +1,56 @@
+"""The SLA sweep: find open tickets whose next check is due, mark at-risk and breached, escalate.
+
+It reads only the partial index ``ix_tickets_sweep`` (open tickets with a ``next_check_at``), in
+batches, each batch its own transaction. Each check moves ``next_check_at`` to the ticket's next
+relevant moment, so a second sweep (or a second replica) at the same time finds nothing more to do:
+on PostgreSQL the batch is locked with ``FOR UPDATE SKIP LOCKED``; on SQLite there is one writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from redprop.services.ticketing.lifecycle import TicketDesk
+from redprop.services.ticketing.models import TicketRow
+
+
+@dataclass
+class SweepTotals:
+    examined: int = 0
+    newly_at_risk: int = 0
+    newly_breached: int = 0
+    escalated: int = 0
+
+    def add(self, change: str) -> None:
+        self.examined += 1
+        if change == "at_risk":
+            self.newly_at_risk += 1
+        elif change == "breached":
+            self.newly_breached += 1
+        elif change == "escalated":
+            self.newly_breached += 1
+            self.escalated += 1
+
+
+def due_batch(session: Session, district: str, now: datetime, limit: int) -> list[TicketRow]:
+    return list(session.execute(
+        select(TicketRow)
+        .where(TicketRow.next_check_at.is_not(None), TicketRow.next_check_at <= now, TicketRow.district == district)
+        .order_by(TicketRow.next_check_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).scalars())
+
+
+def sweep_batch(desk: TicketDesk, now: datetime, limit: int, place_of: Callable[[TicketRow], object],
+                totals: SweepTotals) -> int:
+    """Check one batch in the desk's transaction (the caller commits). Returns how many were examined."""
+    rows = due_batch(desk.session, desk.district, now, limit)
+    for row in rows:
+        totals.add(desk.check(row, place_of))
+    return len(rows)
