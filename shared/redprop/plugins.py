@@ -35,7 +35,10 @@ def load_service(name: str) -> type:
     if name not in eps:
         available = ", ".join(sorted(eps)) or "none"
         raise PluginError(f"service {name!r} is not installed (installed services: {available})")
-    cls = eps[name].load()
+    try:
+        cls = eps[name].load()
+    except Exception as exc:  # a broken service package: a start-up error naming it, not a traceback
+        raise PluginError(f"service {name!r} failed to load ({eps[name].value}): {exc}") from exc
     if getattr(cls, "name", None) != name:
         raise PluginError(f"entry point {name!r} loads {cls!r}, whose nameko name is {getattr(cls, 'name', None)!r}")
     return cls

@@ -138,8 +138,13 @@ def cmd_schema(args, settings: Settings) -> int:
 
 
 def cmd_config(args, settings: Settings) -> int:
+    from sqlalchemy.engine import make_url
+
     data = settings.model_dump(mode="json")
     data["amqp_uri"] = settings.redacted_amqp_uri()
+    for service in data["services"].values():  # database URLs may carry a password too
+        if service.get("database_url"):
+            service["database_url"] = make_url(service["database_url"]).render_as_string(hide_password=True)
     print(json.dumps(data, ensure_ascii=False, indent=2))
     return 0
 

@@ -17,6 +17,7 @@ Dead letters:
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
@@ -91,10 +92,13 @@ def error_payload(exc: BaseException) -> dict[str, Any]:
         reference = uuid.uuid4().hex[:12]
         log.error("internal error reference=%s: %r", reference, exc, exc_info=exc)
         typed = InternalError(f"internal error (reference {reference})", {"reference": reference})
+    wire = typed.to_wire()
+    wire["details"] = json.loads(json.dumps(typed.details, default=str))
     return {
-        **typed.to_wire(),
+        **wire,
         "exc_type": type(typed).__name__,
         "exc_path": get_module_path(type(typed)),
-        "exc_args": [typed.message, safe_for_serialization(typed.details)],
+        # Details keep their JSON types (numbers stay numbers); anything else becomes its string.
+        "exc_args": [typed.message, json.loads(json.dumps(typed.details, default=str))],
         "value": typed.message,
     }

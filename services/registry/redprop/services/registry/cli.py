@@ -22,13 +22,16 @@ from redprop.services.registry.writer import BatchWriter
 class ProgressBar:
     """A one-line progress bar on a terminal; a line per quarter when output is not a terminal."""
 
-    def __init__(self, label: str, total: int, stream=sys.stderr):
-        self.label, self.total, self.stream = label, max(total, 1), stream
-        self.tty = stream.isatty()
+    def __init__(self, label: str, total: int, stream=None):
+        # sys.stderr is looked up now, not at import, so a redirected stderr gets the progress.
+        self.label, self.total = label, max(total, 1)
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty()
         self._last_quarter = -1
         self.started = time.monotonic()
 
     def update(self, done: int) -> None:
+        self.total = max(self.total, done)  # the total may be a guess (JSON): never show 1,602/1,221
         fraction = min(done / self.total, 1.0)
         if self.tty:
             filled = int(fraction * 30)
@@ -81,7 +84,8 @@ def import_files(settings: Settings, paths: list[Path], *, kind: str | None = No
     return report
 
 
-def print_report(report: ChangeReport, stream=sys.stdout) -> None:
+def print_report(report: ChangeReport, stream=None) -> None:
+    stream = stream if stream is not None else sys.stdout
     for kind, counts in sorted(report.counts.items()):
         stream.write(f"  {kind:13} created {counts.created:>6,}  updated {counts.updated:>6,}  "
                      f"unchanged {counts.unchanged:>6,}  rejected {counts.rejected:>5,}\n")
@@ -100,7 +104,8 @@ def cmd_import(args, settings: Settings) -> int:
     print_report(report)
     if args.report:
         Path(args.report).write_text(report.model_dump_json(indent=2), encoding="utf-8")
-    return 0 if report.applied and not report.errors else 1
+    # A clean --dry-run writes nothing by design: that is a success, not a failure.
+    return 0 if (report.applied or args.dry_run) and not report.errors else 1
 
 
 def cmd_sample(args, settings: Settings) -> int:

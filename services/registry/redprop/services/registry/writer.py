@@ -112,7 +112,13 @@ class BatchWriter:
         counts: dict[str, ChangeCounts] = defaultdict(ChangeCounts)
         for e in self.errors:
             counts[e.kind or "unknown"].rejected += 1
-        rows = self._check_district_and_duplicates(rows)
+        kept = self._check_district_and_duplicates(rows)
+        if len(kept) != len(rows):  # duplicates and other districts' rows are rejected rows too
+            kept_ids = {id(row) for row in kept}
+            for row in rows:
+                if id(row) not in kept_ids:
+                    counts[row.record.kind].rejected += 1
+        rows = kept
         accepted = self._check_references(rows)
         rejected_rows = len(rows) - len(accepted)
         accepted_ids = {id(row) for row in accepted}
