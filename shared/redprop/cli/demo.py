@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from redprop.config import Settings
+from redprop.logs import configure_logging
 from redprop.messaging.management import ManagementUnavailable, RabbitManagement
 from redprop.plugins import DEMO_GROUP
 
@@ -86,6 +87,8 @@ def cmd_demo(args, settings: Settings) -> int:
     from redprop.runner import SuiteRunner, check_broker, enabled_services
 
     make_psycopg_cooperative()
+    if settings.log_level == "INFO":
+        configure_logging("WARNING")  # the scenario tells the story; service chatter would drown it
     data_dir = Path(args.data_dir)
     if data_dir.exists() and not args.keep:
         shutil.rmtree(data_dir)
