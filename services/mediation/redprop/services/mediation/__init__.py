@@ -1,0 +1,1 @@
+"""The mediation service: disputes, four-party deliberation, owners' consultations and tamper-evident records."""

@@ -1,0 +1,219 @@
+"""Mediation tables. Every row carries its district; the record log is append-only."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from redprop.db import new_metadata
+from redprop.db.base import UtcDateTime
+
+metadata = new_metadata()
+
+
+def _district() -> Column:
+    return Column("district", String(6), primary_key=True)
+
+
+cases = Table(
+    "cases", metadata,
+    _district(),
+    Column("id", String(64), primary_key=True),
+    Column("category", String(40), nullable=False),
+    Column("summary", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("scope_id", String(64), nullable=False, index=True),
+    Column("source", String(16), nullable=False),
+    Column("ticket_id", String(64)),
+    Column("parties", JSON, nullable=False),
+    Column("attachments", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("settle_by", UtcDateTime, nullable=False),
+    Column("concluded_at", UtcDateTime),
+    Column("outcome", JSON),
+    Column("confirm_by", Date),
+    Column("updated_at", UtcDateTime, nullable=False),
+    # One case per ticket: ticketing may escalate the same ticket twice with different request ids.
+    UniqueConstraint("district", "ticket_id", name="uq_cases_ticket"),
+    Index("ix_cases_state_level", "district", "state", "level"),
+)
+
+case_mediators = Table(
+    "case_mediators", metadata,
+    _district(),
+    Column("case_id", String(64), primary_key=True),
+    Column("person_id", String(64), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("role_id", String(64), nullable=False),
+    Column("open_cases", Integer, nullable=False),
+    Column("assigned_at", UtcDateTime, nullable=False),
+    Index("ix_case_mediators_person", "district", "person_id"),
+)
+
+case_sessions = Table(
+    "case_sessions", metadata,
+    _district(),
+    Column("id", String(64), primary_key=True),
+    Column("case_id", String(64), nullable=False, index=True),
+    Column("scheduled_at", UtcDateTime, nullable=False),
+    Column("place", String(200)),
+    Column("held_at", UtcDateTime),
+    Column("notes", Text),
+)
+
+case_performance = Table(
+    "case_performance", metadata,
+    _district(),
+    Column("case_id", String(64), primary_key=True),
+    Column("term_no", Integer, primary_key=True),
+    Column("performed_on", Date, nullable=False),
+    Column("note", Text),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
+
+matters = Table(
+    "matters", metadata,
+    _district(),
+    Column("id", String(64), primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("topic", String(40), nullable=False),
+    Column("complex_id", String(64), index=True),
+    Column("parties", JSON, nullable=False),
+    Column("links", JSON, nullable=False),
+    Column("stage", String(20), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+matter_stages = Table(
+    "matter_stages", metadata,
+    _district(),
+    Column("matter_id", String(64), primary_key=True),
+    Column("stage", String(20), primary_key=True),
+    Column("action", String(10), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("reason", Text),
+    Column("decided_by", String(64)),
+)
+
+meetings = Table(
+    "meetings", metadata,
+    _district(),
+    Column("id", String(64), primary_key=True),
+    Column("matter_id", String(64), index=True),
+    Column("kind", String(20), nullable=False),
+    Column("held_at", UtcDateTime, nullable=False, index=True),
+    Column("agenda", JSON, nullable=False),
+    Column("attendance", JSON, nullable=False),
+    Column("organisations", JSON, nullable=False),
+    Column("minutes", Text, nullable=False),
+    Column("resolved", JSON, nullable=False),
+)
+
+matter_progress = Table(
+    "matter_progress", metadata,
+    _district(),
+    Column("matter_id", String(64), primary_key=True),
+    Column("no", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("percent", Integer, nullable=False),
+    Column("note", Text, nullable=False),
+)
+
+consultations = Table(
+    "consultations", metadata,
+    _district(),
+    Column("id", String(64), primary_key=True),
+    Column("matter_id", String(64), nullable=False, index=True),
+    Column("question", Text, nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("approve_option", String(32), nullable=False),
+    Column("rule", String(40), nullable=False),
+    Column("opens_at", UtcDateTime, nullable=False),
+    Column("closes_at", UtcDateTime, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("electorate_households", Integer, nullable=False),
+    Column("total_area_m2", Numeric(14, 2), nullable=False),
+    Column("total_owners", Integer, nullable=False),
+    Column("electorate_digest", String(64), nullable=False),
+    Column("ballot_count", Integer, nullable=False),
+    Column("closed_at", UtcDateTime),
+    Column("published_at", UtcDateTime),
+    Column("published_where", String(300)),
+    Column("result", JSON),
+)
+
+#: The electorate as the registry gave it when the consultation opened.
+voters = Table(
+    "voters", metadata,
+    _district(),
+    Column("consultation_id", String(64), primary_key=True),
+    Column("household_id", String(64), primary_key=True),
+    Column("building_id", String(64), nullable=False),
+    Column("unit", String(40), nullable=False),
+    Column("area_m2", Numeric(10, 2), nullable=False),
+    Column("owner_ids", JSON, nullable=False),
+)
+
+ballots = Table(
+    "ballots", metadata,
+    _district(),
+    Column("id", String(64), primary_key=True),
+    Column("consultation_id", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("household_id", String(64), nullable=False),
+    Column("owner_id", String(64), nullable=False),
+    Column("option", String(32), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("entered_by", String(64)),
+    Column("cast_at", UtcDateTime, nullable=False),
+    Column("superseded_by", String(64)),
+    Column("record_seq", Integer, nullable=False),
+    UniqueConstraint("district", "consultation_id", "seq", name="uq_ballots_seq"),
+    Index("ix_ballots_household", "district", "consultation_id", "household_id"),
+)
+
+#: The append-only, hash-chained log: one chain per district.
+log_records = Table(
+    "log_records", metadata,
+    Column("district", String(6), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(24), nullable=False),
+    Column("matter_id", String(64), nullable=False),
+    Column("ref_id", String(64), nullable=False),
+    Column("recorded_at", String(32), nullable=False),  # the exact text that was hashed
+    Column("payload", Text, nullable=False),            # canonical JSON, the exact text that was hashed
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_log_records_matter", "district", "matter_id", "seq"),
+    Index("ix_log_records_ref", "district", "kind", "ref_id"),
+)
+
+#: The chain's head per district; updating it first serialises appends across workers and replicas.
+log_heads = Table(
+    "log_heads", metadata,
+    Column("district", String(6), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+#: Reminders already emitted, so each is emitted once.
+reminders_sent = Table(
+    "reminders_sent", metadata,
+    _district(),
+    Column("kind", String(24), primary_key=True),
+    Column("subject_id", String(64), primary_key=True),
+    Column("sent_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,273 @@
+"""The mediation service: entrypoints only; the work is in cases, deliberation, consultations, chain."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from nameko.timer import timer
+
+from redprop.contracts import mediation as c
+from redprop.contracts.base import utcnow
+from redprop.db import Database
+from redprop.messaging import EventOutbox, ServiceRpc, command, query
+from redprop.service import RedpropService
+from redprop.services.mediation import cases, consultations, deliberation, reminders, verification
+from redprop.services.mediation import models as m
+from redprop.services.mediation.rules import VOTING_RULE, VotingRule
+from redprop.services.mediation.timelimits import TIME_LIMITS, TimeLimitPolicy
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+#: How often the service looks for due reminders on its own (seconds).
+REMINDER_INTERVAL = 300
+DAY_SECONDS = 86400
+SETTLE_BUCKETS = tuple(d * DAY_SECONDS for d in (1, 3, 7, 14, 21, 30, 45, 60, 90, 180))
+RATIO_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 2 / 3, 0.75, 0.8, 0.9, 1.0)
+
+
+class MediationService(RedpropService):
+    name = "mediation"
+    contract = c.CONTRACT
+    extension_points = (VOTING_RULE, TIME_LIMITS)
+
+    db = Database(m.metadata, migrations=MIGRATIONS)
+    events = EventOutbox()
+    registry = ServiceRpc("registry")
+
+    @property
+    def district(self) -> str:
+        return self.settings.district
+
+    @property
+    def policy(self) -> TimeLimitPolicy:
+        return TIME_LIMITS.create(self.settings)
+
+    def rule(self, name: str) -> VotingRule:
+        return VOTING_RULE.load(name)()
+
+    # -- cases -----------------------------------------------------------------------------------
+
+    @command
+    def open_case(self, request: c.OpenCaseRequest) -> c.CaseReply:
+        settle_within = (timedelta(days=request.settle_within_days) if request.settle_within_days
+                         else self.policy.settle_within(request.category, request.level))
+        case_id, created = cases.open_case(self.db, self.district, request, settle_within, utcnow())
+        info = cases.case_info(self.db, self.district, case_id)
+        if created:
+            self.events.emit(c.CaseOpened(district=self.district, case_id=case_id, level=info.level,
+                                          scope_id=info.scope_id, category=info.category, source=info.source,
+                                          ticket_id=info.ticket_id, settle_by=info.settle_by))
+            self._case_gauges()
+        return c.CaseReply(case=info, created=created)
+
+    @query
+    def get_case(self, request: c.CaseRequest) -> c.CaseReply:
+        return c.CaseReply(case=cases.case_info(self.db, self.district, request.case_id))
+
+    @query
+    def list_cases(self, request: c.ListCasesRequest) -> c.ListCasesReply:
+        return cases.list_cases(self.db, self.district, request)
+
+    @command
+    def assign_mediators(self, request: c.AssignMediatorsRequest) -> c.CaseReply:
+        row = cases.load_case_row(self.db, self.district, request.case_id)
+        cases.require_open(row, "assign mediators")
+        within = request.within or row.scope_id
+        candidates = []
+        for kind in request.kinds:
+            found = self.registry.list(kind="role", role=kind, within=within, limit=500)
+            candidates.append((kind, [(r.person_id, r.id) for r in found.items]))
+        cases.assign_mediators(self.db, self.district, row, candidates, utcnow())
+        self._case_gauges()
+        return c.CaseReply(case=cases.case_info(self.db, self.district, row.id))
+
+    @command
+    def schedule_session(self, request: c.ScheduleSessionRequest) -> c.CaseReply:
+        row = cases.load_case_row(self.db, self.district, request.case_id)
+        cases.schedule_session(self.db, self.district, row, request, utcnow())
+        self._case_gauges()
+        return c.CaseReply(case=cases.case_info(self.db, self.district, row.id))
+
+    @command
+    def record_session(self, request: c.RecordSessionRequest) -> c.CaseReply:
+        row = cases.load_case_row(self.db, self.district, request.case_id)
+        cases.record_session(self.db, self.district, row, request, utcnow())
+        return c.CaseReply(case=cases.case_info(self.db, self.district, row.id))
+
+    @command
+    def conclude_case(self, request: c.ConcludeCaseRequest) -> c.CaseReply:
+        row = cases.load_case_row(self.db, self.district, request.case_id)
+        state, days = cases.conclude(self.db, self.district, row, request,
+                                     self.policy.court_confirmation_within(), utcnow())
+        self.events.emit(c.CaseConcluded(district=self.district, case_id=row.id, level=row.level, state=state,
+                                         ticket_id=row.ticket_id, days_to_conclude=days))
+        self.metrics.histogram("redprop_mediation_time_to_conclude_seconds",
+                               "Time from opening a case to its conclusion.", ("level", "state"),
+                               buckets=SETTLE_BUCKETS).labels(row.level, state).observe(float(days * DAY_SECONDS))
+        self._case_gauges()
+        return c.CaseReply(case=cases.case_info(self.db, self.district, row.id))
+
+    @command
+    def record_performance(self, request: c.RecordPerformanceRequest) -> c.CaseReply:
+        row = cases.load_case_row(self.db, self.district, request.case_id)
+        cases.record_performance(self.db, self.district, row, request, utcnow())
+        return c.CaseReply(case=cases.case_info(self.db, self.district, row.id))
+
+    @query
+    def statistics(self, request: c.StatisticsRequest) -> c.StatisticsReply:
+        return cases.statistics(self.db, self.district, request)
+
+    def _case_gauges(self) -> None:
+        gauge = self.metrics.gauge("redprop_mediation_cases", "Dispute cases by state and level.", ("state", "level"))
+        counts = cases.state_counts(self.db, self.district)
+        for state in ("open", "mediating", "settled", "failed", "withdrawn"):
+            for level in ("grid", "community", "subdistrict"):
+                gauge.labels(state, level).set(counts.get((state, level), 0))
+
+    # -- deliberation ----------------------------------------------------------------------------
+
+    @command
+    def open_matter(self, request: c.OpenMatterRequest) -> c.MatterReply:
+        matter_id = deliberation.open_matter(self.db, self.district, request, utcnow())
+        self.events.emit(c.MatterStageChanged(district=self.district, matter_id=matter_id, stage="research"))
+        return c.MatterReply(matter=deliberation.matter_info(self.db, self.district, matter_id))
+
+    @query
+    def get_matter(self, request: c.MatterRequest) -> c.MatterReply:
+        return c.MatterReply(matter=deliberation.matter_info(self.db, self.district, request.matter_id))
+
+    @query
+    def find_matters(self, request: c.FindMattersRequest) -> c.FindMattersReply:
+        return deliberation.find_matters(self.db, self.district, request)
+
+    @command
+    def advance_matter(self, request: c.AdvanceMatterRequest) -> c.MatterReply:
+        skipped = deliberation.advance(self.db, self.district, request, utcnow())
+        self.events.emit(c.MatterStageChanged(district=self.district, matter_id=request.matter_id,
+                                              stage=request.to_stage, skipped=skipped))
+        return c.MatterReply(matter=deliberation.matter_info(self.db, self.district, request.matter_id))
+
+    @command
+    def record_meeting(self, request: c.RecordMeetingRequest) -> c.MeetingReply:
+        meeting_id = deliberation.record_meeting(self.db, self.district, request, utcnow())
+        return c.MeetingReply(meeting=deliberation.get_meeting(self.db, self.district, meeting_id))
+
+    @query
+    def list_meetings(self, request: c.ListMeetingsRequest) -> c.ListMeetingsReply:
+        return deliberation.list_meetings(self.db, self.district, request)
+
+    @command
+    def record_progress(self, request: c.RecordProgressRequest) -> c.MatterReply:
+        deliberation.record_progress(self.db, self.district, request, utcnow())
+        return c.MatterReply(matter=deliberation.matter_info(self.db, self.district, request.matter_id))
+
+    @command
+    def add_material(self, request: c.AddMaterialRequest) -> c.RecordsReply:
+        deliberation.add_material(self.db, self.district, request, utcnow())
+        return verification.records_of(self.db, self.district,
+                                       c.RecordsRequest(matter_id=request.matter_id, kind="material"))
+
+    # -- consultations ---------------------------------------------------------------------------
+
+    @query
+    def voting_rules(self, request: c.RulesRequest) -> c.RulesReply:
+        return c.RulesReply(rules=[c.RuleInfo(name=n, description=self.rule(n).description)
+                                   for n in VOTING_RULE.chosen(self.settings)])
+
+    @command
+    def open_consultation(self, request: c.OpenConsultationRequest) -> c.ConsultationReply:
+        # Check what we can before asking the registry, so bad input costs no remote call.
+        deliberation.load_matter(self.db, self.district, request.matter_id)
+        electorate = (self.registry.electorate(complex_id=request.complex_id) if request.complex_id is not None
+                      else self.registry.electorate(building_ids=request.building_ids))
+        consultation_id = consultations.open_consultation(
+            self.db, self.district, request, electorate, VOTING_RULE.chosen(self.settings), utcnow())
+        return self._consultation_reply(consultation_id)
+
+    @query
+    def get_consultation(self, request: c.ConsultationRequest) -> c.ConsultationReply:
+        return self._consultation_reply(request.consultation_id)
+
+    def _consultation_reply(self, consultation_id: str) -> c.ConsultationReply:
+        row = consultations.load(self.db, self.district, consultation_id)
+        return c.ConsultationReply(consultation=consultations.info(self.db, self.district, row,
+                                                                   self.policy.publish_within()))
+
+    @command
+    def cast_ballot(self, request: c.CastBallotRequest) -> c.BallotReply:
+        values, previous = consultations.cast_ballot(self.db, self.district, request, utcnow())
+        self.metrics.counter("redprop_mediation_ballots", "Ballots cast, by channel and whether one was superseded.",
+                             ("channel", "supersedes")).labels(request.channel, str(previous is not None).lower()).inc()
+        return c.BallotReply(ballot=consultations.ballot_info({**values, "superseded_by": None}), supersedes=previous)
+
+    @query
+    def ballots(self, request: c.BallotsRequest) -> c.BallotsReply:
+        return consultations.list_ballots(self.db, self.district, request)
+
+    @query
+    def tally(self, request: c.ConsultationRequest) -> c.TallyReply:
+        row = consultations.load(self.db, self.district, request.consultation_id)
+        result = (c.ConsultationResult.model_validate(row.result) if row.result is not None
+                  else consultations.tally(self.db, self.district, row, self.rule(row.rule)))
+        return c.TallyReply(consultation_id=row.id, state=row.state, result=result)
+
+    @command
+    def close_consultation(self, request: c.CloseConsultationRequest) -> c.ConsultationReply:
+        row = consultations.load(self.db, self.district, request.consultation_id)
+        result, seq = consultations.close(self.db, self.district, request, self.rule(row.rule), utcnow())
+        self.events.emit(c.DecisionMade(
+            district=self.district, consultation_id=row.id, matter_id=row.matter_id, rule=result.rule,
+            passed=result.passed, participation_by_area=result.participation_by_area.ratio,
+            participation_by_headcount=result.participation_by_headcount.ratio, record_seq=seq))
+        participation = self.metrics.histogram(
+            "redprop_mediation_consultation_participation_ratio",
+            "Participation of closed consultations (0..1), by area and by headcount.", ("basis",),
+            buckets=RATIO_BUCKETS)
+        participation.labels("area").observe(float(result.participation_by_area.percent / Decimal(100)))
+        participation.labels("headcount").observe(float(result.participation_by_headcount.percent / Decimal(100)))
+        self.metrics.counter("redprop_mediation_decisions", "Consultations decided, by rule and outcome.",
+                             ("rule", "passed")).labels(result.rule, str(result.passed).lower()).inc()
+        return self._consultation_reply(row.id)
+
+    @command
+    def publish_result(self, request: c.PublishResultRequest) -> c.ConsultationReply:
+        consultations.publish(self.db, self.district, request, utcnow())
+        return self._consultation_reply(request.consultation_id)
+
+    # -- time limits -----------------------------------------------------------------------------
+
+    @query
+    def due_reminders(self, request: c.RemindersRequest) -> c.RemindersReply:
+        return c.RemindersReply(reminders=reminders.due(self.db, self.district, self.policy,
+                                                        request.as_of or utcnow()))
+
+    @command
+    def send_reminders(self, request: c.SendRemindersRequest) -> c.SendRemindersReply:
+        return c.SendRemindersReply(sent=self._send_reminders(request.as_of or utcnow()))
+
+    @timer(interval=REMINDER_INTERVAL)
+    def remind(self) -> None:
+        """On its own, every few minutes: emit reminders that have come due."""
+        self._send_reminders(utcnow())
+        self._case_gauges()
+
+    def _send_reminders(self, as_of) -> list[c.Reminder]:
+        due = reminders.due(self.db, self.district, self.policy, as_of)
+        fresh = reminders.claim_unsent(self.db, self.district, due, utcnow())
+        for reminder in fresh:
+            self.events.emit(c.ReminderDue(district=self.district, reminder=reminder))
+        return fresh
+
+    # -- the record log --------------------------------------------------------------------------
+
+    @query
+    def records(self, request: c.RecordsRequest) -> c.RecordsReply:
+        return verification.records_of(self.db, self.district, request)
+
+    @query
+    def verify(self, request: c.VerifyRequest) -> c.VerifyReply:
+        return verification.verify(self.db, self.district, request)
+
+
+

@@ -1,0 +1,832 @@
+"""Contract of the mediation service: disputes, four-party deliberation, owners' consultations and the
+tamper-evident record log.
+
+Concepts:
+  case          a dispute (纠纷): parties, mediators (三官两长两员), sessions, an outcome (agreement with the
+                People's Mediation Law fields, failure with a referral, or withdrawal), time limits
+  matter        a deliberation item (四方议事) moving through research -> symposium -> consultation ->
+                decision -> publication -> implementation -> post_evaluation; skipping is a recorded decision
+  meeting       a deliberation or joint meeting: agenda, attendance, organisations present, minutes
+  consultation  a written solicitation of owners (征询) over a snapshot of the registry's electorate;
+                one effective ballot per household; decided by a voting-rule plugin (Civil Code Art. 278)
+  record        an entry of the per-district, append-only, hash-chained log; ``verify`` proves it unaltered
+
+Fractions cross the wire as exact strings ("2/3"); areas as decimal strings. Nothing is a float.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AnyHttpUrl, Field, StringConstraints, field_validator, model_validator
+
+from redprop.contracts.base import (
+    CommandRequest,
+    Contract,
+    DistrictCode,
+    Event,
+    Id,
+    Name,
+    Page,
+    Reply,
+    Request,
+    ServiceContract,
+    Text,
+    Timestamp,
+)
+
+CONTRACT = ServiceContract(
+    service="mediation",
+    version="1.0.0",
+    summary="Dispute mediation, four-party deliberation, owners' consultations under Civil Code Art. 278, "
+            "and an append-only hash-chained record log with verification.",
+)
+
+# -- vocabularies --------------------------------------------------------------------------------
+
+Level = Literal["grid", "community", "subdistrict"]
+PartyKind = Literal["household", "person", "company", "committee", "organisation"]
+#: "Three officials, two heads, two members" (三官两长两员), as registry role kinds.
+MediatorKind = Literal["judge", "prosecutor", "police_officer", "grid_head", "grid_member", "mediator"]
+CaseState = Literal["open", "mediating", "settled", "failed", "withdrawn"]
+CASE_CLOSED_STATES = ("settled", "failed", "withdrawn")
+ReferralTo = Literal["court", "arbitration", "department", "other"]
+CaseSource = Literal["direct", "ticketing"]
+
+Stage = Literal["research", "symposium", "consultation", "decision", "publication", "implementation",
+                "post_evaluation"]
+STAGES: tuple[str, ...] = ("research", "symposium", "consultation", "decision", "publication",
+                           "implementation", "post_evaluation")
+#: The parties to four-party deliberation (四方议事).
+DeliberationParty = Literal["party_branch", "property_company", "owners_committee", "self_management_committee",
+                            "building_leaders", "residents_committee"]
+MeetingKind = Literal["deliberation", "symposium", "hearing", "joint_monthly", "joint_quarterly"]
+BallotChannel = Literal["online", "paper"]
+ConsultationState = Literal["open", "closed", "published"]
+RecordKind = Literal["case_opened", "session_minutes", "agreement", "case_outcome", "performance",
+                     "matter_opened", "stage", "meeting", "material", "progress",
+                     "consultation_opened", "ballot", "result", "publication"]
+ReminderKind = Literal["settlement_due", "settlement_overdue", "court_confirmation", "performance_due",
+                       "publication_due"]
+
+#: An exact ratio on the wire, e.g. "2/3" or "1".
+FractionText = Annotated[str, StringConstraints(pattern=r"^-?[0-9]+(/[0-9]+)?$")]
+OptionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]
+Url = AnyHttpUrl
+
+
+# -- cases ---------------------------------------------------------------------------------------
+
+
+class Party(Contract):
+    kind: PartyKind
+    id: Id
+    name: Name | None = None
+
+
+class AgreementTerm(Contract):
+    """One term of a mediation agreement: what, who performs it, how, and by when."""
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    performer_id: Id = Field(description="The party (by id) that performs this term")
+    method: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    due_on: date
+
+
+class Agreement(Contract):
+    kind: Literal["agreement"] = "agreement"
+    facts: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+    terms: list[AgreementTerm] = Field(min_length=1, max_length=50)
+
+
+class Failure(Contract):
+    kind: Literal["failure"] = "failure"
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    referral: ReferralTo
+    referred_to: Name | None = Field(default=None, description="The court, arbitration body or department")
+
+
+class Withdrawal(Contract):
+    kind: Literal["withdrawal"] = "withdrawal"
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    withdrawn_by: Id
+
+
+Outcome = Annotated[Agreement | Failure | Withdrawal, Field(discriminator="kind")]
+
+
+class MediatorRef(Contract):
+    person_id: Id
+    kind: MediatorKind
+    role_id: Id
+    open_cases: int = Field(description="Open cases this mediator had when assigned")
+
+
+class SessionInfo(Contract):
+    id: Id
+    scheduled_at: Timestamp
+    place: str | None = None
+    held_at: Timestamp | None = None
+    notes: str | None = None
+
+
+class PerformanceInfo(Contract):
+    term_no: int
+    performed_on: date
+    note: str | None = None
+
+
+class CaseInfo(Contract):
+    district: DistrictCode
+    id: Id
+    category: str
+    summary: str
+    description: str
+    level: Level
+    scope_id: Id
+    source: CaseSource
+    ticket_id: Id | None = None
+    parties: list[Party]
+    attachments: list[str]
+    state: CaseState
+    opened_at: Timestamp
+    settle_by: Timestamp
+    concluded_at: Timestamp | None = None
+    outcome: dict[str, Any] | None = None
+    #: For an agreement: the last day the parties may seek court confirmation (30 days).
+    confirm_by: date | None = None
+    mediators: list[MediatorRef] = Field(default_factory=list)
+    sessions: list[SessionInfo] = Field(default_factory=list)
+    performance: list[PerformanceInfo] = Field(default_factory=list)
+
+
+class OpenCaseRequest(CommandRequest):
+    """Open a dispute case directly or from ticketing (idempotent on request_id, and on ticket_id)."""
+
+    category: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
+    summary: Name
+    description: Text = ""
+    parties: list[Party] = Field(min_length=1, max_length=50)
+    attachments: list[Url] = Field(default_factory=list, max_length=50)
+    level: Level
+    #: The grid, community or subdistrict the case sits at (a registry id).
+    scope_id: Id
+    source: CaseSource = "direct"
+    ticket_id: Id | None = Field(default=None, description="The ticket this dispute came from")
+    opened_at: Timestamp | None = None
+    #: Overrides the time-limit policy's settlement window.
+    settle_within_days: int | None = Field(default=None, ge=1, le=365)
+
+    @field_validator("parties")
+    @classmethod
+    def _distinct_parties(cls, value: list[Party]) -> list[Party]:
+        if len({p.id for p in value}) != len(value):
+            raise ValueError("a party is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _ticket_source(self):
+        if (self.source == "ticketing") != (self.ticket_id is not None):
+            raise ValueError("a case from ticketing needs its ticket_id, and only such a case has one")
+        return self
+
+
+class CaseReply(Reply):
+    case: CaseInfo
+    #: False when a case already existed for the same ticket and was returned instead.
+    created: bool = True
+
+
+class CaseRequest(Request):
+    case_id: Id
+
+
+class ListCasesRequest(Page):
+    state: CaseState | None = None
+    level: Level | None = None
+    scope_id: Id | None = None
+
+
+class ListCasesReply(Reply):
+    items: list[CaseInfo]
+    total: int
+
+
+class AssignMediatorsRequest(CommandRequest):
+    case_id: Id
+    kinds: list[MediatorKind] = Field(min_length=1, max_length=7)
+    #: Where to look for mediators in the registry (default: the case's scope).
+    within: Id | None = None
+
+
+class ScheduleSessionRequest(CommandRequest):
+    case_id: Id
+    scheduled_at: Timestamp
+    place: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+
+
+class RecordSessionRequest(CommandRequest):
+    case_id: Id
+    session_id: Id
+    held_at: Timestamp
+    notes: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+
+
+class ConcludeCaseRequest(CommandRequest):
+    case_id: Id
+    outcome: Outcome
+    concluded_at: Timestamp | None = None
+
+
+class RecordPerformanceRequest(CommandRequest):
+    case_id: Id
+    term_no: int = Field(ge=1, description="1-based index into the agreement's terms")
+    performed_on: date
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class StatisticsRequest(Request):
+    #: Only cases opened on or after / before these instants.
+    opened_from: Timestamp | None = None
+    opened_to: Timestamp | None = None
+
+
+class LevelStatistics(Contract):
+    level: Level
+    screened: int
+    settled: int
+    failed: int
+    withdrawn: int
+    in_progress: int
+    #: settled / (settled + failed), exact; None when nothing has concluded.
+    success_rate: FractionText | None = None
+    success_percent: Decimal | None = None
+    #: Mean days from opening to conclusion of concluded cases (exact decimal, 2 places).
+    mean_days_to_settle: Decimal | None = None
+
+
+class StatisticsReply(Reply):
+    district: DistrictCode
+    levels: list[LevelStatistics]
+    total: LevelStatistics | None = None
+
+
+# -- deliberation --------------------------------------------------------------------------------
+
+
+class StageEntry(Contract):
+    stage: Stage
+    action: Literal["entered", "skipped"]
+    at: Timestamp
+    reason: str | None = None
+    decided_by: Id | None = None
+
+
+class MeetingInfo(Contract):
+    id: Id
+    matter_id: Id | None = None
+    kind: MeetingKind
+    held_at: Timestamp
+    agenda: list[AgendaItem]
+    attendance: list[Attendee]
+    organisations: list[OrganisationPresent]
+    minutes: str
+    resolved: list[ResolvedItem]
+
+
+class ProgressEntry(Contract):
+    at: Timestamp
+    percent: int
+    note: str
+
+
+class MatterInfo(Contract):
+    district: DistrictCode
+    id: Id
+    title: str
+    topic: str
+    complex_id: Id | None = None
+    parties: list[DeliberationParty]
+    stage: Stage
+    opened_at: Timestamp
+    stages: list[StageEntry]
+    meetings: list[MeetingInfo] = Field(default_factory=list)
+    progress: list[ProgressEntry] = Field(default_factory=list)
+    consultations: list[Id] = Field(default_factory=list)
+    #: Dispute cases and tickets linked to this matter.
+    links: list[Link] = Field(default_factory=list)
+
+
+class Link(Contract):
+    kind: Literal["ticket", "case", "matter"]
+    id: Id
+
+
+class AgendaItem(Contract):
+    title: Name
+    #: Where the item came from, e.g. a ticket or a case (supplied by the caller).
+    links: list[Link] = Field(default_factory=list, max_length=50)
+
+
+class Attendee(Contract):
+    person_id: Id
+    role: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+
+
+class OrganisationPresent(Contract):
+    party: DeliberationParty
+    organisation_id: Id | None = None
+
+
+class ResolvedItem(Contract):
+    """An item a (joint) meeting resolved, with the tickets and disputes behind it."""
+
+    title: Name
+    links: list[Link] = Field(default_factory=list, max_length=50)
+
+
+MeetingInfo.model_rebuild()
+MatterInfo.model_rebuild()
+
+
+class OpenMatterRequest(CommandRequest):
+    title: Name
+    topic: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
+    complex_id: Id | None = None
+    parties: list[DeliberationParty] = Field(min_length=2, max_length=6)
+    links: list[Link] = Field(default_factory=list, max_length=50)
+    opened_at: Timestamp | None = None
+
+    @field_validator("parties")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a party is listed twice")
+        return value
+
+
+class MatterReply(Reply):
+    matter: MatterInfo
+
+
+class MatterRequest(Request):
+    matter_id: Id
+
+
+class FindMattersRequest(Page):
+    #: Case-insensitive part of the title, e.g. "parking".
+    title_contains: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+    complex_id: Id | None = None
+
+
+class MatterSummary(Contract):
+    id: Id
+    title: str
+    topic: str
+    complex_id: Id | None = None
+    stage: Stage
+    opened_at: Timestamp
+
+
+class FindMattersReply(Reply):
+    items: list[MatterSummary]
+    total: int
+
+
+class AdvanceMatterRequest(CommandRequest):
+    """Move a matter forward to ``to_stage``. Stages in between are skipped only with a recorded reason."""
+
+    matter_id: Id
+    to_stage: Stage
+    skip_reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] | None = None
+    decided_by: Id | None = None
+    at: Timestamp | None = None
+
+
+class RecordMeetingRequest(CommandRequest):
+    #: None for a joint meeting that covers several matters.
+    matter_id: Id | None = None
+    kind: MeetingKind
+    held_at: Timestamp
+    agenda: list[AgendaItem] = Field(min_length=1, max_length=100)
+    attendance: list[Attendee] = Field(default_factory=list, max_length=500)
+    organisations: list[OrganisationPresent] = Field(default_factory=list, max_length=20)
+    minutes: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50_000)]
+    resolved: list[ResolvedItem] = Field(default_factory=list, max_length=200)
+
+    @model_validator(mode="after")
+    def _joint_or_matter(self):
+        joint = self.kind in ("joint_monthly", "joint_quarterly")
+        if not joint and self.matter_id is None:
+            raise ValueError("a meeting other than a joint meeting belongs to a matter (matter_id)")
+        return self
+
+
+class MeetingReply(Reply):
+    meeting: MeetingInfo
+
+
+class ListMeetingsRequest(Page):
+    kind: MeetingKind | None = None
+    held_from: Timestamp | None = None
+    held_to: Timestamp | None = None
+
+
+class ListMeetingsReply(Reply):
+    items: list[MeetingInfo]
+    total: int
+    #: Resolved items over the listed meetings.
+    resolved_items: int
+
+
+class RecordProgressRequest(CommandRequest):
+    matter_id: Id
+    percent: int = Field(ge=0, le=100)
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    at: Timestamp | None = None
+
+
+class AddMaterialRequest(CommandRequest):
+    """Attach a material (a survey, a notice, a photo) to a matter or a case; it enters the log."""
+
+    matter_id: Id
+    title: Name
+    url: Url
+    #: The material's own SHA-256, if the caller has it, so the log proves the file too.
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+
+
+# -- consultations -------------------------------------------------------------------------------
+
+
+class ConsultationOption(Contract):
+    id: OptionId
+    label: Name
+
+
+class RatioInfo(Contract):
+    """part / whole, exact, and as a rounded percentage for people."""
+
+    part: str
+    whole: str
+    ratio: FractionText
+    percent: Decimal
+
+
+class RuleCheck(Contract):
+    name: str
+    value: FractionText
+    threshold: FractionText
+    comparison: Literal[">", ">="]
+    passed: bool
+
+
+class ConsultationResult(Contract):
+    rule: str
+    rule_description: str
+    passed: bool
+    #: Which check decided it (the first failing one), or all passing.
+    decided_by: str
+    explanation: str
+    total_area_m2: Decimal
+    total_owners: int
+    participating_area_m2: Decimal
+    participating_owners: int
+    approving_area_m2: Decimal
+    approving_owners: int
+    participation_by_area: RatioInfo
+    participation_by_headcount: RatioInfo
+    approval_by_area: RatioInfo
+    approval_by_headcount: RatioInfo
+    checks: list[RuleCheck]
+    #: Effective ballots per option: households and area.
+    options: dict[str, dict[str, str]]
+    paper_ballots: int
+    superseded_ballots: int
+
+
+class ConsultationInfo(Contract):
+    district: DistrictCode
+    id: Id
+    matter_id: Id
+    question: str
+    options: list[ConsultationOption]
+    approve_option: OptionId
+    rule: str
+    opens_at: Timestamp
+    closes_at: Timestamp
+    state: ConsultationState
+    electorate_households: int
+    total_area_m2: Decimal
+    total_owners: int
+    #: The log record holding the electorate snapshot's digest.
+    electorate_digest: str
+    closed_at: Timestamp | None = None
+    publish_by: Timestamp | None = None
+    published_at: Timestamp | None = None
+    result: ConsultationResult | None = None
+
+
+class OpenConsultationRequest(CommandRequest):
+    matter_id: Id
+    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    options: list[ConsultationOption] = Field(min_length=2, max_length=20)
+    approve_option: OptionId
+    #: A voting-rule plugin: simple_majority, art278_ordinary, art278_major, or a district's own.
+    rule: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")] = "art278_ordinary"
+    opens_at: Timestamp
+    closes_at: Timestamp
+    #: The electorate, from the registry: a complex's households, or some buildings'.
+    complex_id: Id | None = None
+    building_ids: list[Id] | None = Field(default=None, min_length=1, max_length=5000)
+
+    @model_validator(mode="after")
+    def _checks(self):
+        ids = [o.id for o in self.options]
+        if len(set(ids)) != len(ids):
+            raise ValueError("an option id is listed twice")
+        if self.approve_option not in ids:
+            raise ValueError("approve_option must be one of the options")
+        if self.closes_at <= self.opens_at:
+            raise ValueError("closes_at must be after opens_at")
+        if (self.complex_id is None) == (self.building_ids is None):
+            raise ValueError("give exactly one of: complex_id, building_ids")
+        return self
+
+
+class ConsultationReply(Reply):
+    consultation: ConsultationInfo
+
+
+class ConsultationRequest(Request):
+    consultation_id: Id
+
+
+class CastBallotRequest(CommandRequest):
+    consultation_id: Id
+    household_id: Id
+    #: The owner casting the household's ballot; must be an owner of that household.
+    owner_id: Id
+    option: OptionId
+    channel: BallotChannel = "online"
+    #: For a paper ballot: the staff member who entered it.
+    entered_by: Id | None = None
+    cast_at: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _paper_has_clerk(self):
+        if (self.channel == "paper") != (self.entered_by is not None):
+            raise ValueError("a paper ballot needs entered_by (the staff member), and only a paper ballot has one")
+        return self
+
+
+class BallotInfo(Contract):
+    id: Id
+    consultation_id: Id
+    household_id: Id
+    owner_id: Id
+    option: OptionId
+    channel: BallotChannel
+    entered_by: Id | None = None
+    cast_at: Timestamp
+    #: Order of arrival within the consultation.
+    seq: int
+    superseded_by: Id | None = None
+    record_seq: int
+
+
+class BallotReply(Reply):
+    ballot: BallotInfo
+    #: The earlier ballot of the same household this one supersedes.
+    supersedes: Id | None = None
+
+
+class BallotsRequest(Page):
+    consultation_id: Id
+    household_id: Id | None = None
+
+
+class BallotsReply(Reply):
+    items: list[BallotInfo]
+    total: int
+
+
+class CloseConsultationRequest(CommandRequest):
+    consultation_id: Id
+    #: When the closing is recorded; must not be before ``closes_at``.
+    at: Timestamp | None = None
+
+
+class PublishResultRequest(CommandRequest):
+    consultation_id: Id
+    published_at: Timestamp | None = None
+    #: Where the result was posted (notice board, app).
+    where: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+class TallyReply(Reply):
+    consultation_id: Id
+    state: ConsultationState
+    result: ConsultationResult
+
+
+class RulesRequest(Request):
+    pass
+
+
+class RuleInfo(Contract):
+    name: str
+    description: str
+
+
+class RulesReply(Reply):
+    rules: list[RuleInfo]
+
+
+# -- time limits and reminders -------------------------------------------------------------------
+
+
+class Reminder(Contract):
+    kind: ReminderKind
+    subject: Literal["case", "consultation"]
+    subject_id: Id
+    due_at: Timestamp
+    message: str
+
+
+class RemindersRequest(Request):
+    as_of: Timestamp | None = None
+
+
+class RemindersReply(Reply):
+    reminders: list[Reminder]
+
+
+class SendRemindersRequest(CommandRequest):
+    as_of: Timestamp | None = None
+
+
+class SendRemindersReply(Reply):
+    #: Reminders newly emitted as events (each reminder is emitted once).
+    sent: list[Reminder]
+
+
+# -- the record log ------------------------------------------------------------------------------
+
+
+class LogRecord(Contract):
+    district: DistrictCode
+    seq: int
+    kind: RecordKind
+    matter_id: Id
+    ref_id: Id
+    recorded_at: Timestamp
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class RecordsRequest(Page):
+    """Everything behind a matter (or a case): its log records in order."""
+
+    matter_id: Id
+    kind: RecordKind | None = None
+
+
+class RecordsReply(Reply):
+    matter_id: Id
+    items: list[LogRecord]
+    total: int
+
+
+class VerifyRequest(Request):
+    """Verify one record (and the log up to it), or every record of a matter (and the log up to the last)."""
+
+    seq: int | None = Field(default=None, ge=1)
+    matter_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.seq is None) == (self.matter_id is None):
+            raise ValueError("give exactly one of: seq, matter_id")
+        return self
+
+
+class VerifyFailure(Contract):
+    seq: int
+    kind: str
+    ref_id: str
+    reason: str
+
+
+class VerifyReply(Reply):
+    district: DistrictCode
+    ok: bool
+    #: Records whose hashes were recomputed (the chain from the first record up to the target).
+    checked: int
+    #: Stored domain rows compared against their logged content.
+    cross_checked: int
+    up_to_seq: int
+    head_hash: str
+    failures: list[VerifyFailure]
+
+
+# -- events --------------------------------------------------------------------------------------
+
+
+class CaseOpened(Event):
+    event_type = "mediation.case_opened"
+    case_id: Id
+    level: Level
+    scope_id: Id
+    category: str
+    source: CaseSource
+    ticket_id: Id | None = None
+    settle_by: Timestamp
+
+
+class CaseConcluded(Event):
+    event_type = "mediation.case_concluded"
+    case_id: Id
+    level: Level
+    state: CaseState
+    ticket_id: Id | None = None
+    days_to_conclude: Decimal
+
+
+class MatterStageChanged(Event):
+    event_type = "mediation.matter_stage_changed"
+    matter_id: Id
+    stage: Stage
+    skipped: list[Stage] = Field(default_factory=list)
+
+
+class DecisionMade(Event):
+    """A consultation closed and its rule decided."""
+
+    event_type = "mediation.decision_made"
+    consultation_id: Id
+    matter_id: Id
+    rule: str
+    passed: bool
+    participation_by_area: FractionText
+    participation_by_headcount: FractionText
+    record_seq: int
+
+
+class ReminderDue(Event):
+    event_type = "mediation.reminder_due"
+    reminder: Reminder
+
+
+# -- operations ----------------------------------------------------------------------------------
+
+CONTRACT.command("open_case", OpenCaseRequest, CaseReply,
+                 "Open a dispute case (directly or from ticketing); idempotent on request_id and ticket_id.")
+CONTRACT.query("get_case", CaseRequest, CaseReply, "A case with its mediators, sessions and outcome.")
+CONTRACT.query("list_cases", ListCasesRequest, ListCasesReply, "Cases by state, level and scope.")
+CONTRACT.command("assign_mediators", AssignMediatorsRequest, CaseReply,
+                 "Assign one mediator of each kind from the registry, least open cases first.")
+CONTRACT.command("schedule_session", ScheduleSessionRequest, CaseReply, "Schedule a mediation session.")
+CONTRACT.command("record_session", RecordSessionRequest, CaseReply, "Record that a session was held, with notes.")
+CONTRACT.command("conclude_case", ConcludeCaseRequest, CaseReply,
+                 "Conclude with an agreement, a failure with referral, or a withdrawal.")
+CONTRACT.command("record_performance", RecordPerformanceRequest, CaseReply,
+                 "Follow-up: a term of the agreement was performed.")
+CONTRACT.query("statistics", StatisticsRequest, StatisticsReply,
+               "Per level: screened, settled, in progress, success rate, time to settle.")
+CONTRACT.command("open_matter", OpenMatterRequest, MatterReply, "Open a four-party deliberation matter.")
+CONTRACT.query("get_matter", MatterRequest, MatterReply, "A matter with its stages, meetings, progress.")
+CONTRACT.query("find_matters", FindMattersRequest, FindMattersReply, "Matters by title or complex.")
+CONTRACT.command("advance_matter", AdvanceMatterRequest, MatterReply,
+                 "Move a matter to a later stage; skipped stages need a recorded reason.")
+CONTRACT.command("record_meeting", RecordMeetingRequest, MeetingReply,
+                 "Record a deliberation or joint meeting: agenda, attendance, organisations, minutes.")
+CONTRACT.query("list_meetings", ListMeetingsRequest, ListMeetingsReply, "Meetings, e.g. the joint meetings of a quarter.")
+CONTRACT.command("record_progress", RecordProgressRequest, MatterReply, "Implementation progress of a decision.")
+CONTRACT.command("add_material", AddMaterialRequest, RecordsReply, "Attach a material to a matter; it enters the log.")
+CONTRACT.query("voting_rules", RulesRequest, RulesReply, "The installed voting-rule plugins.")
+CONTRACT.command("open_consultation", OpenConsultationRequest, ConsultationReply,
+                 "Open an owners' consultation over a snapshot of the registry's electorate.")
+CONTRACT.query("get_consultation", ConsultationRequest, ConsultationReply, "A consultation and its result.")
+CONTRACT.command("cast_ballot", CastBallotRequest, BallotReply,
+                 "A household's ballot; a later one supersedes an earlier one (history kept).")
+CONTRACT.query("ballots", BallotsRequest, BallotsReply, "Ballot history of a consultation or a household.")
+CONTRACT.query("tally", ConsultationRequest, TallyReply, "The current count under the consultation's rule.")
+CONTRACT.command("close_consultation", CloseConsultationRequest, ConsultationReply,
+                 "Close after closes_at: the rule decides, the result enters the log.")
+CONTRACT.command("publish_result", PublishResultRequest, ConsultationReply,
+                 "Record that the result was published (due within 3 days of closing).")
+CONTRACT.query("due_reminders", RemindersRequest, RemindersReply, "Time limits due or overdue at an instant.")
+CONTRACT.command("send_reminders", SendRemindersRequest, SendRemindersReply,
+                 "Emit each due reminder once as a mediation.reminder_due event.")
+CONTRACT.query("records", RecordsRequest, RecordsReply, "The log records behind a matter or a case, in order.")
+CONTRACT.query("verify", VerifyRequest, VerifyReply,
+               "Recompute the hash chain up to a record or a matter's last record and cross-check stored rows.")
+CONTRACT.event(CaseOpened)
+CONTRACT.event(CaseConcluded)
+CONTRACT.event(MatterStageChanged)
+CONTRACT.event(DecisionMade)
+CONTRACT.event(ReminderDue)
