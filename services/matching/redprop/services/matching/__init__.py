@@ -1,0 +1,1 @@
+"""The matching service: resource, demand and service lists, matched optimally and explained."""

@@ -1,0 +1,563 @@
+"""Contract of the matching service: the resource, demand and service lists, matched optimally.
+
+- Resource list (资源清单): offers. Idle goods from enterprises and other units (category, item,
+  quantity and unit, condition, estimated value, location, availability window, pickup constraints),
+  and services from paired units and volunteers (skill, hours, weekly schedule).
+- Service list (服务清单): standing offers that recur (``recurrence`` weekly or monthly; the quantity
+  is per period).
+- Demand list (需求清单): needs of complexes and communities (category, quantity, priority, needed-by
+  date, what it would cost to buy, location, notes).
+- ``run_matching`` proposes a global optimum (min-cost flow; quantities may be split), each pair with
+  its explanation. Both sides accept or decline; a declined pair is never proposed again. Fulfilment
+  records the delivered quantity and writes the savings ledger ("what this would have cost").
+
+Quantities are whole numbers of their unit. Units of one family are converted to the family's base unit
+when matched (tonne -> kg); proposals carry quantities in that base unit. Money is in yuan.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from redprop.contracts.base import (
+    CommandRequest,
+    Contract,
+    DistrictCode,
+    Event,
+    Id,
+    Name,
+    Page,
+    Reply,
+    Request,
+    ServiceContract,
+    Text,
+    Timestamp,
+)
+
+CONTRACT = ServiceContract(
+    service="matching",
+    version="1.0.0",
+    summary="Resource, demand and service lists; optimal matching of offers to needs with explanations; "
+            "proposals, acceptance, fulfilment and the savings ledger.",
+)
+
+# -- vocabularies --------------------------------------------------------------------------------
+
+OfferKind = Literal["goods", "service"]
+Condition = Literal["new", "good", "fair", "poor"]
+Recurrence = Literal["none", "weekly", "monthly"]
+#: Who offers: an organisation in the registry (located and checked there), a person, or someone else.
+ProviderKind = Literal["organisation", "person", "other"]
+#: Who asks: a complex or a community of the registry.
+RequesterKind = Literal["complex", "community"]
+
+#: Known units -> (family, factor to the family's base unit).
+UNITS: dict[str, tuple[str, int]] = {
+    "piece": ("count", 1), "plant": ("count", 1), "set": ("count", 1), "item": ("count", 1),
+    "kg": ("mass", 1), "tonne": ("mass", 1000),
+    "m": ("length", 1), "m2": ("area", 1), "m3": ("volume", 1),
+    "hour": ("time", 1), "visit": ("visit", 1),
+}
+BASE_UNIT = {"count": "piece", "mass": "kg", "length": "m", "area": "m2", "volume": "m3",
+             "time": "hour", "visit": "visit"}
+#: What people type, in Chinese and English, for each unit.
+UNIT_ALIASES: dict[str, str] = {
+    "个": "piece", "件": "piece", "只": "piece", "块": "piece", "张": "piece", "条": "piece", "pcs": "piece",
+    "pieces": "piece", "株": "plant", "棵": "plant", "盆": "plant", "plants": "plant", "套": "set",
+    "sets": "set", "台": "item", "items": "item", "公斤": "kg", "千克": "kg", "吨": "tonne", "t": "tonne",
+    "tonnes": "tonne", "ton": "tonne", "米": "m", "平方米": "m2", "㎡": "m2", "立方米": "m3",
+    "小时": "hour", "hours": "hour", "h": "hour", "次": "visit", "visits": "visit",
+}
+Unit = Literal["piece", "plant", "set", "item", "kg", "tonne", "m", "m2", "m3", "hour", "visit"]
+
+Priority = Annotated[int, Field(ge=1, le=5, description="1 lowest .. 5 most urgent; 3 is normal")]
+Quantity = Annotated[int, Field(gt=0, le=10_000_000, description="A whole number of the unit")]
+Money = Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"), max_digits=14, decimal_places=2)]
+Lat = Annotated[float, Field(ge=-90, le=90)]
+Lon = Annotated[float, Field(ge=-180, le=180)]
+
+OfferStatus = Literal["open", "exhausted", "expired", "withdrawn"]
+NeedStatus = Literal["open", "met", "lapsed", "cancelled"]
+ProposalStatus = Literal["proposed", "accepted", "declined", "fulfilled", "expired"]
+Side = Literal["offer", "need"]
+Decision = Literal["accept", "decline"]
+
+
+def normalise_unit(value: object) -> object:
+    if isinstance(value, str):
+        key = value.strip()
+        return UNIT_ALIASES.get(key, UNIT_ALIASES.get(key.lower(), key.lower()))
+    return value
+
+
+# -- offers --------------------------------------------------------------------------------------
+
+
+class OfferIn(Contract):
+    """An offer as submitted. The provider's location and relocation date come from the registry when
+    the provider is an organisation there; lat/lon or a complex given here take precedence."""
+
+    model_config = {"extra": "forbid", "str_strip_whitespace": True}
+
+    id: Id | None = Field(default=None, description="Chosen by the caller, or generated")
+    #: goods or service; the category's kind when absent.
+    kind: OfferKind | None = None
+    provider_id: Id
+    provider_kind: ProviderKind = "organisation"
+    provider_name: Name | None = None
+    title: Name = Field(description="The item or service, e.g. 红叶石楠 or 水电维修")
+    description: Text = ""
+    #: A taxonomy category; inferred from title and description (Chinese synonyms) when absent.
+    category: str | None = Field(default=None, max_length=40)
+    quantity: Quantity
+    unit: Unit
+    condition: Condition = "good"
+    #: What the whole quantity would cost to buy, as the provider estimates it.
+    estimated_value: Money = Decimal("0")
+    lat: Lat | None = None
+    lon: Lon | None = None
+    complex_id: Id | None = None
+    available_from: date | None = None
+    available_until: date | None = None
+    pickup_constraints: Text = ""
+    #: Services: the skill offered and the weekdays it is available (1 = Monday .. 7 = Sunday).
+    skill: str | None = Field(default=None, max_length=100)
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] | None = None
+    #: A standing offer (the service list): the quantity is available again every period.
+    recurrence: Recurrence = "none"
+    #: Transport cost in yuan per base unit per km; the category's default when absent.
+    transport_cost_per_km: Money | None = None
+
+    @field_validator("unit", mode="before")
+    @classmethod
+    def _known_unit(cls, value: object) -> object:
+        return normalise_unit(value)
+
+    @field_validator("available_until")
+    @classmethod
+    def _until_after_from(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("available_from")
+        if value is not None and start is not None and value < start:
+            raise ValueError("available_until is before available_from")
+        return value
+
+    @field_validator("weekdays")
+    @classmethod
+    def _distinct_days(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("give at least one weekday, or leave weekdays out")
+            return sorted(set(value))
+        return value
+
+    @model_validator(mode="after")
+    def _location_pairs(self):
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        return self
+
+
+class OfferRecord(Contract):
+    id: Id
+    district: DistrictCode
+    kind: OfferKind
+    provider_id: Id
+    provider_kind: ProviderKind
+    provider_name: str | None = None
+    title: str
+    description: str
+    category: str
+    #: How the category was found: ``given`` or ``synonym:<term>``.
+    category_source: str
+    quantity: int
+    unit: Unit
+    condition: Condition
+    estimated_value: Decimal
+    lat: float | None = None
+    lon: float | None = None
+    complex_id: Id | None = None
+    available_from: date | None = None
+    available_until: date | None = None
+    #: The provider's relocation date from the registry (the offer ends then).
+    leaves_on: date | None = None
+    pickup_constraints: str = ""
+    skill: str | None = None
+    weekdays: list[int] | None = None
+    recurrence: Recurrence
+    transport_cost_per_km: Decimal | None = None
+    status: OfferStatus
+    #: Base-unit quantity not yet delivered nor held by an open proposal (this period, if recurring).
+    available_quantity: int
+    base_unit: str
+    created_at: Timestamp
+
+
+# -- needs ---------------------------------------------------------------------------------------
+
+
+class NeedIn(Contract):
+    model_config = {"extra": "forbid", "str_strip_whitespace": True}
+
+    id: Id | None = None
+    requester_kind: RequesterKind = "complex"
+    #: A complex or community id in the registry; it locates the need and files its savings.
+    requester_id: Id
+    title: Name
+    description: Text = ""
+    category: str | None = Field(default=None, max_length=40)
+    kind: OfferKind | None = None
+    quantity: Quantity
+    unit: Unit
+    priority: Priority = 3
+    needed_from: date | None = None
+    needed_by: date
+    #: What meeting the need would cost if bought (the savings ledger counts this).
+    budget_estimate: Money = Decimal("0")
+    lat: Lat | None = None
+    lon: Lon | None = None
+    notes: Text = ""
+
+    @field_validator("unit", mode="before")
+    @classmethod
+    def _known_unit(cls, value: object) -> object:
+        return normalise_unit(value)
+
+    @field_validator("needed_by")
+    @classmethod
+    def _by_after_from(cls, value: date, info: ValidationInfo) -> date:
+        start = info.data.get("needed_from")
+        if start is not None and value < start:
+            raise ValueError("needed_by is before needed_from")
+        return value
+
+    @model_validator(mode="after")
+    def _location_pairs(self):
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        return self
+
+
+class NeedRecord(Contract):
+    id: Id
+    district: DistrictCode
+    requester_kind: RequesterKind
+    requester_id: Id
+    complex_id: Id | None = None
+    community_id: Id | None = None
+    subdistrict_id: Id | None = None
+    title: str
+    description: str
+    category: str
+    category_source: str
+    kind: OfferKind
+    quantity: int
+    unit: Unit
+    priority: int
+    needed_from: date | None = None
+    needed_by: date
+    budget_estimate: Decimal
+    lat: float | None = None
+    lon: float | None = None
+    notes: str = ""
+    status: NeedStatus
+    #: Base-unit quantity neither delivered nor held by an open proposal.
+    open_quantity: int
+    base_unit: str
+    created_at: Timestamp
+
+
+# -- proposals -----------------------------------------------------------------------------------
+
+
+class Explanation(Contract):
+    """Why this pair: every figure the optimiser used."""
+
+    category: str
+    offer_category_source: str
+    need_category_source: str
+    #: Words the two descriptions share (jieba tokens) and their similarity, 0..1.
+    shared_terms: list[str]
+    similarity: float
+    #: The pluggable scorers' factors (0..1 each) and their product.
+    scores: dict[str, float]
+    quality: float
+    distance_m: float
+    #: The days on which the hand-over can happen (offer window ∩ need window, from the run date).
+    feasible_from: date
+    feasible_until: date
+    offer_available_until: date | None = None
+    needed_by: date
+    unit: str
+    unit_value: Decimal = Field(description="Yuan per base unit: what the need would pay to buy it")
+    value: Decimal = Field(description="quantity x unit_value")
+    priority: int
+    priority_weight: float
+    fairness_weight: float
+    transport_cost: Decimal
+    #: Weighted value minus transport cost, what the optimiser maximised for this pair.
+    net_benefit: Decimal
+    summary: str
+
+
+class ProposalRecord(Contract):
+    id: Id
+    district: DistrictCode
+    run_id: Id
+    offer_id: Id
+    need_id: Id
+    quantity: int
+    unit: str
+    status: ProposalStatus
+    offer_decision: Decision | None = None
+    need_decision: Decision | None = None
+    delivered_quantity: int | None = None
+    savings: Decimal | None = None
+    explanation: Explanation
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+# -- requests and replies ------------------------------------------------------------------------
+
+
+class AddOffersRequest(CommandRequest):
+    offers: list[OfferIn] = Field(min_length=1, max_length=10_000)
+
+
+class AddOffersReply(Reply):
+    offers: list[OfferRecord]
+
+
+class AddNeedsRequest(CommandRequest):
+    needs: list[NeedIn] = Field(min_length=1, max_length=10_000)
+
+
+class AddNeedsReply(Reply):
+    needs: list[NeedRecord]
+
+
+class WithdrawOfferRequest(CommandRequest):
+    offer_id: Id
+
+
+class CancelNeedRequest(CommandRequest):
+    need_id: Id
+
+
+class OfferReply(Reply):
+    offer: OfferRecord
+
+
+class NeedReply(Reply):
+    need: NeedRecord
+
+
+class ProviderLeavesRequest(CommandRequest):
+    """The provider (e.g. an enterprise relocating for a metro line) leaves on ``on``: its offers end
+    then; if that is today or earlier they expire now with their open proposals."""
+
+    provider_id: Id
+    on: date
+    as_of: date | None = None
+
+
+class ProviderLeavesReply(Reply):
+    offers_ended: list[Id]
+    offers_expired: list[Id]
+    proposals_expired: list[Id]
+
+
+class RunMatchingRequest(CommandRequest):
+    #: The day the run plans from (default: today). Offers ending before it expire.
+    as_of: date | None = None
+    #: Re-solve every category, not only those with new or changed offers and needs.
+    full: bool = False
+    #: Candidates farther apart than this are not considered.
+    max_distance_km: float = Field(default=30.0, gt=0, le=500)
+
+
+class RunMatchingReply(Reply):
+    run_id: Id
+    as_of: date
+    categories: list[str] = Field(description="The categories this run solved (incremental)")
+    offers_considered: int
+    needs_considered: int
+    candidates: int
+    proposals: list[ProposalRecord]
+    objective: Decimal = Field(description="Sum of net benefit over the new proposals")
+    matched_value: Decimal
+    offers_expired: list[Id]
+    solve_seconds: float
+
+
+class DecideRequest(CommandRequest):
+    proposal_id: Id
+    side: Side
+    decision: Decision
+    reason: Text = ""
+
+
+class FulfilRequest(CommandRequest):
+    proposal_id: Id
+    delivered_quantity: int = Field(ge=0, le=10_000_000)
+    delivered_on: date | None = None
+
+
+class ProposalReply(Reply):
+    proposal: ProposalRecord
+    #: False when the request repeated a decision already recorded (nothing changed).
+    changed: bool = True
+
+
+class ListOffersRequest(Page):
+    status: OfferStatus | None = "open"
+    category: str | None = None
+    provider_id: Id | None = None
+    #: True: only the service list (standing, recurring offers).
+    recurring: bool | None = None
+
+
+class ListOffersReply(Reply):
+    offers: list[OfferRecord]
+    total: int
+
+
+class ListNeedsRequest(Page):
+    status: NeedStatus | None = "open"
+    category: str | None = None
+    requester_id: Id | None = None
+
+
+class ListNeedsReply(Reply):
+    needs: list[NeedRecord]
+    total: int
+
+
+class ListProposalsRequest(Page):
+    status: ProposalStatus | None = None
+    offer_id: Id | None = None
+    need_id: Id | None = None
+    run_id: Id | None = None
+
+
+class ListProposalsReply(Reply):
+    proposals: list[ProposalRecord]
+    total: int
+
+
+class GetProposalRequest(Request):
+    proposal_id: Id
+
+
+class LedgerRequest(Request):
+    level: Literal["complex", "community", "subdistrict", "district"] = "complex"
+
+
+class LedgerLine(Contract):
+    id: Id
+    fulfilments: int
+    delivered_value: Decimal = Field(description="What the delivered goods and services would have cost")
+
+
+class LedgerReply(Reply):
+    district: DistrictCode
+    level: str
+    lines: list[LedgerLine]
+    total: Decimal
+
+
+class CategoriesRequest(Request):
+    pass
+
+
+class CategoryInfo(Contract):
+    id: str
+    name: str
+    synonyms: list[str]
+    kind: OfferKind
+    transport_cost_per_km: Decimal
+
+
+class CategoriesReply(Reply):
+    categories: list[CategoryInfo]
+
+
+# -- events --------------------------------------------------------------------------------------
+
+
+class OffersAdded(Event):
+    event_type = "matching.offers_added"
+    offer_ids: list[Id]
+
+
+class NeedsAdded(Event):
+    event_type = "matching.needs_added"
+    need_ids: list[Id]
+
+
+class ProposalsMade(Event):
+    event_type = "matching.proposals_made"
+    run_id: Id
+    proposal_ids: list[Id]
+    matched_value: Decimal
+
+
+class ProposalDecided(Event):
+    event_type = "matching.proposal_decided"
+    proposal_id: Id
+    offer_id: Id
+    need_id: Id
+    side: Side
+    decision: Decision
+    status: ProposalStatus
+
+
+class ProposalFulfilled(Event):
+    event_type = "matching.proposal_fulfilled"
+    proposal_id: Id
+    offer_id: Id
+    need_id: Id
+    delivered_quantity: int
+    savings: Decimal
+    complex_id: Id | None = None
+    community_id: Id | None = None
+
+
+class OffersExpired(Event):
+    event_type = "matching.offers_expired"
+    offer_ids: list[Id]
+    proposal_ids: list[Id]
+
+
+CONTRACT.command("add_offers", AddOffersRequest, AddOffersReply,
+                 "Add offers to the resource list (goods, services, standing services), atomically.")
+CONTRACT.command("add_needs", AddNeedsRequest, AddNeedsReply, "Add needs to the demand list, atomically.")
+CONTRACT.command("withdraw_offer", WithdrawOfferRequest, OfferReply, "Withdraw an offer and its open proposals.")
+CONTRACT.command("cancel_need", CancelNeedRequest, NeedReply, "Cancel a need and its open proposals.")
+CONTRACT.command("provider_leaves", ProviderLeavesRequest, ProviderLeavesReply,
+                 "A provider leaves (relocation): its offers end on that day, or expire now.")
+CONTRACT.command("run_matching", RunMatchingRequest, RunMatchingReply,
+                 "Propose the optimal assignment of open offers to open needs (incremental by category).")
+CONTRACT.command("decide", DecideRequest, ProposalReply,
+                 "One side accepts or declines a proposal; a declined pair is never proposed again.")
+CONTRACT.command("fulfil", FulfilRequest, ProposalReply,
+                 "Record the delivered quantity of an accepted proposal and its savings.")
+CONTRACT.query("list_offers", ListOffersRequest, ListOffersReply, "The resource list (资源清单).")
+CONTRACT.query("list_needs", ListNeedsRequest, ListNeedsReply, "The demand list (需求清单).")
+CONTRACT.query("service_list", ListOffersRequest, ListOffersReply,
+               "The service list (服务清单): standing offers that recur.")
+CONTRACT.query("list_proposals", ListProposalsRequest, ListProposalsReply, "Proposals with their explanations.")
+CONTRACT.query("get_proposal", GetProposalRequest, ProposalReply, "One proposal and its explanation.")
+CONTRACT.query("ledger", LedgerRequest, LedgerReply,
+               "Savings per complex, community, subdistrict or the district: what delivered help would have cost.")
+CONTRACT.query("categories", CategoriesRequest, CategoriesReply, "The category taxonomy with its Chinese synonyms.")
+CONTRACT.event(OffersAdded)
+CONTRACT.event(NeedsAdded)
+CONTRACT.event(ProposalsMade)
+CONTRACT.event(ProposalDecided)
+CONTRACT.event(ProposalFulfilled)
+CONTRACT.event(OffersExpired)
