@@ -196,3 +196,18 @@ def test_ticket_events_survive_a_crash_between_commit_and_publish(make_settings,
 def test_time_is_checked_against_the_clock_not_trusted_from_the_client(suite):
     ticket = submit(suite)
     assert abs((ticket.submitted_at - utcnow()).total_seconds()) < 30
+
+
+def test_a_change_in_the_registry_reaches_the_cached_routes(suite):
+    assert submit(suite, building_id="B2", category="repair_common", resident_id="P3").handler.kind == "grid_team"
+    # The three-no complex gets a property company.
+    suite.rpc.registry.upsert(request_id=rid("company"), records=[
+        {"kind": "complex", "id": "X2", "name": "老街小区", "community_id": "C1", "year_built": 1995,
+         "property_company_id": "CO1", "lat": 31.01, "lon": 121.01}])
+
+    def routed_to_company():
+        t = submit(suite, building_id="B2", category="repair_common", resident_id="P3",
+                   description=f"公共照明坏了 {uuid.uuid4().hex[:4]}")
+        return t.handler.kind == "property_company"
+
+    wait_for(routed_to_company, timeout=10, interval=0.3, message="the new company in the routes")

@@ -2,7 +2,7 @@
 
 Where to look:
   rpc.py          @query / @command entrypoints (validation, commit-before-reply, idempotency)
-  events.py       @event_handler (idempotent consumption, retry, dead-lettering)
+  events.py       @event_handler (idempotent consumption, retry, dead-lettering); @broadcast_handler
   outbox.py       self.events.emit(...) and the relay that publishes after commit
   client.py       RpcClient (standalone) and ServiceRpc (inside a service)
   idempotency.py  stored replies keyed by request_id
@@ -12,8 +12,8 @@ Where to look:
 """
 
 from redprop.messaging.client import RpcClient, ServiceRpc
-from redprop.messaging.events import event_handler
+from redprop.messaging.events import broadcast_handler, event_handler
 from redprop.messaging.outbox import EventOutbox
 from redprop.messaging.rpc import command, query
 
-__all__ = ["EventOutbox", "RpcClient", "ServiceRpc", "command", "event_handler", "query"]
+__all__ = ["EventOutbox", "RpcClient", "ServiceRpc", "broadcast_handler", "command", "event_handler", "query"]

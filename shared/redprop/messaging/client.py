@@ -21,9 +21,9 @@ from typing import Any
 import amqp
 import eventlet
 from kombu import Connection
+from nameko.constants import NON_PERSISTENT, PERSISTENT
 from nameko.exceptions import deserialize
 from nameko.rpc import MethodProxy, ReplyListener, RpcProxy, ServiceProxy
-from nameko.constants import NON_PERSISTENT, PERSISTENT
 from pydantic import ValidationError
 
 from redprop.config import Settings, settings_from_config

@@ -15,7 +15,7 @@ import logging
 import sys
 from functools import partial
 
-from nameko.events import SERVICE_POOL, EventHandler
+from nameko.events import BROADCAST, SERVICE_POOL, EventHandler
 from nameko.exceptions import ContainerBeingKilled
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -102,3 +102,35 @@ class ContractEventHandler(EventHandler):
 
 
 event_handler = ContractEventHandler.decorator
+
+
+class BroadcastEventHandler(EventHandler):
+    """Every running instance receives the event (its own auto-deleted queue): for in-memory state
+    such as caches. No inbox and no retries: what it does must be idempotent and cheap, and an instance
+    that was down starts afresh anyway. ``@broadcast_handler("registry", StructureChanged)``."""
+
+    queue_consumer = DeadLetteringQueueConsumer()
+
+    def __init__(self, source_service: str, event: type[Event], **kwargs):
+        if not (isinstance(event, type) and issubclass(event, Event) and event.event_type):
+            raise TypeError("broadcast_handler needs an Event contract class with an event_type")
+        super().__init__(source_service, event.event_type, handler_type=BROADCAST, reliable_delivery=False,
+                         **kwargs)
+        self.event_model = event
+
+    def handle_message(self, body, message):
+        try:
+            evt = self.event_model.model_validate(body)
+        except ValidationError:
+            log.warning("%s: ignoring a broadcast that does not match %s", self.method_name,
+                        self.event_model.__name__)
+            self.queue_consumer.ack_message(message)
+            return
+        super().handle_message(evt, message)
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        self.queue_consumer.ack_message(message)  # nothing to retry: the next broadcast will do
+        return result, exc_info
+
+
+broadcast_handler = BroadcastEventHandler.decorator

@@ -55,6 +55,8 @@ class TicketDesk:
         self.at_risk_fraction = at_risk_fraction
         self.clock = clock
         self.outcome = Outcome()
+        #: History written by this desk for tickets it created: no need to read it back.
+        self._new_history: dict[str, list[c.HistoryEntry]] = {}
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -69,7 +71,9 @@ class TicketDesk:
 
     def view(self, row: TicketRow, with_history: bool = True) -> c.Ticket:
         history = []
-        if with_history:
+        if with_history and row.id in self._new_history:
+            history = list(self._new_history[row.id])
+        elif with_history:
             history = [c.HistoryEntry(at=h.at, actor=c.Actor.model_validate(h.actor), action=h.action,
                                       from_status=h.from_status, to_status=h.to_status, detail=h.detail or {})
                        for h in self.session.execute(select(HistoryRow).where(HistoryRow.ticket_id == row.id)
@@ -115,9 +119,14 @@ class TicketDesk:
     # -- bookkeeping -------------------------------------------------------------------------------
 
     def _record(self, row: TicketRow, actor: c.Actor, action: str, before: str | None, **detail) -> None:
-        self.session.add(HistoryRow(ticket_id=row.id, at=self.clock(), actor=actor.model_dump(mode="json"),
-                                    action=action, from_status=before, to_status=row.status,
-                                    detail={k: v for k, v in detail.items() if v is not None}))
+        entry = HistoryRow(ticket_id=row.id, at=self.clock(), actor=actor.model_dump(mode="json"), action=action,
+                           from_status=before, to_status=row.status,
+                           detail={k: v for k, v in detail.items() if v is not None})
+        self.session.add(entry)
+        if row.id in self._new_history:
+            self._new_history[row.id].append(c.HistoryEntry(
+                at=entry.at, actor=actor, action=action, from_status=before, to_status=row.status,
+                detail=entry.detail))
 
     def _announce(self, event_cls, row: TicketRow, actor: c.Actor, **fields) -> None:
         self.outcome.events.append(event_cls(district=self.district, ticket=self.facts(row), actor=actor, **fields))
@@ -181,6 +190,7 @@ class TicketDesk:
         self.schedule_check(row)
         self.session.add(row)
         self.session.flush()
+        self._new_history[row.id] = []
         self._record(row, actor, "submitted", None, category=category.code, entered_by=request.entered_by,
                      possible_duplicate_of=possible_duplicate)
         self._announce(c.TicketCreated, row, actor, possible_duplicate_of=possible_duplicate)

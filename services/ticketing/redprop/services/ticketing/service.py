@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from redprop.config import settings_from_config
 from redprop.contracts import ticketing as c
 from redprop.contracts.base import utcnow
+from redprop.contracts.registry import StructureChanged
 from redprop.db import Database, find_database
 from redprop.errors import NotFound
-from redprop.messaging import EventOutbox, ServiceRpc, command, query
+from redprop.messaging import EventOutbox, ServiceRpc, broadcast_handler, command, query
 from redprop.service import RedpropService
 from redprop.services.ticketing import models as m
 from redprop.services.ticketing import pricing, stats
@@ -24,6 +25,7 @@ from redprop.services.ticketing.duplicates import likely_original
 from redprop.services.ticketing.lifecycle import TicketDesk
 from redprop.services.ticketing.notifiers import NOTIFIERS
 from redprop.services.ticketing.options import TicketingOptions
+from redprop.services.ticketing.places import PlaceCache
 from redprop.services.ticketing.routing import ROUTER
 from redprop.services.ticketing.sla import SLA_POLICY
 from redprop.services.ticketing.sweep import SweepTotals, sweep_batch
@@ -90,6 +92,7 @@ class TicketingService(RedpropService):
     events = EventOutbox()
     registry = ServiceRpc("registry")
     toolkit = Toolkit()
+    places = PlaceCache()
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -122,10 +125,21 @@ class TicketingService(RedpropService):
 
     def _place(self, *, building_id=None, complex_id=None, point=None):
         if building_id is not None:
-            return self.registry.resolve(building_id=building_id)
+            return self.places.get(("building", building_id), lambda: self.registry.resolve(building_id=building_id))
         if complex_id is not None:
-            return self.registry.resolve(complex_id=complex_id)
+            return self.places.get(("complex", complex_id), lambda: self.registry.resolve(complex_id=complex_id))
         return self.registry.resolve(point=point)
+
+    def _check_resident(self, resident_id: str) -> None:
+        try:
+            self.places.get(("person", resident_id), lambda: self.registry.get(kind="person", id=resident_id))
+        except NotFound:
+            raise NotFound.entity("person", resident_id, "resident_id") from None
+
+    @broadcast_handler("registry", StructureChanged)
+    def on_registry_changed(self, evt: StructureChanged) -> None:
+        """Every replica forgets its cached places when the district's structure changes."""
+        self.places.clear()
 
     def _place_of(self, row: m.TicketRow):
         return self._place(building_id=row.building_id) if row.building_id else self._place(complex_id=row.complex_id)
@@ -148,10 +162,7 @@ class TicketingService(RedpropService):
         self.toolkit.catalogue.get(request.category)  # fail fast, before calling the registry
         place = self._place(building_id=request.building_id, complex_id=request.complex_id,
                             point=request.point.model_dump() if request.point else None)
-        try:
-            self.registry.get(kind="person", id=request.resident_id)
-        except NotFound:
-            raise NotFound.entity("person", request.resident_id, "resident_id") from None
+        self._check_resident(request.resident_id)
         duplicate = likely_original(
             self.db, district=self.toolkit.district, category=request.category,
             building_id=place.building.id if place.building else None, complex_id=place.complex.id,

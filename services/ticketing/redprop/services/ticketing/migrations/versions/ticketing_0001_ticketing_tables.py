@@ -4,10 +4,10 @@ Revision ID: ticketing_0001
 Revises: 
 Create Date: 2026-11-23 14:29:39.493946
 """
-from alembic import op
 import sqlalchemy as sa
-import redprop.db.base
+from alembic import op
 
+import redprop.db.base
 
 revision = 'ticketing_0001'
 down_revision = None
