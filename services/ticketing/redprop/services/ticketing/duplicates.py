@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from redprop.services.ticketing.models import TicketRow
 
+#: The most recent tickets at the same place and category that are compared with a new one.
+MAX_COMPARED = 100
 LIVE = ("submitted", "dispatched", "in_progress", "awaiting_resident", "resolved")
 
 
@@ -28,8 +30,13 @@ def likely_original(session: Session, *, district: str, category: str, building_
     query = query.where(TicketRow.building_id == building_id) if building_id else query.where(
         TicketRow.complex_id == complex_id)
     best, best_score = None, threshold
-    for tid, text in session.execute(query.order_by(TicketRow.submitted_at).limit(200)):
-        score = SequenceMatcher(None, description, text).ratio()
+    matcher = SequenceMatcher(None, b=description)  # b is the side SequenceMatcher indexes: index it once
+    for tid, text in session.execute(query.order_by(TicketRow.submitted_at.desc()).limit(MAX_COMPARED)):
+        matcher.set_seq1(text)
+        # The cheap upper bounds first: most candidates are ruled out without the full comparison.
+        if matcher.real_quick_ratio() < best_score or matcher.quick_ratio() < best_score:
+            continue
+        score = matcher.ratio()
         if score >= best_score:
             best, best_score = tid, score
     return best
