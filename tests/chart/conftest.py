@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from chartlib import EXAMPLES  # noqa: E402
+from tests.chart.chartlib import EXAMPLES  # noqa: E402
 
 
 @pytest.fixture(params=EXAMPLES, ids=[p.stem for p in EXAMPLES])

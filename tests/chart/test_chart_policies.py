@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
-from chartlib import (
+from tests.chart.chartlib import (
     EXAMPLES,
     MINIMAL,
     OPERATOR_APIS,

@@ -13,7 +13,7 @@ import re
 import helm_python
 import kubernetes_validate.utils as kv
 import pytest
-from chartlib import (
+from tests.chart.chartlib import (
     CHART_DIR,
     EXAMPLES,
     KUBE_VERSIONS,

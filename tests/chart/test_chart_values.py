@@ -8,7 +8,7 @@ import re
 import helm_python
 import pytest
 import yaml
-from chartlib import CHART_DIR, MINIMAL, chart, merged, render
+from tests.chart.chartlib import CHART_DIR, MINIMAL, chart, merged, render
 
 from redprop.config import DEFAULT_METRICS_PORTS, MessagingSettings
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from chartlib import ROOT
+from tests.chart.chartlib import ROOT
 
 from redprop.config import DEFAULT_METRICS_PORTS
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mediation_helpers import start
+from tests.mediation.mediation_helpers import start
 
 
 @pytest.fixture

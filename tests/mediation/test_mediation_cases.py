@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from kombu import Connection, Queue
-from mediation_helpers import ago, new_matter
+from tests.mediation.mediation_helpers import ago, new_matter
 
 from redprop.errors import Conflict, NotFound, ValidationFailed
 from redprop.messaging import wire

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from mediation_helpers import ago, new_matter, paper, past_consultation, start
+from tests.mediation.mediation_helpers import ago, new_matter, paper, past_consultation, start
 from sqlalchemy import text
 
 from redprop.db.engine import build_engine
