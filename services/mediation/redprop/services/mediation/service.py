@@ -10,8 +10,10 @@ from nameko.timer import timer
 
 from redprop.contracts import mediation as c
 from redprop.contracts.base import utcnow
+from redprop.contracts.ticketing import DisputeReferred
 from redprop.db import Database
-from redprop.messaging import EventOutbox, ServiceRpc, command, query
+from redprop.errors import ValidationFailed
+from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query
 from redprop.service import RedpropService
 from redprop.services.mediation import cases, consultations, deliberation, reminders, verification
 from redprop.services.mediation import models as m
@@ -60,6 +62,22 @@ class MediationService(RedpropService):
                                           ticket_id=info.ticket_id, settle_by=info.settle_by))
             self._case_gauges()
         return c.CaseReply(case=info, created=created)
+
+    @event_handler("ticketing", DisputeReferred)
+    def on_dispute_referred(self, evt: DisputeReferred) -> None:
+        """A dispute placed as a ticket (neighbour dispute) opens a case at the ticket's grid or community.
+
+        Idempotent twice over: the inbox drops a redelivered event, and a ticket opens one case at most.
+        """
+        facts = evt.ticket
+        level, scope = ("grid", facts.grid_id) if facts.grid_id else ("community", facts.community_id)
+        if scope is None:
+            raise ValidationFailed.for_field("ticket.community_id", "a dispute ticket without a place")
+        self.open_case(c.OpenCaseRequest(
+            request_id=f"ticket-{facts.ticket_id}"[:64], category=facts.category,
+            summary=evt.description[:60] or facts.category, description=evt.description,
+            parties=[c.Party(kind="person", id=evt.resident_id)], level=level, scope_id=scope,
+            source="ticketing", ticket_id=facts.ticket_id, opened_at=facts.submitted_at))
 
     @query
     def get_case(self, request: c.CaseRequest) -> c.CaseReply:
