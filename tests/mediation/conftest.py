@@ -14,6 +14,6 @@ def suite(run_suite):
 
 @pytest.fixture
 def district_records() -> list[dict]:
-    from mediation_helpers import mediation_district
+    from tests.mediation.mediation_helpers import mediation_district
 
     return mediation_district()

@@ -174,7 +174,7 @@ def test_time_limits_and_reminders_are_emitted_once(suite):
 
 
 def test_publication_reminder_after_a_consultation_closes(suite):
-    from mediation_helpers import paper, past_consultation
+    from tests.mediation.mediation_helpers import paper, past_consultation
 
     rpc = suite.rpc
     matter = new_matter(rpc)
