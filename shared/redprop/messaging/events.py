@@ -78,8 +78,11 @@ class ContractEventHandler(EventHandler):
                     ProcessedEvent(handler=self.handler_key, event_id=evt.event_id))
                 commit_unit_of_work(worker_ctx)
             except IntegrityError:
-                rollback_unit_of_work(worker_ctx)  # a concurrent delivery got there first
-                log.info("%s: event %s processed concurrently", self.handler_key, evt.event_id)
+                rollback_unit_of_work(worker_ctx)
+                if self._already_processed(evt.event_id):  # a concurrent delivery got there first
+                    log.info("%s: event %s processed concurrently", self.handler_key, evt.event_id)
+                else:  # a genuine conflict in the handler's own writes: try again later
+                    exc_info = sys.exc_info()
             except Exception:
                 rollback_unit_of_work(worker_ctx)
                 exc_info = sys.exc_info()
