@@ -1,0 +1,200 @@
+"""Ticket KPIs from ticketing's events, incremental and order-insensitive.
+
+Each ticket has one state row: the latest facts seen and what the ticket contributes to the totals.
+Facts are ordered by their version ``(reopen_count, occurred_at)``: reopening only ever increases the
+count, and within one round the event that happened later carries the later facts. An event older than
+the kept facts changes nothing (duplicates are also caught before, by the inbox on ``event_id``), so
+any delivery order ends in the same state. When the kept facts change, the ticket's old contribution
+is taken out of the totals and the new one put in: the totals are always the sum over the tickets.
+
+A ticket counts for its complex, and for the property company that last held it (by version): the
+company answers for a ticket it held even after the ticket climbed the ladder; tickets the company
+never held (a water outage sent to the water company) do not count against it. A ticket belongs to the
+quarter (Asia/Shanghai) of its ``submitted_at``. Cancelled (and merged) tickets count nowhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from redprop.contracts import evaluation as c
+from redprop.contracts.ticketing import TicketEvent, TicketFacts
+from redprop.services.evaluation import models as m
+from redprop.services.evaluation.counts import COUNTERS, KpiCounts, quantize, rate_decimal
+from redprop.services.evaluation.periods import period_of
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _insert(session: Session, table):
+    dialect = session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+
+
+def contribution(facts: TicketFacts) -> KpiCounts:
+    """What one ticket adds to its totals, from its facts."""
+    if facts.status == "cancelled":
+        return KpiCounts()
+    rated = facts.rating is not None
+    return KpiCounts(
+        tickets=1,
+        responded=int(facts.responded_at is not None),
+        responded_on_time=int(facts.responded_on_time is True),
+        resolved=int(facts.resolved_at is not None),
+        resolved_on_time=int(facts.resolved_at is not None and facts.resolved_on_time is True),
+        rated=int(rated),
+        satisfied=int(rated and facts.rating >= 4),
+        rating_sum=facts.rating if rated else 0,
+        reopened=int(facts.reopen_count > 0),
+    )
+
+
+def _counts(row) -> KpiCounts:
+    return KpiCounts(*(getattr(row, name) for name in COUNTERS))
+
+
+def _keys(district_row_company: str | None, complex_id: str | None, period: str) -> list[tuple[str, str, str]]:
+    keys = []
+    if district_row_company:
+        keys.append(("company", district_row_company, period))
+    if complex_id:
+        keys.append(("complex", complex_id, period))
+    return keys
+
+
+@dataclass
+class Ingested:
+    #: The kept facts changed (False: the event was older than what is kept).
+    applied: bool
+    #: The totals changed.
+    moved: bool
+    period: str
+
+
+def ingest(session: Session, district: str, evt: TicketEvent) -> Ingested:
+    facts = evt.ticket
+    at = evt.occurred_at.astimezone(UTC)
+    version = (facts.reopen_count, at)
+    t = m.kpi_tickets
+    # Make sure the row exists, then lock it: concurrent events of one ticket take turns here.
+    session.execute(_insert(session, t).values(
+        district=district, ticket_id=facts.ticket_id, period=period_of(facts.submitted_at), complex_id=None,
+        company_id=None, version_reopens=-1, version_at=EPOCH, status="unknown", rating=None,
+        events_seen=0, last_event_at=at, **dict.fromkeys(COUNTERS, 0)).on_conflict_do_nothing())
+    row = session.execute(select(t).where(t.c.district == district, t.c.ticket_id == facts.ticket_id)
+                          .with_for_update()).one()
+    old = _counts(row)
+    old_keys = _keys(row.company_id, row.complex_id, row.period)
+    values: dict = {"events_seen": row.events_seen + 1, "last_event_at": max(row.last_event_at, at)}
+
+    company = row.company_id
+    if (facts.handler is not None and facts.handler.kind == "property_company"
+            and (row.company_at is None or version > (row.company_reopens, row.company_at))):
+        company = facts.handler.id
+        values.update(company_id=company, company_reopens=facts.reopen_count, company_at=at)
+
+    applied = version > (row.version_reopens, row.version_at)
+    new, complex_id, period = old, row.complex_id, row.period
+    if applied:
+        new, complex_id, period = contribution(facts), facts.complex_id, period_of(facts.submitted_at)
+        values.update(version_reopens=facts.reopen_count, version_at=at, status=facts.status, rating=facts.rating,
+                      complex_id=complex_id, period=period, **new.as_dict())
+
+    deltas: dict[tuple[str, str, str], KpiCounts] = {}
+    for key in old_keys:
+        deltas[key] = deltas.get(key, KpiCounts()) - old
+    for key in _keys(company, complex_id, period):
+        deltas[key] = deltas.get(key, KpiCounts()) + new
+    moved = False
+    for (scope, scope_id, key_period), delta in sorted(deltas.items()):  # one lock order: no deadlocks
+        if delta.is_zero():
+            continue
+        moved = True
+        _add_to_totals(session, district, scope, scope_id, key_period, delta, at)
+    session.execute(update(t).where(t.c.district == district, t.c.ticket_id == facts.ticket_id).values(**values))
+    if facts.handler is not None and facts.handler.kind == "property_company" and facts.handler.name:
+        remember_name(session, district, facts.handler.id, "company", facts.handler.name)
+    return Ingested(applied=applied, moved=moved, period=period)
+
+
+def _add_to_totals(session: Session, district: str, scope: str, scope_id: str, period: str, delta: KpiCounts,
+                   at: datetime) -> None:
+    totals = m.kpi_totals
+    stmt = _insert(session, totals).values(district=district, scope=scope, scope_id=scope_id, period=period,
+                                           last_event_at=at, **delta.as_dict())
+    changes = {name: totals.c[name] + stmt.excluded[name] for name in COUNTERS}
+    changes["last_event_at"] = case((stmt.excluded.last_event_at > totals.c.last_event_at, stmt.excluded.last_event_at),
+                                    else_=totals.c.last_event_at)
+    session.execute(stmt.on_conflict_do_update(index_elements=["district", "scope", "scope_id", "period"], set_=changes))
+
+
+def remember_name(session: Session, district: str, id_: str, kind: str, name: str) -> None:
+    stmt = _insert(session, m.names).values(district=district, id=id_, kind=kind, name=name[:200])
+    session.execute(stmt.on_conflict_do_update(index_elements=["district", "id"], set_={"name": stmt.excluded.name}))
+
+
+def names_of(session: Session, district: str, ids) -> dict[str, str]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(m.names.c.id, m.names.c.name).where(
+        m.names.c.district == district, m.names.c.id.in_(ids)))
+    return dict(rows.all())
+
+
+# -- reading ---------------------------------------------------------------------------------------------
+
+
+def kpi_row(scope: str, scope_id: str, period: str, counts: KpiCounts, name: str | None = None,
+            updated_at: datetime | None = None) -> c.Kpi:
+    mean = counts.mean_rating()
+    return c.Kpi(scope=scope, scope_id=scope_id, name=name, period=period, **counts.as_dict(),
+                 response_rate=rate_decimal(counts.rate("response_rate")),
+                 resolution_rate=rate_decimal(counts.rate("resolution_rate")),
+                 satisfaction_rate=rate_decimal(counts.rate("satisfaction_rate")),
+                 on_time_rate=rate_decimal(counts.rate("on_time_rate")),
+                 reopen_rate=rate_decimal(counts.rate("reopen_rate")),
+                 mean_rating=None if mean is None else quantize(mean), updated_at=updated_at)
+
+
+def totals(session: Session, district: str, scope: str, scope_ids: list[str] | None, periods: list[str] | None
+           ) -> dict[tuple[str, str], tuple[KpiCounts, datetime]]:
+    """(scope_id, period) -> (counts, last_event_at) for the given ids (None: all) and periods (None: all)."""
+    t = m.kpi_totals
+    query = select(t).where(t.c.district == district, t.c.scope == scope)
+    if scope_ids is not None:
+        query = query.where(t.c.scope_id.in_(scope_ids))
+    if periods is not None:
+        query = query.where(t.c.period.in_(periods))
+    return {(r.scope_id, r.period): (_counts(r), r.last_event_at) for r in session.execute(query)}
+
+
+def kpi_rows(session: Session, district: str, scope: str, scope_id: str, periods: list[str] | None
+             ) -> tuple[list[c.Kpi], datetime | None]:
+    found = totals(session, district, scope, [scope_id], periods)
+    name = names_of(session, district, [scope_id]).get(scope_id)
+    rows = [kpi_row(scope, scope_id, period, counts, name, at) for (_, period), (counts, at) in sorted(found.items())]
+    last = max((at for _, at in found.values()), default=None)
+    return rows, last
+
+
+def ticket_state(session: Session, district: str, ticket_id: str):
+    t = m.kpi_tickets
+    return session.execute(select(t).where(t.c.district == district, t.c.ticket_id == ticket_id)).one_or_none()
+
+
+def recount(session: Session, district: str, scope: str) -> dict[tuple[str, str], KpiCounts]:
+    """The totals recomputed from the ticket rows (an audit: they must equal the incremental ones)."""
+    t = m.kpi_tickets
+    column = t.c.company_id if scope == "company" else t.c.complex_id
+    out: dict[tuple[str, str], KpiCounts] = {}
+    for r in session.execute(select(t).where(t.c.district == district, column.is_not(None))):
+        key = (getattr(r, "company_id" if scope == "company" else "complex_id"), r.period)
+        out[key] = out.get(key, KpiCounts()) + _counts(r)
+    return {k: v for k, v in out.items()}
