@@ -6,6 +6,7 @@
     redprop demo                        the whole suite on embedded defaults with the sample district
     redprop services                    what is installed: services, operations, extension points
     redprop schema [--out DIR]          export the contracts as JSON Schema
+    redprop asyncapi [--out FILE]       the AsyncAPI 3 document of every contract (YAML)
     redprop config                      the effective settings (secrets masked)
     redprop dlq list|replay SERVICE     inspect or replay dead letters
 Installed services may add their own commands (entry-point group ``redprop.cli``).
@@ -137,6 +138,20 @@ def cmd_schema(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_asyncapi(args, settings: Settings) -> int:
+    from pathlib import Path
+
+    from redprop.contracts.asyncapi import render_yaml
+
+    text = render_yaml()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_config(args, settings: Settings) -> int:
     from sqlalchemy.engine import make_url
 
@@ -173,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="export contracts as JSON Schema")
     p.add_argument("--out", default="docs/schemas")
     p.set_defaults(func=cmd_schema)
+    p = sub.add_parser("asyncapi", help="print the AsyncAPI 3 document of the contracts")
+    p.add_argument("--out", help="write it to this file instead of standard output")
+    p.set_defaults(func=cmd_asyncapi)
     sub.add_parser("config", help="print the effective settings").set_defaults(func=cmd_config)
 
     from redprop.cli import demo, dlq

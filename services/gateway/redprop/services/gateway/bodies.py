@@ -1,0 +1,149 @@
+"""HTTP bodies and query strings, derived from the contracts (so the gateway cannot drift from them).
+
+A body model is the contract's request without the fields the gateway fills in itself (the ticket id
+from the path, the actor from the API key, the request id from ``Idempotency-Key``). Validation here
+only gives early, field-named 422s; the contract validates again when the request is sent.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from redprop.contracts import evaluation, mediation, ticketing
+from redprop.contracts.base import Id, RequestId
+from redprop.errors import ValidationFailed
+from redprop.services.gateway.http import BadRequest
+
+
+class HttpModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class QueryModel(BaseModel):
+    """Query strings ignore parameters they do not know (``api_key``, cache busters...)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+GATEWAY_FILLS = {"schema_version", "request_id", "ticket_id", "actor"}
+
+
+def derive(name: str, request: type[BaseModel], *, exclude: set[str] = frozenset(), base: type = HttpModel,
+           **overrides: Any) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for field_name, info in request.model_fields.items():
+        if field_name in GATEWAY_FILLS or field_name in exclude:
+            continue
+        fields[field_name] = overrides.pop(field_name, (info.annotation, info))
+    fields.update(overrides)
+    return create_model(name, __base__=base, __doc__=request.__doc__, **fields)
+
+
+# -- tickets -------------------------------------------------------------------------------------------
+
+SubmitTicketBody = derive(
+    "SubmitTicketBody", ticketing.SubmitRequest, exclude={"entered_by"},
+    resident_id=(Id | None, Field(default=None, description="A resident key submits for itself; a worker key "
+                                                            "names the resident it submits for.")))
+
+#: action -> (permission, body model); each is POST /api/v1/tickets/{ticket_id}/{action}.
+TICKET_ACTIONS: dict[str, tuple[str, type[BaseModel], str]] = {
+    name: (permission, derive(f"{name.title()}TicketBody", request), summary)
+    for name, permission, request, summary in [
+        ("rate", "tickets.rate", ticketing.RateRequest, "The resident confirms and rates 1-5; the ticket closes."),
+        ("reopen", "tickets.reopen", ticketing.ReopenRequest, "The resident is not satisfied: back to the handler."),
+        ("cancel", "tickets.cancel", ticketing.CancelRequest, "Cancel an open ticket."),
+        ("accept", "tickets.handle", ticketing.AcceptRequest, "The handler takes the ticket."),
+        ("reject", "tickets.handle", ticketing.RejectRequest, "The handler declines, with a reason."),
+        ("note", "tickets.handle", ticketing.NoteRequest, "A progress note; may wait for the resident."),
+        ("resolve", "tickets.handle", ticketing.ResolveRequest, "The handler resolves it with the price-list items used."),
+        ("dispatch", "tickets.manage", ticketing.DispatchRequest, "A community worker dispatches the ticket."),
+        ("transfer", "tickets.manage", ticketing.TransferRequest, "Hand the ticket to another handler."),
+        ("close", "tickets.manage", ticketing.CloseRequest, "Close a resolved ticket the resident did not confirm."),
+        ("escalate", "tickets.manage", ticketing.EscalateRequest, "Climb one level of the ladder."),
+    ]
+}
+
+TicketListQuery = derive("TicketListQuery", ticketing.ListTicketsRequest, base=QueryModel)
+
+
+class PageQuery(QueryModel):
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+# -- consultations -------------------------------------------------------------------------------------
+
+BallotBody = derive(
+    "BallotBody", mediation.CastBallotRequest, exclude={"consultation_id", "channel", "entered_by", "cast_at"},
+    owner_id=(Id | None, Field(default=None, description="A resident key votes as itself; a community admin "
+                                                         "enters a paper ballot for the named owner.")))
+
+
+LeagueQuery = derive("LeagueQuery", evaluation.LeagueTableRequest, base=QueryModel)
+
+
+# -- reading requests ----------------------------------------------------------------------------------
+
+
+def read_json(request) -> Any:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise BadRequest("the request needs a JSON body")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+
+
+def parse(model: type[BaseModel], data: Any, prefix: str = "") -> BaseModel:
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed.from_pydantic(exc, prefix) from None
+
+
+def read_body(request, model: type[BaseModel]) -> BaseModel:
+    return parse(model, read_json(request))
+
+
+def _is_list(annotation: Any) -> bool:
+    if get_origin(annotation) is list:
+        return True
+    return any(get_origin(arg) is list for arg in get_args(annotation))
+
+
+def read_query(request, model: type[BaseModel]) -> BaseModel:
+    data: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name not in request.args:
+            continue
+        if _is_list(info.annotation):
+            # ?status=a&status=b or ?status=a,b
+            data[name] = [part for value in request.args.getlist(name) for part in value.split(",") if part]
+        else:
+            data[name] = request.args.get(name)
+    return parse(model, data)
+
+
+def idempotency_key(request) -> str | None:
+    """The client's ``Idempotency-Key`` (a retry with the same key changes nothing twice); None: a new one."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    try:
+        return _REQUEST_ID.model_validate({"request_id": key}).request_id
+    except ValidationError:
+        raise ValidationFailed.for_field("Idempotency-Key", "8-64 characters of A-Za-z0-9._:-", "pattern") from None
+
+
+class _RequestIdHolder(BaseModel):
+    request_id: RequestId
+
+
+_REQUEST_ID = _RequestIdHolder

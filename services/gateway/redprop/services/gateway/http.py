@@ -1,0 +1,262 @@
+"""The HTTP side: nameko's web server on the configured port, routes that carry their own description
+(for the OpenAPI document), and one error format with the right status codes.
+
+Every failure becomes a JSON (or, for Open311 in XML, an XML) error with a status code; nothing
+unexpected is ever shown to a caller: it gets ``internal_error`` with a reference to find the
+traceback in the gateway's log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from eventlet.event import Event
+from nameko.exceptions import UnknownService
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import BindAddress, WebServer, WsgiApp
+from pydantic import BaseModel
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect, Rule
+from werkzeug.wrappers import Request, Response
+
+from redprop.config import settings_from_config
+from redprop.errors import RedpropError, Unavailable
+from redprop.services.gateway.auth import Authenticator
+from redprop.services.gateway.options import GatewayOptions
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("json", "xml")
+
+
+class BadRequest(RedpropError):
+    """The HTTP request itself is malformed (not JSON, not an object)."""
+
+    code = "bad_request"
+    retryable = False
+
+
+class RouteNotFound(RedpropError):
+    code = "not_found"
+    retryable = False
+
+
+class MethodNotAllowedError(RedpropError):
+    code = "method_not_allowed"
+    retryable = False
+
+
+#: error code -> HTTP status. ``internal_error`` from a service behind the gateway is a bad gateway.
+STATUS = {
+    "bad_request": 400,
+    "validation_failed": 422,
+    "unauthorized": 401,
+    "permission_denied": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "conflict": 409,
+    "unavailable": 503,
+    "internal_error": 502,
+}
+
+
+def gateway_options(container) -> GatewayOptions:
+    return settings_from_config(container.config).service_options("gateway", GatewayOptions)
+
+
+# -- responses --------------------------------------------------------------------------------------
+
+
+def json_response(data: Any, status: int = 200, headers: dict | None = None) -> Response:
+    body = json.dumps(data, ensure_ascii=False, default=str)
+    return Response(body, status=status, headers=headers, mimetype="application/json")
+
+
+def _xml_value(parent: ET.Element, name: str, value: Any) -> None:
+    child = ET.SubElement(parent, name)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _xml_value(child, key, item)
+    elif isinstance(value, list):
+        singular = {"values": "value", "attributes": "attribute", "formats": "format",
+                    "endpoints": "endpoint", "keywords": "keyword"}.get(name, "item")
+        for item in value:
+            _xml_value(child, singular, item)
+    elif isinstance(value, bool):
+        child.text = "true" if value else "false"
+    elif value is not None:
+        child.text = str(value)
+
+
+def xml_document(root: str, item: str | None, data: Any) -> bytes:
+    """``root`` holding one ``item`` element per list entry (or the fields of a dict)."""
+    element = ET.Element(root)
+    entries = data if isinstance(data, list) else [data]
+    for entry in entries:
+        target = ET.SubElement(element, item) if item else element
+        for key, value in entry.items():
+            _xml_value(target, key, value)
+    return b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(element, encoding="utf-8")
+
+
+def formatted(data: Any, fmt: str, root: str, item: str | None, status: int = 200) -> Response:
+    if fmt == "xml":
+        return Response(xml_document(root, item, data), status=status, mimetype="text/xml")
+    return json_response(data, status)
+
+
+def error_response(exc: BaseException, *, open311: bool = False, fmt: str = "json") -> Response:
+    if isinstance(exc, UnknownService):  # nameko: a command's target is not running
+        exc = Unavailable(f"service {exc.args[0] if exc.args else ''} is not running", {})
+    if isinstance(exc, RedpropError):
+        code, message, details = exc.code, exc.message, exc.details
+        status = STATUS.get(code, 400)
+    else:
+        reference = uuid.uuid4().hex[:12]
+        log.error("gateway internal error reference=%s: %r", reference, exc, exc_info=exc)
+        code, message, details = "internal_error", f"internal error (reference {reference})", {"reference": reference}
+        status = 500
+    headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
+    if open311:
+        # GeoReport v2's own error shape: a list of {code, description}; invalid input is a 400 there.
+        status = 400 if status == 422 else status
+        description = message
+        for bad in details.get("fields", [])[:5]:
+            description += f"; {bad.get('field')}: {bad.get('message')}"
+        response = formatted([{"code": status, "description": description}], fmt, "errors", "error", status)
+        if headers:
+            response.headers.update(headers)
+        return response
+    body = {"error": {"status": status, "code": code, "message": message,
+                      "details": json.loads(json.dumps(details, default=str))}}
+    return json_response(body, status, headers)
+
+
+# -- routes -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class RouteSpec:
+    """One HTTP operation; the OpenAPI document is built from these."""
+
+    method: str
+    path: str                               # OpenAPI style: /api/v1/tickets/{ticket_id}
+    operation_id: str
+    summary: str
+    tags: tuple[str, ...]
+    permission: str | None = None           # None: public
+    body: type[BaseModel] | None = None
+    form_body: bool = False                 # Open311 POST: form-encoded (JSON accepted too)
+    query: type[BaseModel] | None = None
+    reply: type[BaseModel] | dict | None = None
+    status: int = 200
+    open311: bool = False
+    idempotent_key: bool = False            # accepts an Idempotency-Key header
+    path_params: dict[str, dict] = field(default_factory=dict)
+
+    def werkzeug_rule(self) -> str:
+        def convert(match: re.Match) -> str:
+            name = match.group(1)
+            return f"<any({', '.join(FORMATS)}):{name}>" if name == "format" else f"<{name}>"
+
+        return re.sub(r"\{([a-z_]+)\}", convert, self.path)
+
+
+ROUTES: list[RouteSpec] = []
+
+
+class GatewayWsgiApp(WsgiApp):
+    """nameko's WSGI app, with unknown paths and methods answered in the gateway's error format."""
+
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        open311 = request.path.startswith("/open311/")
+        fmt = "xml" if open311 and request.path.endswith(".xml") else "json"
+        try:
+            adapter = self.url_map.bind_to_environ(environ)
+            provider, values = adapter.match()
+            request.path_values = values
+            response = provider.handle_request(request)
+        except RequestRedirect as exc:
+            response = exc
+        except NotFound:
+            response = error_response(RouteNotFound(f"no such path: {request.path}"), open311=open311, fmt=fmt)
+        except MethodNotAllowed as exc:
+            response = error_response(MethodNotAllowedError(f"{request.method} is not allowed here",
+                                                            {"allowed": sorted(exc.valid_methods or [])}),
+                                      open311=open311, fmt=fmt)
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or []))
+        except HTTPException as exc:
+            response = error_response(BadRequest(exc.description or exc.name), open311=open311, fmt=fmt)
+            response.status_code = exc.code or 400
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+            response = error_response(exc, open311=open311, fmt=fmt)
+        return response(environ, start_response)
+
+
+class GatewayWebServer(WebServer):
+    """Listens on ``services.gateway.options.http_host:http_port``."""
+
+    @property
+    def bind_addr(self):
+        options = gateway_options(self.container)
+        return BindAddress(options.http_host, options.http_port)
+
+    @property
+    def port(self) -> int:
+        return self._sock.getsockname()[1]
+
+    def get_wsgi_app(self):
+        return GatewayWsgiApp(self)
+
+
+class Route(HttpRequestHandler):
+    """An HTTP entrypoint: authenticates and authorises before a worker runs, answers errors uniformly.
+
+    The method is called as ``method(request, principal, **path_values)``; it returns a Response.
+    """
+
+    server = GatewayWebServer()
+
+    def __init__(self, spec: RouteSpec, **kwargs):
+        self.spec = spec
+        super().__init__(spec.method, spec.werkzeug_rule(), **kwargs)
+
+    def setup(self):
+        super().setup()
+        settings = settings_from_config(self.container.config)
+        self.auth = Authenticator(gateway_options(self.container), settings.district)
+
+    def get_url_rule(self):
+        return Rule(self.url, methods=[self.spec.method])
+
+    def handle_request(self, request):
+        request.shallow = False
+        fmt = request.path_values.get("format", "json")
+        try:
+            principal = self.auth.authorise(request, self.spec.permission) if self.spec.permission else None
+            event = Event()
+            self.container.spawn_worker(self, (request, principal), dict(request.path_values), context_data={},
+                                        handle_result=partial(self.handle_result, event))
+            response = event.wait()
+            if not isinstance(response, Response):
+                raise TypeError(f"{self.method_name} returned {type(response).__name__}, not a Response")
+            return response
+        except Exception as exc:  # noqa: BLE001 - answered in the error format, logged if unexpected
+            return error_response(exc, open311=self.spec.open311, fmt=fmt)
+
+
+def route(method: str, path: str, operation_id: str, summary: str, *, tags: tuple[str, ...], **options):
+    """Declare an HTTP operation: ``@route("GET", "/api/v1/tickets/{ticket_id}", "getTicket", ...)``."""
+    spec = RouteSpec(method=method, path=path, operation_id=operation_id, summary=summary, tags=tags, **options)
+    if any(r.operation_id == operation_id for r in ROUTES):
+        raise ValueError(f"operation id {operation_id} declared twice")
+    ROUTES.append(spec)
+    return Route.decorator(spec, expected_exceptions=(RedpropError,))

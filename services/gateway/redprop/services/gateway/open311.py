@@ -1,0 +1,237 @@
+"""Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2) over the ticketing contract.
+
+services        = the ticket catalogue (categories); every service takes the same attributes
+requests        = tickets; redprop's open statuses map to ``open``, the rest to ``closed``
+status_notes    = the latest note, summary or reason in the ticket's history
+agency_responsible = the unit holding the ticket
+expected_datetime  = the ticket's resolution deadline (its SLA)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from redprop.contracts.base import Id
+from redprop.contracts.ticketing import OPEN_STATUSES, Category, Ticket
+from redprop.errors import PermissionDenied, ValidationFailed
+from redprop.services.gateway.auth import Principal
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2026-01-01T00:00:00Z"
+
+#: The attributes every service accepts (GeoReport ``attribute[code]``).
+ATTRIBUTES: list[dict[str, Any]] = [
+    {"variable": True, "code": "building_id", "datatype": "string", "required": False, "order": 1,
+     "datatype_description": "A building id of the district's registry",
+     "description": "Building (楼栋): the most precise location; else address_id, complex_id or lat/long."},
+    {"variable": True, "code": "complex_id", "datatype": "string", "required": False, "order": 2,
+     "datatype_description": "A complex id of the district's registry",
+     "description": "Residential complex (小区), when the problem is not in one building."},
+    {"variable": True, "code": "urgency", "datatype": "singlevaluelist", "required": False, "order": 3,
+     "datatype_description": None, "description": "How urgent it is (emergency: risk to life or property).",
+     "values": [{"key": "normal", "name": "普通 normal"}, {"key": "urgent", "name": "紧急 urgent"},
+                {"key": "emergency", "name": "危急 emergency"}]},
+]
+
+
+def discovery(base_url: str, contact: str, key_service: str) -> dict[str, Any]:
+    return {
+        "changeset": CHANGESET,
+        "contact": contact,
+        "key_service": key_service,
+        "endpoints": [{"specification": SPECIFICATION, "url": f"{base_url}/open311/v2", "changeset": CHANGESET,
+                       "type": "production", "formats": ["application/json", "text/xml"]}],
+    }
+
+
+def service(category: Category) -> dict[str, Any]:
+    return {
+        "service_code": category.code,
+        "service_name": category.name_zh,
+        "description": f"{category.name_en} (SLA class {category.sla_class})",
+        "metadata": True,
+        "type": "realtime",
+        "keywords": ", ".join(filter(None, [category.name_en, category.sla_class, category.handler_kind])),
+        "group": category.handler_kind,
+    }
+
+
+def service_definition(category: Category) -> dict[str, Any]:
+    return {"service_code": category.code, "attributes": ATTRIBUTES}
+
+
+# -- POST requests ---------------------------------------------------------------------------------
+
+
+class PostedRequest(BaseModel):
+    """The GeoReport v2 POST parameters the gateway uses (others are accepted and ignored)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    service_code: str = Field(min_length=1, max_length=40)
+    description: str | None = Field(default=None, max_length=10_000)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    long: float | None = Field(default=None, ge=-180, le=180)
+    address_id: Id | None = None
+    address_string: str | None = Field(default=None, max_length=500)
+    account_id: Id | None = None
+    email: str | None = Field(default=None, max_length=254)
+    device_id: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    media_url: str | None = Field(default=None, max_length=2000)
+    jurisdiction_id: str | None = Field(default=None, max_length=64)
+    attribute: dict[str, str] = Field(default_factory=dict)
+
+
+def read_posted(form: dict[str, Any]) -> PostedRequest:
+    data: dict[str, Any] = {}
+    attributes: dict[str, str] = {}
+    for key, value in form.items():
+        if key.startswith("attribute[") and key.endswith("]"):
+            attributes[key[len("attribute["):-1]] = value
+        else:
+            data[key] = value
+    if isinstance(data.get("attribute"), dict):  # JSON bodies may nest them
+        attributes.update({str(k): str(v) for k, v in data.pop("attribute").items()})
+    data["attribute"] = attributes
+    try:
+        return PostedRequest.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed.from_pydantic(exc) from None
+
+
+def submit_fields(posted: PostedRequest, principal: Principal, public_reporter_id: str | None) -> dict[str, Any]:
+    """The ticketing.submit fields for a GeoReport POST by ``principal``.
+
+    A resident key reports as its resident. Any other key reports for ``account_id`` (a person of the
+    registry), else for the district's configured public reporter (reports from anonymous apps).
+    """
+    fields: dict[str, Any] = {"category": posted.service_code, "description": posted.description or ""}
+    building = posted.attribute.get("building_id") or posted.address_id
+    if building:
+        fields["building_id"] = building
+    elif posted.attribute.get("complex_id"):
+        fields["complex_id"] = posted.attribute["complex_id"]
+    elif posted.lat is not None and posted.long is not None:
+        fields["point"] = {"lat": posted.lat, "lon": posted.long}
+    else:
+        raise ValidationFailed.for_field("lat", "give lat and long, address_id, or attribute[building_id]", "missing")
+    if posted.attribute.get("urgency"):
+        fields["urgency"] = posted.attribute["urgency"]
+    if posted.media_url:
+        fields["media_urls"] = [posted.media_url]
+    if principal.role == "resident":
+        if posted.account_id not in (None, principal.subject):
+            raise PermissionDenied("a resident key reports only for its own resident", {"field": "account_id"})
+        fields["resident_id"] = principal.subject
+    else:
+        reporter = posted.account_id or public_reporter_id
+        if reporter is None:
+            raise ValidationFailed.for_field("account_id", "name the reporter (a person id of the registry)", "missing")
+        fields["resident_id"] = reporter
+        fields["entered_by"] = principal.subject
+    return fields
+
+
+# -- GET requests ----------------------------------------------------------------------------------
+
+
+class RequestsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    service_request_id: str | None = Field(default=None, max_length=2000)
+    service_code: str | None = Field(default=None, max_length=40)
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    status: str | None = None
+    jurisdiction_id: str | None = Field(default=None, max_length=64)
+
+    @field_validator("start_date", "end_date")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @field_validator("status")
+    @classmethod
+    def _statuses(cls, value: str | None) -> str | None:
+        if value is not None and not set(value.split(",")) <= {"open", "closed"}:
+            raise ValueError("status is open, closed, or open,closed")
+        return value
+
+    def ids(self) -> list[str]:
+        return [part for part in (self.service_request_id or "").split(",") if part][:200]
+
+    def window(self, default_days: int, now: datetime) -> tuple[datetime, datetime]:
+        end = self.end_date or max(now, self.start_date or now)
+        start = self.start_date or end - timedelta(days=default_days)
+        if start > end:
+            raise ValidationFailed.for_field("start_date", "start_date must not be after end_date", "range")
+        return start, end
+
+    def redprop_statuses(self) -> list[str] | None:
+        if not self.status or set(self.status.split(",")) == {"open", "closed"}:
+            return None
+        wanted = self.status.split(",")
+        return list(OPEN_STATUSES) if "open" in wanted else [s for s in CLOSED_STATUSES]
+
+
+CLOSED_STATUSES: tuple[str, ...] = ("resolved", "closed", "cancelled")
+Open311Status = Literal["open", "closed"]
+
+
+def open311_status(status: str) -> Open311Status:
+    return "open" if status in OPEN_STATUSES else "closed"
+
+
+NOTE_KEYS = ("summary", "note", "reason", "comment")
+STATUS_PHRASES = {
+    "submitted": "Received; waiting to be dispatched.",
+    "dispatched": "Dispatched; waiting for the handler to accept.",
+    "in_progress": "Being handled.",
+    "awaiting_resident": "Waiting for the resident.",
+    "resolved": "Resolved; waiting for the resident's confirmation.",
+    "closed": "Closed.",
+    "cancelled": "Cancelled.",
+}
+
+
+def status_notes(ticket: Ticket) -> str:
+    for entry in reversed(ticket.history):
+        for key in NOTE_KEYS:
+            text = entry.detail.get(key)
+            if isinstance(text, str) and text.strip():
+                return f"{entry.action}: {text.strip()}"
+    return STATUS_PHRASES.get(ticket.status, ticket.status)
+
+
+def to_request(ticket: Ticket, categories: dict[str, Category]) -> dict[str, Any]:
+    category = categories.get(ticket.category)
+    handler = ticket.handler
+    updated = max([ticket.submitted_at, *(h.at for h in ticket.history)])
+    point = ticket.location.point
+    return {
+        "service_request_id": ticket.id,
+        "status": open311_status(ticket.status),
+        "status_notes": status_notes(ticket),
+        "service_name": category.name_zh if category else ticket.category,
+        "service_code": ticket.category,
+        "description": ticket.description,
+        "agency_responsible": (handler.name or f"{handler.kind} {handler.id}") if handler else None,
+        "service_notice": (f"Response due {ticket.response_due_at.isoformat()}; resolution due "
+                           f"{ticket.resolution_due_at.isoformat()} (SLA class {ticket.sla_class}, "
+                           f"{ticket.level} level)."),
+        "requested_datetime": ticket.submitted_at.isoformat(),
+        "updated_datetime": updated.isoformat(),
+        "expected_datetime": ticket.resolution_due_at.isoformat(),
+        "address": ticket.location.building_id or ticket.location.complex_id,
+        "address_id": ticket.location.building_id,
+        "zipcode": None,
+        "lat": point.lat if point else None,
+        "long": point.lon if point else None,
+        "media_url": ticket.media_urls[0] if ticket.media_urls else None,
+    }

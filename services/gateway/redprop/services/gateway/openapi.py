@@ -1,0 +1,213 @@
+"""The gateway's OpenAPI 3.1 document, built from its route table and the contracts' models.
+
+Served at ``/openapi.json``; ``docs/openapi.json`` is the checked-in copy (``redprop gateway openapi``).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from redprop.services.gateway.auth import PERMISSIONS
+from redprop.services.gateway.http import FORMATS, ROUTES, STATUS, RouteSpec
+
+VERSION = "1.0.0"
+REF = "#/components/schemas/{model}"
+
+DESCRIPTION = """\
+HTTP access to one redprop district for residents, grid workers, community admins, property
+companies, departments and operators, and an Open311 GeoReport v2 endpoint for civic reporting apps.
+
+**Authentication.** Send your API key as `X-API-Key: <key>` (or `Authorization: Bearer <key>`; Open311
+clients may send `api_key`). Keys are issued per district and role; this gateway serves one district
+and refuses keys of another (403). What each role may do is listed on each operation
+(`x-redprop-roles`); the services still check that you act on what is yours.
+
+**Idempotency.** Send `Idempotency-Key: <8-64 chars>` with a POST: a retry with the same key returns
+the first answer and changes nothing twice.
+
+**Errors.** `{"error": {"status", "code", "message", "details"}}` with 400 (malformed request), 401
+(no or unknown key), 403 (not allowed), 404, 405, 409 (illegal state transition, reused idempotency
+key), 422 (invalid fields, each named in `details.fields`), 503 (a service did not answer). Open311
+endpoints answer errors in GeoReport's own shape, `[{"code", "description"}]` (XML: `<errors>`).
+"""
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object",
+        "required": ["status", "code", "message", "details"],
+        "properties": {
+            "status": {"type": "integer"},
+            "code": {"type": "string", "enum": sorted(STATUS)},
+            "message": {"type": "string"},
+            "details": {"type": "object"},
+        },
+    }},
+}
+OPEN311_ERRORS = {"type": "array", "items": {
+    "type": "object", "required": ["code", "description"],
+    "properties": {"code": {"type": "integer"}, "description": {"type": "string"}}}}
+_OPT_STR = {"type": ["string", "null"]}
+OPEN311_SCHEMAS: dict[str, Any] = {
+    "Open311Discovery": {"type": "object", "required": ["changeset", "contact", "endpoints"], "properties": {
+        "changeset": {"type": "string"}, "contact": {"type": "string"}, "key_service": {"type": "string"},
+        "endpoints": {"type": "array", "items": {"type": "object", "properties": {
+            "specification": {"type": "string"}, "url": {"type": "string"}, "changeset": {"type": "string"},
+            "type": {"type": "string"}, "formats": {"type": "array", "items": {"type": "string"}}}}}}},
+    "Open311Services": {"type": "array", "items": {"type": "object", "required": [
+        "service_code", "service_name", "metadata", "type"], "properties": {
+        "service_code": {"type": "string"}, "service_name": {"type": "string"}, "description": _OPT_STR,
+        "metadata": {"type": "boolean"}, "type": {"enum": ["realtime", "batch", "blackbox"]},
+        "keywords": _OPT_STR, "group": _OPT_STR}}},
+    "Open311ServiceDefinition": {"type": "object", "required": ["service_code", "attributes"], "properties": {
+        "service_code": {"type": "string"}, "attributes": {"type": "array", "items": {"type": "object"}}}},
+    "Open311Requests": {"type": "array", "items": {"type": "object", "required": [
+        "service_request_id", "status", "service_code", "requested_datetime"], "properties": {
+        "service_request_id": {"type": "string"}, "status": {"enum": ["open", "closed"]},
+        "status_notes": _OPT_STR, "service_name": _OPT_STR, "service_code": {"type": "string"},
+        "description": _OPT_STR, "agency_responsible": _OPT_STR, "service_notice": _OPT_STR,
+        "requested_datetime": {"type": "string", "format": "date-time"},
+        "updated_datetime": {"type": ["string", "null"], "format": "date-time"},
+        "expected_datetime": {"type": ["string", "null"], "format": "date-time"},
+        "address": _OPT_STR, "address_id": _OPT_STR, "zipcode": _OPT_STR,
+        "lat": {"type": ["number", "null"]}, "long": {"type": ["number", "null"]}, "media_url": _OPT_STR}}},
+    "Open311Created": {"type": "array", "items": {"type": "object", "required": ["service_request_id"],
+                                                  "properties": {"service_request_id": {"type": "string"},
+                                                                 "service_notice": _OPT_STR,
+                                                                 "account_id": _OPT_STR}}},
+    "Open311PostForm": {"type": "object", "required": ["service_code"], "properties": {
+        "api_key": {"type": "string"}, "jurisdiction_id": {"type": "string"},
+        "service_code": {"type": "string"}, "description": {"type": "string"},
+        "lat": {"type": "number"}, "long": {"type": "number"}, "address_id": {"type": "string"},
+        "address_string": {"type": "string"}, "account_id": {"type": "string"}, "email": {"type": "string"},
+        "device_id": {"type": "string"}, "phone": {"type": "string"}, "first_name": {"type": "string"},
+        "last_name": {"type": "string"}, "media_url": {"type": "string"},
+        "attribute[building_id]": {"type": "string"}, "attribute[complex_id]": {"type": "string"},
+        "attribute[urgency]": {"enum": ["normal", "urgent", "emergency"]}}},
+}
+OPEN311_REPLIES = {
+    "open311Discovery": "Open311Discovery", "open311Services": "Open311Services",
+    "open311ServiceDefinition": "Open311ServiceDefinition", "open311PostRequest": "Open311Created",
+    "open311GetRequests": "Open311Requests", "open311GetRequest": "Open311Requests",
+}
+
+
+def _models() -> list[tuple[type[BaseModel], str]]:
+    found: list[tuple[type[BaseModel], str]] = []
+    for spec in ROUTES:
+        for model, mode in ((spec.body, "validation"), (spec.query, "validation"), (spec.reply, "serialization")):
+            if isinstance(model, type) and issubclass(model, BaseModel) and (model, mode) not in found:
+                found.append((model, mode))
+    return found
+
+
+def _query_parameters(model: type[BaseModel], schema: dict, defs: dict) -> list[dict]:
+    if "$ref" in schema:
+        schema = defs[schema["$ref"].rsplit("/", 1)[1]]
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        param = {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop}
+        if "array" in json.dumps(prop):
+            param.update(style="form", explode=True)
+        if prop.get("description"):
+            param["description"] = prop["description"]
+        params.append(param)
+    return params
+
+
+def _operation(spec: RouteSpec, refs: dict, defs: dict) -> dict[str, Any]:
+    op: dict[str, Any] = {"operationId": spec.operation_id, "summary": spec.summary, "tags": list(spec.tags)}
+    params = [{"name": name, "in": "path", "required": True,
+               "schema": {"type": "string", "enum": list(FORMATS)} if name == "format"
+               else {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"}}
+              for name in _path_names(spec.path)]
+    if spec.query is not None:
+        params += _query_parameters(spec.query, refs[(spec.query, "validation")], defs)
+    if spec.idempotent_key:
+        params.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                       "description": "Retry-safe key: the same key returns the first answer.",
+                       "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{8,64}$"}})
+    if params:
+        op["parameters"] = params
+    if spec.body is not None:
+        op["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": refs[(spec.body, "validation")]}}}
+    elif spec.form_body:
+        form = {"$ref": "#/components/schemas/Open311PostForm"}
+        op["requestBody"] = {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": form},
+                                                          "application/json": {"schema": form}}}
+    if spec.open311:
+        reply = {"$ref": f"#/components/schemas/{OPEN311_REPLIES[spec.operation_id]}"}
+        content = {"application/json": {"schema": reply}, "text/xml": {"schema": {"type": "string"}}}
+        error = {"description": "GeoReport error", "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Open311Errors"}},
+            "text/xml": {"schema": {"type": "string"}}}}
+    else:
+        reply = refs.get((spec.reply, "serialization"), {"type": "object"}) if spec.reply else {"type": "object"}
+        content = {"application/json": {"schema": reply}}
+        error = {"description": "Error", "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"}}}}
+    responses: dict[str, Any] = {str(spec.status): {"description": "OK", "content": content}}
+    codes = ["400", "404", "422", "503"] if not spec.open311 else ["400", "404", "503"]
+    if spec.permission:
+        codes += ["401", "403"]
+    if spec.method == "POST":
+        codes.append("409")
+    for code in sorted(codes):
+        responses[code] = error
+    op["responses"] = responses
+    if spec.permission:
+        op["security"] = [{"ApiKeyHeader": []}, {"BearerKey": []}] + ([{"ApiKeyQuery": []}] if spec.open311 else [])
+        op["x-redprop-roles"] = sorted(PERMISSIONS[spec.permission])
+    else:
+        op["security"] = []
+    return op
+
+
+def _path_names(path: str) -> list[str]:
+    import re
+
+    return re.findall(r"\{([a-z_]+)\}", path)
+
+
+@cache
+def _document_json() -> str:
+    import redprop.services.gateway.service  # noqa: F401 - registers the routes
+
+    refs, top = models_json_schema(_models(), ref_template=REF)
+    defs = top.get("$defs", {})
+    paths: dict[str, dict] = {}
+    for spec in ROUTES:
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, refs, defs)
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": "redprop gateway", "version": VERSION, "description": DESCRIPTION,
+                 "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"}},
+        "tags": [{"name": t} for t in dict.fromkeys(t for s in ROUTES for t in s.tags)],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "securitySchemes": {
+                "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "BearerKey": {"type": "http", "scheme": "bearer", "description": "The API key as a bearer token."},
+                "ApiKeyQuery": {"type": "apiKey", "in": "query", "name": "api_key",
+                                "description": "Open311 clients only."},
+            },
+            "schemas": {**dict(sorted(defs.items())), "Error": ERROR_SCHEMA, "Open311Errors": OPEN311_ERRORS,
+                        **OPEN311_SCHEMAS},
+        },
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def openapi_document() -> dict[str, Any]:
+    return json.loads(_document_json())
+
+
+def render_json() -> str:
+    return _document_json()

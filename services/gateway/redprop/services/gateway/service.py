@@ -1,0 +1,297 @@
+"""The gateway service: HTTP entrypoints that translate to contract calls and back. No business logic:
+every rule (who may rate, what a status means, which deadlines apply) is the services' own."""
+
+from __future__ import annotations
+
+from nameko.exceptions import UnknownService
+
+from redprop.contracts import evaluation as evaluation_c
+from redprop.contracts import mediation as mediation_c
+from redprop.contracts import registry as registry_c
+from redprop.contracts import ticketing as ticketing_c
+from redprop.contracts.base import utcnow
+from redprop.errors import NotFound, PermissionDenied, RedpropError, ValidationFailed
+from redprop.messaging import ServiceRpc
+from redprop.service import RedpropService
+from redprop.services.gateway import open311
+from redprop.services.gateway.auth import Principal, may_see_ticket, ticket_filters
+from redprop.services.gateway.bodies import (
+    TICKET_ACTIONS,
+    BallotBody,
+    LeagueQuery,
+    PageQuery,
+    SubmitTicketBody,
+    TicketListQuery,
+    idempotency_key,
+    read_body,
+    read_json,
+    read_query,
+)
+from redprop.services.gateway.http import BadRequest, formatted, json_response, route
+from redprop.services.gateway.openapi import openapi_document
+from redprop.services.gateway.options import GatewayOptions
+
+READY_TIMEOUT = 2.0  # seconds a readiness probe waits for each service
+LIST_PAGE = 500
+
+
+def _dump(reply) -> dict:
+    return reply.model_dump(mode="json")
+
+
+class GatewayService(RedpropService):
+    name = "gateway"
+    contract = None  # HTTP only: it offers no RPC operations and publishes no events
+
+    registry = ServiceRpc("registry")
+    ticketing = ServiceRpc("ticketing")
+    mediation = ServiceRpc("mediation")
+    evaluation = ServiceRpc("evaluation")
+
+    # -- health and documents ---------------------------------------------------------------------
+
+    @route("GET", "/healthz", "health", "The gateway process is up.", tags=("health",))
+    def healthz(self, request, principal):
+        return json_response({"status": "ok", "service": "gateway", "district": self.settings.district})
+
+    @route("GET", "/readyz", "ready", "The gateway and the services it needs answer.", tags=("health",))
+    def readyz(self, request, principal):
+        checks = {}
+        for name, call in (("registry", lambda: self.registry.summary), ("ticketing", lambda: self.ticketing.catalogue)):
+            proxy = call()
+            proxy.timeout = READY_TIMEOUT
+            try:
+                proxy()
+                checks[name] = "ok"
+            except RedpropError as exc:
+                checks[name] = exc.code
+            except UnknownService:
+                checks[name] = "unavailable"
+        ready = all(state == "ok" for state in checks.values())
+        return json_response({"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503)
+
+    @route("GET", "/openapi.json", "openapi", "This API's OpenAPI 3.1 document.", tags=("health",))
+    def openapi(self, request, principal):
+        return json_response(openapi_document())
+
+    # -- REST: who am I, catalogue, places ------------------------------------------------------------
+
+    @route("GET", "/api/v1/me", "whoAmI", "The caller's role, district and subject.", tags=("account",),
+           permission="me")
+    def me(self, request, principal: Principal):
+        return json_response({"name": principal.name, "role": principal.role, "district": principal.district,
+                              "subject": principal.subject, "actor": principal.actor()})
+
+    @route("GET", "/api/v1/catalogue", "getCatalogue", "Ticket categories and SLA classes.", tags=("tickets",),
+           permission="catalogue.read", reply=ticketing_c.CatalogueReply)
+    def catalogue(self, request, principal):
+        return json_response(_dump(self.ticketing.catalogue()))
+
+    def _community_items(self, request, community_id: str, kind: str):
+        page = read_query(request, PageQuery)
+        self.registry.get(kind="region", id=community_id)  # 404 for an unknown community
+        return json_response(_dump(self.registry.list(kind=kind, within=community_id, limit=page.limit,
+                                                      offset=page.offset)))
+
+    @route("GET", "/api/v1/communities/{community_id}/complexes", "listComplexes",
+           "The complexes (小区) of a community.", tags=("places",), permission="places.read", query=PageQuery,
+           reply=registry_c.ListReply)
+    def complexes(self, request, principal, community_id):
+        return self._community_items(request, community_id, "complex")
+
+    @route("GET", "/api/v1/communities/{community_id}/grids", "listGrids", "The grids (网格) of a community.",
+           tags=("places",), permission="places.read", query=PageQuery, reply=registry_c.ListReply)
+    def grids(self, request, principal, community_id):
+        return self._community_items(request, community_id, "grid")
+
+    # -- REST: tickets ----------------------------------------------------------------------------
+
+    @route("POST", "/api/v1/tickets", "submitTicket", "Place a ticket (居民下单).", tags=("tickets",),
+           permission="tickets.submit", body=SubmitTicketBody, reply=ticketing_c.TicketReply, status=201,
+           idempotent_key=True)
+    def submit_ticket(self, request, principal: Principal):
+        fields = read_body(request, SubmitTicketBody).model_dump(mode="json", exclude_unset=True)
+        if principal.role == "resident":
+            if fields.get("resident_id", principal.subject) != principal.subject:
+                raise PermissionDenied("a resident key submits only for its own resident",
+                                       {"field": "resident_id"})
+            fields["resident_id"] = principal.subject
+        else:
+            if not fields.get("resident_id"):
+                raise ValidationFailed.for_field("resident_id", "name the resident you submit for", "missing")
+            fields["entered_by"] = principal.subject
+        reply = self.ticketing.submit(request_id=idempotency_key(request), **fields)
+        return json_response(_dump(reply), 201)
+
+    @route("GET", "/api/v1/tickets", "listTickets",
+           "Tickets the caller may see: a resident's own, a handler's, or (workers) all, with filters.",
+           tags=("tickets",), permission="tickets.read", query=TicketListQuery, reply=ticketing_c.TicketList)
+    def list_tickets(self, request, principal: Principal):
+        query = read_query(request, TicketListQuery).model_dump(exclude_unset=True)
+        return json_response(_dump(self.ticketing.list(**{**query, **ticket_filters(principal)})))
+
+    def _visible_ticket(self, principal: Principal, ticket_id: str):
+        reply = self.ticketing.get(ticket_id=ticket_id)
+        if not may_see_ticket(principal, reply.ticket):
+            raise NotFound.entity("ticket", ticket_id, "ticket_id")  # do not reveal others' tickets
+        return reply
+
+    @route("GET", "/api/v1/tickets/{ticket_id}", "getTicket", "One ticket with its history and SLA deadlines.",
+           tags=("tickets",), permission="tickets.read", reply=ticketing_c.TicketReply)
+    def get_ticket(self, request, principal, ticket_id):
+        return json_response(_dump(self._visible_ticket(principal, ticket_id)))
+
+    def _ticket_action(self, request, principal: Principal, ticket_id: str, action: str):
+        _, body_model, _ = TICKET_ACTIONS[action]
+        fields = read_body(request, body_model).model_dump(mode="json", exclude_unset=True)
+        reply = getattr(self.ticketing, action)(ticket_id=ticket_id, actor=principal.actor(),
+                                                request_id=idempotency_key(request), **fields)
+        return json_response(_dump(reply))
+
+    # -- REST: consultations and league tables --------------------------------------------------------
+
+    @route("GET", "/api/v1/consultations/{consultation_id}", "getConsultation",
+           "An owners' consultation (poll) and its result.", tags=("consultations",),
+           permission="consultations.read", reply=mediation_c.ConsultationReply)
+    def get_consultation(self, request, principal, consultation_id):
+        return json_response(_dump(self.mediation.get_consultation(consultation_id=consultation_id)))
+
+    @route("POST", "/api/v1/consultations/{consultation_id}/ballots", "castBallot",
+           "Vote: a resident for their household online; a community admin enters a paper ballot.",
+           tags=("consultations",), permission="consultations.vote", body=BallotBody, reply=mediation_c.BallotReply,
+           status=201, idempotent_key=True)
+    def cast_ballot(self, request, principal: Principal, consultation_id):
+        fields = read_body(request, BallotBody).model_dump(mode="json", exclude_unset=True)
+        if principal.role == "resident":
+            if fields.get("owner_id", principal.subject) != principal.subject:
+                raise PermissionDenied("a resident key votes only as its own owner", {"field": "owner_id"})
+            fields.update(owner_id=principal.subject, channel="online")
+        else:
+            if not fields.get("owner_id"):
+                raise ValidationFailed.for_field("owner_id", "name the owner whose paper ballot this is", "missing")
+            fields.update(channel="paper", entered_by=principal.subject)
+        reply = self.mediation.cast_ballot(consultation_id=consultation_id, request_id=idempotency_key(request),
+                                           **fields)
+        return json_response(_dump(reply), 201)
+
+    @route("GET", "/api/v1/league-table", "getLeagueTable",
+           "The district's property companies ranked, with the trend over quarters.", tags=("evaluation",),
+           permission="league.read", query=LeagueQuery, reply=evaluation_c.LeagueTableReply)
+    def league_table(self, request, principal):
+        query = read_query(request, LeagueQuery).model_dump(exclude_unset=True)
+        return json_response(_dump(self.evaluation.league_table(**query)))
+
+    # -- Open311 GeoReport v2 ---------------------------------------------------------------------
+
+    def _options(self) -> GatewayOptions:
+        return self.settings.service_options("gateway", GatewayOptions)
+
+    def _jurisdiction(self, given: str | None) -> None:
+        ours = self._options().open311.jurisdiction_id or self.settings.district
+        if given not in (None, "", ours):
+            raise NotFound(f"unknown jurisdiction_id {given!r} (this endpoint serves {ours})",
+                           {"entity": "jurisdiction", "id": given, "field": "jurisdiction_id"})
+
+    def _categories(self) -> dict[str, ticketing_c.Category]:
+        return {c.code: c for c in self.ticketing.catalogue().categories}
+
+    @route("GET", "/open311/discovery.{format}", "open311Discovery", "GeoReport v2 discovery.", tags=("open311",),
+           open311=True)
+    def open311_discovery(self, request, principal, format):
+        options = self._options()
+        base = request.host_url.rstrip("/")
+        data = open311.discovery(base, options.open311.contact, options.open311.key_service)
+        return formatted(data, format, "discovery", None)
+
+    @route("GET", "/open311/v2/services.{format}", "open311Services", "The service list (the ticket catalogue).",
+           tags=("open311",), open311=True)
+    def open311_services(self, request, principal, format):
+        self._jurisdiction(request.args.get("jurisdiction_id"))
+        data = [open311.service(c) for c in self._categories().values()]
+        return formatted(data, format, "services", "service")
+
+    @route("GET", "/open311/v2/services/{service_code}.{format}", "open311ServiceDefinition",
+           "A service's definition: the attributes it takes.", tags=("open311",), open311=True)
+    def open311_service_definition(self, request, principal, service_code, format):
+        self._jurisdiction(request.args.get("jurisdiction_id"))
+        category = self._categories().get(service_code)
+        if category is None:
+            raise NotFound.entity("service", service_code, "service_code")
+        return formatted(open311.service_definition(category), format, "service_definition", None)
+
+    @route("POST", "/open311/v2/requests.{format}", "open311PostRequest",
+           "Create a service request (a ticket); answers its service_request_id.", tags=("open311",),
+           open311=True, permission="tickets.submit", form_body=True, status=201, idempotent_key=True)
+    def open311_post(self, request, principal: Principal, format):
+        form = read_json(request) if request.mimetype == "application/json" else request.form.to_dict()
+        if not isinstance(form, dict):
+            raise BadRequest("the body must be a JSON object or a form")
+        posted = open311.read_posted(form)
+        self._jurisdiction(posted.jurisdiction_id)
+        reply = self.ticketing.submit(request_id=idempotency_key(request), **open311.submit_fields(posted, principal, self._options().open311.public_reporter_id))
+        ticket = reply.ticket
+        data = [{"service_request_id": ticket.id,
+                 "service_notice": f"Expected by {ticket.resolution_due_at.isoformat()}",
+                 "account_id": ticket.resident_id}]
+        return formatted(data, format, "service_requests", "request", 201)
+
+    @route("GET", "/open311/v2/requests.{format}", "open311GetRequests",
+           "Service requests, by id(s) or by service_code, dates and status (newest first).", tags=("open311",),
+           open311=True, permission="tickets.read", query=open311.RequestsQuery)
+    def open311_requests(self, request, principal: Principal, format):
+        query = read_query(request, open311.RequestsQuery)
+        self._jurisdiction(query.jurisdiction_id)
+        categories = self._categories()
+        limit = self._options().open311.max_requests
+        tickets = []
+        if query.ids():
+            for ticket_id in query.ids():
+                try:
+                    tickets.append(self._visible_ticket(principal, ticket_id).ticket)
+                except NotFound:
+                    continue
+        else:
+            tickets = self._tickets_in_window(principal, query, limit)
+        data = [open311.to_request(t, categories) for t in tickets[:limit]]
+        return formatted(data, format, "service_requests", "request")
+
+    def _tickets_in_window(self, principal: Principal, query, limit: int) -> list:
+        start, end = query.window(self._options().open311.default_days, utcnow())
+        filters = {**ticket_filters(principal)}
+        if query.service_code:
+            filters["category"] = query.service_code
+        if query.redprop_statuses():
+            filters["status"] = query.redprop_statuses()
+        found, offset = [], 0
+        while len(found) < limit:
+            page = self.ticketing.list(limit=LIST_PAGE, offset=offset, **filters)
+            for ticket in page.tickets:  # newest first: stop at the window's start
+                if ticket.submitted_at < start:
+                    return found
+                if ticket.submitted_at <= end:
+                    found.append(ticket)
+            offset += len(page.tickets)
+            if not page.tickets or offset >= page.total:
+                break
+        return found
+
+    @route("GET", "/open311/v2/requests/{service_request_id}.{format}", "open311GetRequest",
+           "One service request.", tags=("open311",), open311=True, permission="tickets.read")
+    def open311_request(self, request, principal: Principal, service_request_id, format):
+        self._jurisdiction(request.args.get("jurisdiction_id"))
+        ticket = self._visible_ticket(principal, service_request_id).ticket
+        return formatted([open311.to_request(ticket, self._categories())], format, "service_requests", "request")
+
+
+def _action_entrypoint(action: str, permission: str, body, summary: str):
+    def handler(self, request, principal, ticket_id):
+        return self._ticket_action(request, principal, ticket_id, action)
+
+    handler.__name__ = f"ticket_{action}"
+    return route("POST", f"/api/v1/tickets/{{ticket_id}}/{action}", f"{action}Ticket", summary, tags=("tickets",),
+                 permission=permission, body=body, reply=ticketing_c.TicketReply, idempotent_key=True)(handler)
+
+
+for _action, (_permission, _body, _summary) in TICKET_ACTIONS.items():
+    setattr(GatewayService, f"ticket_{_action}", _action_entrypoint(_action, _permission, _body, _summary))
+

@@ -1,0 +1,76 @@
+"""Fixtures for the gateway tests: the suite behind a gateway on a free port, and a key per role."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+import requests
+
+from redprop.services.gateway.auth import hash_key
+from redprop.testing.pytest_plugin import TEST_DISTRICT, free_port
+
+OTHER_DISTRICT = "310101"
+#: role -> whom its key acts as, in the small district (tests/conftest.py).
+SUBJECTS = {
+    "resident": "P2",            # owns H1 and H2 in building B1
+    "grid_worker": "W1",
+    "community_admin": "A1",
+    "property_company": "CO1",   # runs complex X1
+    "department": "DEP-WATER",
+    "operator": "OP1",
+}
+ROLES = tuple(SUBJECTS)
+
+
+def key_of(role: str, district: str = TEST_DISTRICT) -> str:
+    return f"test-key-{role}-{district}"
+
+
+def api_keys() -> list[dict]:
+    keys = [{"name": f"{role}-key", "role": role, "subject": subject, "district": TEST_DISTRICT,
+             "sha256": hash_key(key_of(role))} for role, subject in SUBJECTS.items()]
+    keys.append({"name": "resident-P3", "role": "resident", "subject": "P3", "district": TEST_DISTRICT,
+                 "sha256": hash_key("test-key-resident-P3")})
+    # Keys of another district, configured here by mistake: they must still be refused.
+    keys += [{"name": f"other-{role}", "role": role, "subject": SUBJECTS[role], "district": OTHER_DISTRICT,
+              "sha256": hash_key(key_of(role, OTHER_DISTRICT))} for role in ("operator", "resident")]
+    return keys
+
+
+@dataclass
+class Gateway:
+    base_url: str
+    suite: object
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def call(self, method: str, path: str, role: str | None = None, *, key: str | None = None,
+             headers: dict | None = None, **kwargs) -> requests.Response:
+        headers = dict(headers or {})
+        if role is not None:
+            headers["X-API-Key"] = key_of(role)
+        if key is not None:
+            headers["X-API-Key"] = key
+        return self.session.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
+
+    def submit(self, role: str = "resident", **fields) -> dict:
+        body = {"category": "leak", "building_id": "B1", "description": "楼道顶棚漏水", **fields}
+        response = self.call("POST", "/api/v1/tickets", role, json=body)
+        assert response.status_code == 201, response.text
+        return response.json()["ticket"]
+
+
+def start_gateway(run_suite, small_district, *extra_services: str, **gateway_options) -> Gateway:
+    port = free_port()
+    options = {"http_host": "127.0.0.1", "http_port": port, "api_keys": api_keys(), **gateway_options}
+    suite = run_suite("registry", "ticketing", *extra_services, "gateway",
+                      services={"gateway": {"options": options},
+                                "ticketing": {"options": {"sweep_interval": 3600}}})
+    suite.rpc.registry.upsert(records=small_district, request_id=f"load-{uuid.uuid4().hex[:8]}")
+    return Gateway(base_url=f"http://127.0.0.1:{port}", suite=suite)
+
+
+@pytest.fixture
+def gateway(run_suite, small_district) -> Gateway:
+    return start_gateway(run_suite, small_district)
