@@ -39,6 +39,9 @@ OPERATOR_APIS = (
     "rabbitmq.com/v1beta1/RabbitmqCluster",
 )
 
+#: libyaml's safe loader when PyYAML has it (parsing the rendered manifests is most of the tests' time).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 #: Minimal values that make a district release installable (external broker and database).
 MINIMAL = {
     "district": {"code": "310101"},
@@ -105,7 +108,7 @@ def render(values: dict[str, Any] | None = None, **kwargs) -> list[Manifest]:
     for template, text in sorted(render_files(values, **kwargs).items()):
         if template.endswith("NOTES.txt"):
             continue
-        for doc in yaml.safe_load_all(text):
+        for doc in yaml.load_all(text, Loader=_SAFE_LOADER):
             if doc:
                 manifests.append(Manifest(template.split("/", 1)[1], doc))
     return manifests
@@ -145,3 +148,41 @@ def pod_spec(m: Manifest) -> dict[str, Any]:
 
 
 WORKLOAD_KINDS = ("Deployment", "Job", "Pod")
+
+
+# -- what the values ask for: the expectations the tests derive instead of hard-coding a service set ---
+
+#: The chart's own defaults (values.yaml), the base layer of every release.
+DEFAULT_VALUES: dict[str, Any] = yaml.safe_load((CHART_DIR / "values.yaml").read_text(encoding="utf-8"))
+
+#: The keys that describe a service rather than tune it; the chart takes them as true unless set.
+SERVICE_FLAGS = ("database", "rpc")
+
+
+def effective_services(values: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Every service of a release (first-party and plugin, enabled or not) as the values define it:
+    values.yaml, then the release's values; serviceDefaults, then the service's own entry."""
+    v = merged(DEFAULT_VALUES, values or {})
+    out: dict[str, dict[str, Any]] = {}
+    for group, plugin in (("services", False), ("pluginServices", True)):
+        for name, entry in (v.get(group) or {}).items():
+            svc = merged(v["serviceDefaults"], entry)
+            for flag in SERVICE_FLAGS:
+                svc.setdefault(flag, True)
+            svc["options"] = svc.get("options") or {}
+            svc["plugin"] = plugin
+            out[name] = svc
+    return out
+
+
+def enabled_services(values: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    return {name: svc for name, svc in effective_services(values).items() if svc["enabled"]}
+
+
+def only(*names: str) -> dict[str, Any]:
+    """A values layer enabling exactly these first-party services."""
+    return {"services": {name: {"enabled": name in names} for name in DEFAULT_VALUES["services"]}}
+
+
+def component(m: Manifest) -> str:
+    return m.doc["metadata"]["labels"]["app.kubernetes.io/component"]

@@ -8,26 +8,32 @@ import json
 import re
 from urllib.parse import unquote, urlsplit
 
+import kubernetes_validate.utils as kv
 import pytest
 import yaml
+from kombu import Connection
+from sqlalchemy.engine import make_url
+
+from redprop.config import DEFAULT_METRICS_PORTS, load_settings
 from tests.chart.chartlib import (
     EXAMPLES,
+    KUBE_VERSIONS,
     MINIMAL,
     OPERATOR_APIS,
     WORKLOAD_KINDS,
+    component,
+    effective_services,
+    enabled_services,
     example_values,
     merged,
     of_kind,
+    only,
     pod_spec,
     release_of,
     render,
     render_example,
     render_files,
 )
-from kombu import Connection
-from sqlalchemy.engine import make_url
-
-from redprop.config import DEFAULT_METRICS_PORTS, load_settings
 
 STANDARD_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
                    "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of", "helm.sh/chart")
@@ -43,7 +49,32 @@ def _env(container) -> dict:
 
 
 def _deployments_by_service(manifests):
-    return {m.doc["metadata"]["labels"]["app.kubernetes.io/component"]: m for m in of_kind(manifests, "Deployment")}
+    return {component(m): m for m in of_kind(manifests, "Deployment")}
+
+
+PARKING = {"enabled": True, "metricsPort": 9120, "image": {"repository": "huangpu/redprop-parking", "tag": "1.2.0"}}
+
+#: Releases besides the examples, each with another set of services: the expectations below are derived
+#: from the values, so they hold for any of them.
+VARIANTS = {
+    "defaults": MINIMAL,
+    "registry-only": merged(MINIMAL, only("registry")),
+    "gateway-only": merged(MINIMAL, only("gateway")),
+    "city-services": merged(MINIMAL, {"role": "city"}, only("registry", "evaluation", "matching")),
+    "none": merged(MINIMAL, only()),
+    "plugin-without-database": merged(MINIMAL, only("ticketing", "gateway"), {"pluginServices": {
+        "parking": merged(PARKING, {"database": False}), "bikes": merged(PARKING, {"metricsPort": 9121})}}),
+    "existing-secret": merged(MINIMAL, {"existingSecret": "huangpu-credentials"}, only("registry", "gateway")),
+}
+
+
+@pytest.fixture(params=[*EXAMPLES, *VARIANTS], ids=[*(p.stem for p in EXAMPLES), *VARIANTS])
+def release(request):
+    """(values, manifests) of each example and each variant, rendered for a cluster with the operators."""
+    if request.param in VARIANTS:
+        values = VARIANTS[request.param]
+        return values, render(values, name="district-310101", namespace="redprop-310101", api_versions=OPERATOR_APIS)
+    return example_values(request.param), render_example(request.param)
 
 
 # -- labels --------------------------------------------------------------------------------------
@@ -93,11 +124,12 @@ def test_every_container_is_pinned_non_root_read_only_and_bounded(example):
             assert mounts.get("/tmp") in tmp_volumes, f"{m!r}: /tmp must be a writable emptyDir"
 
 
-def test_deployments_run_their_service_with_meaningful_probes(example):
-    manifests = render_example(example)
-    services = {m.doc["metadata"]["labels"]["app.kubernetes.io/component"]: m for m in of_kind(manifests, "Service")}
+def test_deployments_run_their_service_with_meaningful_probes(release):
+    values, manifests = release
+    expected = enabled_services(values)
+    services = {component(m): m for m in of_kind(manifests, "Service")}
     deployments = _deployments_by_service(manifests)
-    assert deployments and set(deployments) == set(services)
+    assert set(deployments) == set(services)
     for svc_name, m in deployments.items():
         (c,) = pod_spec(m)["containers"]
         assert c["command"] == ["redprop"] and c["args"] == ["run", svc_name]
@@ -113,12 +145,50 @@ def test_deployments_run_their_service_with_meaningful_probes(example):
         assert env["REDPROP_CONFIG"]["value"] == "/etc/redprop/redprop.yaml"
         assert env["REDPROP_AMQP_URI"]["valueFrom"]["secretKeyRef"]["key"] == "amqp-uri"
         db_env = f"REDPROP_SERVICES__{svc_name.upper()}__DATABASE_URL"
-        assert env[db_env]["valueFrom"]["secretKeyRef"]["key"] == f"{svc_name}-database-url"
+        if expected[svc_name]["database"]:
+            assert env[db_env]["valueFrom"]["secretKeyRef"]["key"] == f"{svc_name}-database-url"
+        else:
+            assert db_env not in env, f"{svc_name} has no database, so no database URL either"
         other_dbs = [k for k in env if k.endswith("__DATABASE_URL") and k != db_env]
         assert other_dbs == [], "a service gets only its own database credentials"
-        (svc_port,) = [p for p in services[svc_name].doc["spec"]["ports"] if p["name"] == "metrics"]
-        assert svc_port["port"] == port["containerPort"] and svc_port["targetPort"] == "metrics"
+        svc_ports = {p["name"]: p for p in services[svc_name].doc["spec"]["ports"]}
+        assert list(svc_ports)[0] == "metrics", "helm test and the ServiceMonitor use the first port"
+        assert svc_ports["metrics"]["port"] == port["containerPort"] and svc_ports["metrics"]["targetPort"] == "metrics"
+        # An HTTP API (the gateway's httpPort) is a container port and a Service port named http.
+        http = [p for p in c["ports"] if p["name"] == "http"]
+        if expected[svc_name].get("httpPort"):
+            assert [p["containerPort"] for p in http] == [expected[svc_name]["httpPort"]]
+            assert svc_ports["http"]["port"] == expected[svc_name]["httpPort"] and svc_ports["http"]["targetPort"] == "http"
+        else:
+            assert http == [] and "http" not in svc_ports
         assert services[svc_name].doc["spec"]["selector"] == m.doc["spec"]["selector"]["matchLabels"]
+
+
+def test_every_service_in_the_values_has_a_workload_iff_enabled(release):
+    values, manifests = release
+    expected = enabled_services(values)
+    assert set(_deployments_by_service(manifests)) == set(expected)
+    assert {component(m) for m in of_kind(manifests, "Service")} == set(expected)
+    assert {component(m) for m in of_kind(manifests, "PodDisruptionBudget")} == \
+        {name for name, svc in expected.items() if svc["pdb"]["enabled"]}
+    assert {component(m) for m in of_kind(manifests, "HorizontalPodAutoscaler")} == \
+        {name for name, svc in expected.items() if svc["autoscaling"]["enabled"]}
+    assert {component(m) for m in of_kind(manifests, "ScaledObject")} == \
+        {name for name, svc in expected.items() if svc["keda"]["enabled"]}
+    for name, deployment in _deployments_by_service(manifests).items():
+        svc = expected[name]
+        if svc["autoscaling"]["enabled"] or svc["keda"]["enabled"]:
+            assert "replicas" not in deployment.doc["spec"]
+        else:
+            assert deployment.doc["spec"]["replicas"] == svc["replicaCount"]
+        (c,) = pod_spec(deployment)["containers"]
+        assert [p["containerPort"] for p in c["ports"] if p["name"] == "metrics"] == [svc["metricsPort"]]
+    # The settings file lists every service, enabled or not, with the flag the values give it.
+    (config_map,) = [m for m in of_kind(manifests, "ConfigMap") if "redprop.yaml" in m.doc.get("data", {})
+                     and "helm.sh/hook" not in m.doc["metadata"].get("annotations", {})]
+    listed = yaml.safe_load(config_map.doc["data"]["redprop.yaml"])["services"]
+    assert {name: s["enabled"] for name, s in listed.items()} == \
+        {name: s["enabled"] for name, s in effective_services(values).items()}
 
 
 def test_each_service_has_a_disruption_budget_selecting_its_pods(example):
@@ -133,13 +203,14 @@ def test_each_service_has_a_disruption_budget_selecting_its_pods(example):
 
 def test_pdb_can_be_turned_off_per_service_even_though_defaults_turn_it_on():
     values = merged(MINIMAL, {"services": {"registry": {"pdb": {"enabled": False}}}})
-    assert of_kind(render(values), "PodDisruptionBudget") == []
+    pdbs = {component(m) for m in of_kind(render(values), "PodDisruptionBudget")}
+    assert pdbs == set(enabled_services(values)) - {"registry"} and pdbs
 
 
 def test_autoscaling_replaces_fixed_replicas():
     values = merged(MINIMAL, {"services": {"registry": {"autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 4}}}})
     manifests = render(values)
-    (deployment,) = of_kind(manifests, "Deployment")
+    deployment = _deployments_by_service(manifests)["registry"]
     (hpa,) = of_kind(manifests, "HorizontalPodAutoscaler")
     assert "replicas" not in deployment.doc["spec"]
     assert hpa.doc["spec"]["scaleTargetRef"]["name"] == deployment.name
@@ -149,7 +220,7 @@ def test_autoscaling_replaces_fixed_replicas():
 def test_keda_scales_on_the_rpc_queue_with_the_pods_broker_uri():
     values = merged(MINIMAL, {"services": {"registry": {"keda": {"enabled": True, "queueLength": 30}}}})
     manifests = render(values)
-    (deployment,) = of_kind(manifests, "Deployment")
+    deployment = _deployments_by_service(manifests)["registry"]
     (scaled,) = of_kind(manifests, "ScaledObject")
     assert of_kind(manifests, "HorizontalPodAutoscaler") == []
     assert "replicas" not in deployment.doc["spec"]
@@ -167,8 +238,10 @@ def test_keda_and_hpa_together_are_refused_with_a_reason():
         render(values)
 
 
-def test_enabling_another_service_adds_its_workload_with_its_default_port():
-    values = merged(MINIMAL, {"services": {"ticketing": {"enabled": True, "replicaCount": 3}}})
+def test_enabling_a_service_adds_its_workload_with_its_default_port():
+    base = merged(MINIMAL, only("registry"))
+    assert set(_deployments_by_service(render(base))) == {"registry"}
+    values = merged(base, {"services": {"ticketing": {"enabled": True, "replicaCount": 3}}})
     deployments = _deployments_by_service(render(values))
     assert set(deployments) == {"registry", "ticketing"}
     assert deployments["ticketing"].doc["spec"]["replicas"] == 3
@@ -177,16 +250,99 @@ def test_enabling_another_service_adds_its_workload_with_its_default_port():
     assert port == DEFAULT_METRICS_PORTS["ticketing"]
 
 
-def test_the_chart_lists_every_known_service_with_only_installed_ones_enabled():
-    from importlib.metadata import entry_points
+def test_keda_is_refused_for_a_service_without_an_rpc_queue():
+    values = merged(MINIMAL, {"services": {"gateway": {"keda": {"enabled": True}}}})
+    with pytest.raises(Exception, match="gateway consumes no RPC queue"):
+        render(values)
 
-    installed = {ep.name for ep in entry_points(group="redprop.services")}
-    defaults = yaml.safe_load((EXAMPLES[0].parent.parent / "values.yaml").read_text(encoding="utf-8"))
-    services = defaults["services"]
-    assert set(services) == set(DEFAULT_METRICS_PORTS)
-    for name, svc in services.items():
-        assert svc["metricsPort"] == DEFAULT_METRICS_PORTS[name]
-        assert svc["enabled"] is (name in installed), f"{name}: enabled by default only when installed"
+
+# -- per-service options and the gateway's HTTP API ------------------------------------------------
+
+def _settings_file(manifests) -> dict:
+    (config_map,) = [m for m in of_kind(manifests, "ConfigMap") if "redprop.yaml" in m.doc.get("data", {})
+                     and "helm.sh/hook" not in m.doc["metadata"].get("annotations", {})]
+    return yaml.safe_load(config_map.doc["data"]["redprop.yaml"])
+
+
+def test_per_service_options_are_written_verbatim_to_the_settings_file():
+    ticketing = {"sweep_interval": 30, "auto_dispatch": False, "disabled_categories": ["pest"],
+                 "extra_holidays": ["2026-10-09"], "sla": {"emergency": {"response_hours": 0.5, "resolution_hours": 2,
+                                                                         "basis": "calendar"}}}
+    values = merged(MINIMAL, {"services": {"ticketing": {"options": ticketing},
+                                           "evaluation": {"enabled": False, "options": {"scorecard_grace_days": 20}}},
+                              "pluginServices": {"parking": merged(PARKING, {"options": {"zones": ["A", "B"]}})}})
+    manifests = render(values)
+    services = _settings_file(manifests)["services"]
+    assert services["ticketing"]["options"] == ticketing
+    assert services["evaluation"] == {"enabled": False, "max_workers": 10, "metrics_port": 9104,
+                                      "options": {"scorecard_grace_days": 20}}
+    assert services["parking"]["options"] == {"zones": ["A", "B"]}
+    assert "options" not in services["registry"], "no options, no key"
+    # The migrations read the same file, and a change of options rolls the pods.
+    (hook_config,) = [m for m in of_kind(manifests, "ConfigMap") if "helm.sh/hook" in m.doc["metadata"].get("annotations", {})]
+    assert yaml.safe_load(hook_config.doc["data"]["redprop.yaml"]) == _settings_file(manifests)
+    changed = merged(values, {"services": {"ticketing": {"options": {"sweep_interval": 45}}}})
+    checksum = lambda vs: _deployments_by_service(render(vs))["ticketing"].doc["spec"]["template"]["metadata"][  # noqa: E731
+        "annotations"]["checksum/config"]
+    assert checksum(values) != checksum(changed)
+
+
+def test_the_gateway_serves_its_http_api_on_http_port():
+    values = merged(MINIMAL, {"services": {"gateway": {"httpPort": 8443, "options": {"open311": {"contact": "x"}}}}})
+    manifests = render(values)
+    gateway = _deployments_by_service(manifests)["gateway"]
+    (c,) = pod_spec(gateway)["containers"]
+    assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"metrics": DEFAULT_METRICS_PORTS["gateway"], "http": 8443}
+    assert "REDPROP_SERVICES__GATEWAY__DATABASE_URL" not in _env(c)
+    (service,) = [s for s in of_kind(manifests, "Service") if component(s) == "gateway"]
+    assert {p["name"]: p["port"] for p in service.doc["spec"]["ports"]} == {"metrics": DEFAULT_METRICS_PORTS["gateway"], "http": 8443}
+    assert _settings_file(manifests)["services"]["gateway"]["options"] == {"http_port": 8443, "open311": {"contact": "x"}}
+    # The gateway has nothing to migrate.
+    for job in of_kind(manifests, "Job"):
+        assert "REDPROP_SERVICES__GATEWAY__DATABASE_URL" not in _env(pod_spec(job)["containers"][0])
+    # Only the HTTP port is open beyond the release and the monitoring; networkPolicy.httpFrom narrows it.
+    peers = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+    (policy,) = of_kind(render(merged(values, {"networkPolicy": {"httpFrom": peers}})), "NetworkPolicy")
+    (rule,) = [r for r in policy.doc["spec"]["ingress"] if {p["port"] for p in r["ports"]} == {8443}]
+    assert rule["from"] == peers
+
+
+@pytest.mark.parametrize("gateway, message", [
+    ({"httpPort": 8080, "options": {"http_port": 9000}}, "options.http_port (9000) differs from httpPort (8080)"),
+    ({"httpPort": 9106}, "httpPort and metricsPort are both 9106"),
+])
+def test_gateway_port_conflicts_are_refused(gateway, message):
+    with pytest.raises(Exception, match=re.escape(message)):
+        render(merged(MINIMAL, {"services": {"gateway": gateway}}))
+
+
+def test_the_same_http_port_in_options_is_accepted():
+    manifests = render(merged(MINIMAL, {"services": {"gateway": {"options": {"http_port": 8080}}}}))
+    assert _settings_file(manifests)["services"]["gateway"]["options"] == {"http_port": 8080}
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+def test_the_gateway_ingress_is_off_by_default_and_valid_when_on(kube_version):
+    assert of_kind(render(MINIMAL, kube_version=kube_version), "Ingress") == []
+    ingress_values = {"enabled": True, "className": "nginx", "host": "api.huangpu.example.gov.cn",
+                      "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"},
+                      "tls": [{"hosts": ["api.huangpu.example.gov.cn"], "secretName": "api-tls"}]}
+    values = merged(MINIMAL, {"services": {"gateway": {"ingress": ingress_values}}})
+    manifests = render(values, kube_version=kube_version)
+    (ingress,) = of_kind(manifests, "Ingress")
+    kv.validate(ingress.doc, kube_version, strict=True)
+    spec = ingress.doc["spec"]
+    assert spec["ingressClassName"] == "nginx" and spec["tls"] == ingress_values["tls"]
+    assert ingress.doc["metadata"]["annotations"] == ingress_values["annotations"]
+    (rule,) = spec["rules"]
+    assert rule["host"] == "api.huangpu.example.gov.cn"
+    (path,) = rule["http"]["paths"]
+    assert (path["path"], path["pathType"]) == ("/", "Prefix")
+    (service,) = [s for s in of_kind(manifests, "Service") if component(s) == "gateway"]
+    assert path["backend"]["service"] == {"name": service.name, "port": {"name": "http"}}
+    assert "http" in {p["name"] for p in service.doc["spec"]["ports"]}
+    # No gateway, no Ingress.
+    assert of_kind(render(merged(values, {"services": {"gateway": {"enabled": False}}})), "Ingress") == []
 
 
 def test_duplicate_metrics_ports_are_refused():
@@ -205,10 +361,10 @@ def _secret_env(manifests, existing: bool) -> dict[str, str]:
     return {k: base64.b64decode(v).decode() for k, v in secret.doc["data"].items()}
 
 
-def test_the_services_accept_the_rendered_settings(example, tmp_path, monkeypatch):
+def test_the_services_accept_the_rendered_settings(release, tmp_path, monkeypatch):
     """Feed the ConfigMap and the Secret to redprop's own settings loader, as a pod would."""
-    values = example_values(example)
-    manifests = render_example(example)
+    values, manifests = release
+    expected = enabled_services(values)
     (config_map,) = [m for m in of_kind(manifests, "ConfigMap") if "redprop.yaml" in m.doc.get("data", {})
                      and "helm.sh/hook" not in m.doc["metadata"].get("annotations", {})]
     config_file = tmp_path / "redprop.yaml"
@@ -231,10 +387,34 @@ def test_the_services_accept_the_rendered_settings(example, tmp_path, monkeypatc
         assert settings.district == values["district"]["code"]
         assert settings.service(name).enabled
         assert settings.metrics_port(name) == pod_spec(deployment)["containers"][0]["ports"][0]["containerPort"]
-        assert settings.database_url(name).startswith("postgresql://")
+        if expected[name]["database"]:
+            assert settings.database_url(name).startswith("postgresql://")
+        # The service's own options arrive verbatim (the service validates them); an HTTP API's port
+        # is the one the chart exposes.
+        options = dict(expected[name]["options"])
+        if expected[name].get("httpPort"):
+            options["http_port"] = expected[name]["httpPort"]
+        assert settings.service(name).options == options
         for var in env:
             if var.startswith("REDPROP_SERVICES__"):
                 monkeypatch.delenv(var)
+
+
+def _database_keys(values) -> set[str]:
+    return {f"{name}-database-url" for name, svc in enabled_services(values).items() if svc["database"]}
+
+
+def test_credentials_are_a_database_url_per_enabled_service_with_a_database(release):
+    values, manifests = release
+    wanted = {"amqp-uri"} | _database_keys(values)
+    # Every key the pods read is one the values call for, and each is read by someone.
+    read = {e["valueFrom"]["secretKeyRef"]["key"] for m in manifests if m.kind in ("Deployment", "Job")
+            for c in pod_spec(m)["containers"] for e in c.get("env", []) if "valueFrom" in e}
+    assert read == (wanted if enabled_services(values) else set())
+    if values.get("existingSecret"):
+        assert _secret_env(manifests, existing=True) == {}
+    else:
+        assert set(_secret_env(manifests, existing=False)) == wanted
 
 
 def test_chart_managed_secret_holds_url_encoded_uris_per_district():
@@ -242,7 +422,7 @@ def test_chart_managed_secret_holds_url_encoded_uris_per_district():
                               "services": {"ticketing": {"enabled": True}}})
     manifests = render(values, name="district-310101", namespace="redprop-310101")
     data = _secret_env(manifests, existing=False)
-    assert set(data) == {"amqp-uri", "registry-database-url", "ticketing-database-url"}
+    assert "ticketing-database-url" in data and set(data) == {"amqp-uri"} | _database_keys(values)
     # Parsed by the libraries the services connect with.
     amqp = Connection(data["amqp-uri"])
     assert (amqp.transport_cls, amqp.hostname, amqp.port) == ("amqp", "rabbitmq.example.svc", 5672)
@@ -331,16 +511,25 @@ def test_helm_test_calls_readyz_of_every_service(example):
 
 # -- network ----------------------------------------------------------------------------------------
 
-def test_network_policy_admits_only_metrics_and_allows_only_broker_database_and_dns(example):
-    manifests = render_example(example)
-    values = example_values(example)
+def test_network_policy_admits_only_served_ports_and_allows_only_broker_database_and_dns(release):
+    values, manifests = release
+    values = merged({"rabbitmq": {}, "postgresql": {}}, values)
     (policy,) = of_kind(manifests, "NetworkPolicy")
     spec = policy.doc["spec"]
     assert set(spec["policyTypes"]) == {"Ingress", "Egress"}
-    ingress_ports = {p["port"] for rule in spec["ingress"] for p in rule.get("ports", [])}
-    metrics_ports = {p["containerPort"] for d in of_kind(manifests, "Deployment")
-                     for p in pod_spec(d)["containers"][0]["ports"]}
-    assert ingress_ports == metrics_ports
+    ingress_ports = {p["port"] for rule in spec.get("ingress") or [] for p in rule.get("ports", [])}
+    served_ports = {p["containerPort"] for d in of_kind(manifests, "Deployment")
+                    for p in pod_spec(d)["containers"][0]["ports"]}
+    assert ingress_ports == served_ports
+    # Metrics only from the release's pods and the monitoring peers; an HTTP API (the gateway) from
+    # networkPolicy.httpFrom, which is any peer when empty.
+    http_ports = {svc["httpPort"] for svc in enabled_services(values).values() if svc.get("httpPort")}
+    for rule in spec.get("ingress") or []:
+        ports = {p["port"] for p in rule["ports"]}
+        if ports & http_ports:
+            assert ports <= http_ports and rule.get("from") is None
+        else:
+            assert rule["from"], "metrics are not open to everyone"
     egress_ports = {p["port"] for rule in spec["egress"] for p in rule.get("ports", [])}
     assert egress_ports == {53, values["rabbitmq"].get("port", 5672), values["postgresql"].get("port", 5432)}
     # It selects every pod of the release (services, migrations, test).
@@ -376,6 +565,37 @@ def test_service_monitor_scrapes_every_service_and_keeps_their_service_label():
     assert {"targetLabel": "district", "replacement": "310101", "action": "replace"} in endpoint["relabelings"]
 
 
+def _alerts(manifests) -> dict[str, dict]:
+    (rule,) = of_kind(manifests, "PrometheusRule")
+    return {r["alert"]: r for g in rule.doc["spec"]["groups"] for r in g["rules"]}
+
+
+def _promql_regex(expr: str, label: str) -> str:
+    """The regex of a `label=~"..."` matcher, after PromQL's own string unescaping."""
+    return re.search(label + r'=~"([^"]+)"', expr).group(1).encode().decode("unicode_escape")
+
+
+def test_alerts_watch_exactly_the_enabled_services(release):
+    values, manifests = release
+    expected = enabled_services(values)
+    alerts = _alerts(manifests)
+    everything = set(effective_services(values)) | {"gateway", "ticketing", "parking", "nobody"}
+    rpc = {name for name, svc in expected.items() if svc["rpc"]}
+    if rpc:
+        regex = _promql_regex(alerts["RedpropServiceWithoutConsumers"]["expr"], "queue")
+        assert {name for name in everything if re.fullmatch(regex, f"rpc-{name}")} == rpc
+        assert not re.fullmatch(regex, "rpc-") and not re.fullmatch(regex, f"x-rpc-{min(rpc)}")
+    else:
+        assert "RedpropServiceWithoutConsumers" not in alerts
+    if expected:
+        # ServiceMonitor's jobLabel is the component label, which spells _ as -.
+        regex = _promql_regex(alerts["RedpropServiceDown"]["expr"], "job")
+        assert {n for n in everything if re.fullmatch(regex, n.replace("_", "-"))} == set(expected)
+    else:
+        assert "RedpropServiceDown" not in alerts
+    assert ("RedpropSlaBreachesRising" in alerts) is ("ticketing" in expected)
+
+
 def test_prometheus_rule_has_the_promised_alerts():
     values = merged(MINIMAL, {"services": {"ticketing": {"enabled": True}}})
     (rule,) = of_kind(render(values, api_versions=OPERATOR_APIS, namespace="redprop-310101"), "PrometheusRule")
@@ -386,10 +606,10 @@ def test_prometheus_rule_has_the_promised_alerts():
     dlq = alerts["RedpropDeadLetterQueueNotEmpty"]["expr"]
     assert 'vhost="redprop-310101"' in dlq and "rabbitmq_queue_messages" in dlq
     # The PromQL regex (after PromQL's own string unescaping) matches the dead-letter queues only.
-    regex = re.search(r'queue=~"([^"]+)"', dlq).group(1).encode().decode("unicode_escape")
+    regex = _promql_regex(dlq, "queue")
     assert re.fullmatch(regex, "redprop.dlq.registry") and not re.fullmatch(regex, "rpc-registry")
     consumers = alerts["RedpropServiceWithoutConsumers"]["expr"]
-    assert "rabbitmq_queue_consumers" in consumers and "rpc-(registry|ticketing)" in consumers
+    assert "rabbitmq_queue_consumers" in consumers and 'vhost="redprop-310101"' in consumers
     error = alerts["RedpropHighErrorRate"]["expr"]
     assert "redprop_entrypoint_calls_total" in error and 'outcome!~"success|replayed"' in error
     saturation = alerts["RedpropWorkerSaturation"]["expr"]

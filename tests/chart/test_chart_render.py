@@ -13,13 +13,16 @@ import re
 import helm_python
 import kubernetes_validate.utils as kv
 import pytest
+
 from tests.chart.chartlib import (
     CHART_DIR,
+    DEFAULT_VALUES,
     EXAMPLES,
     KUBE_VERSIONS,
     MINIMAL,
     OPERATOR_APIS,
     _render_cached,
+    enabled_services,
     example_values,
     release_of,
     render,
@@ -172,6 +175,21 @@ def test_three_district_city_is_complete():
     assert "RabbitmqCluster" in kinds["city"]
     assert "HorizontalPodAutoscaler" in kinds["district-310104"]
     assert "ScaledObject" in kinds["district-310105"]
+
+
+def test_districts_run_every_service_and_the_city_its_city_wide_ones():
+    """The layout docs/deploy.md describes: each district runs every service the chart knows (its gateway
+    included); the city runs the league tables (evaluation), cross-district matching and the registry both
+    call over RPC."""
+    for path in EXAMPLES:
+        enabled = set(enabled_services(example_values(path)))
+        deployed = {m.doc["metadata"]["labels"]["app.kubernetes.io/component"]
+                    for m in render_example(path) if m.kind == "Deployment"}
+        assert deployed == enabled, path.stem
+        if path.stem == "city":
+            assert enabled == {"registry", "evaluation", "matching"}
+        else:
+            assert set(DEFAULT_VALUES["services"]) <= enabled, path.stem
 
 
 @pytest.mark.parametrize("kube_version", KUBE_VERSIONS)

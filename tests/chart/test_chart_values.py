@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 
 import helm_python
 import pytest
 import yaml
-from tests.chart.chartlib import CHART_DIR, MINIMAL, chart, merged, render
 
 from redprop.config import DEFAULT_METRICS_PORTS, MessagingSettings
+from tests.chart.chartlib import CHART_DIR, MINIMAL, ROOT, chart, merged, render
 
 VALUES_TEXT = (CHART_DIR / "values.yaml").read_text(encoding="utf-8")
 VALUES = yaml.safe_load(VALUES_TEXT)
@@ -24,6 +25,15 @@ SCHEMA = json.loads((CHART_DIR / "values.schema.json").read_text(encoding="utf-8
     ({"services": {"registry": {"maxWorkers": 0}}}, "/services/registry/maxWorkers"),
     ({"services": {"registry": {"metricsPort": 70000}}}, "/services/registry/metricsPort"),
     ({"services": {"registry": {"resourcez": {}}}}, "additional properties 'resourcez' not allowed"),
+    ({"services": {"ticketing": {"options": "fast"}}}, "at '/services/ticketing/options': got string, want object"),
+    ({"services": {"evaluation": {"options": [1]}}}, "at '/services/evaluation/options': got array, want object"),
+    ({"services": {"registry": {"httpPort": 8080}}}, "additional properties 'httpPort' not allowed"),
+    ({"services": {"gateway": {"httpPort": "8080"}}}, "at '/services/gateway/httpPort': got string, want integer"),
+    ({"services": {"gateway": {"httpPort": 0}}}, "/services/gateway/httpPort"),
+    ({"services": {"gateway": {"database": "no"}}}, "at '/services/gateway/database': got string, want boolean"),
+    ({"services": {"gateway": {"ingress": {"pathType": "Glob"}}}}, "/services/gateway/ingress/pathType"),
+    ({"services": {"gateway": {"ingress": {"hosts": ["a.example"]}}}}, "additional properties 'hosts' not allowed"),
+    ({"networkPolicy": {"httpFrom": {"podSelector": {}}}}, "at '/networkPolicy/httpFrom': got object, want array"),
     ({"image": {"tag": "latest"}}, "/image/tag"),
     ({"district": {"code": "31010"}}, "/district/code"),
     ({"role": "province"}, "/role"),
@@ -32,6 +42,8 @@ SCHEMA = json.loads((CHART_DIR / "values.schema.json").read_text(encoding="utf-8
     ({"config": {"messaging": {"rpc_timeot": 5}}}, "additional properties 'rpc_timeot' not allowed"),
     ({"pluginServices": {"parking": {"enabled": True, "metricsPort": 9120}}}, "missing property 'image'"),
     ({"pluginServices": {"Bad-Name": {"enabled": True, "metricsPort": 9120, "image": {"repository": "x"}}}}, "invalid propertyName 'Bad-Name'"),
+    ({"pluginServices": {"parking": {"enabled": True, "metricsPort": 9120, "image": {"repository": "x"}, "options": "x"}}},
+     "at '/pluginServices/parking/options': got string, want object"),
 ])
 def test_schema_rejects_bad_values_with_a_clear_message(bad, expected):
     values = merged(MINIMAL, bad)
@@ -44,10 +56,42 @@ def test_schema_rejects_bad_values_with_a_clear_message(bad, expected):
     assert expected in str(caught.value)
 
 
-def test_schema_accepts_the_defaults_and_a_plugin_service():
+def test_schema_accepts_the_defaults_a_plugin_service_and_free_form_options():
     chart().validate_schema(VALUES)
     chart().validate_schema(merged(MINIMAL, {"pluginServices": {"parking": {
-        "enabled": True, "metricsPort": 9120, "image": {"repository": "huangpu/redprop-parking", "tag": "1.2.0"}}}}))
+        "enabled": True, "metricsPort": 9120, "image": {"repository": "huangpu/redprop-parking", "tag": "1.2.0"},
+        "database": False, "options": {"zones": ["A", "B"]}}}}))
+    chart().validate_schema(merged(MINIMAL, {"services": {
+        "ticketing": {"options": {"sweep_interval": 30, "sla": {"emergency": {"response_hours": 0.5}}}},
+        "gateway": {"httpPort": 8443, "options": {"api_keys": []},
+                    "ingress": {"enabled": True, "host": "api.huangpu.example.gov.cn",
+                                "tls": [{"hosts": ["api.huangpu.example.gov.cn"], "secretName": "api-tls"}]}}}}))
+
+
+def _packaged_services() -> dict[str, str]:
+    """Service name -> the services/*/pyproject.toml registering it under `redprop.services` (from the
+    files, not from what happens to be installed)."""
+    found = {}
+    for pyproject in sorted((ROOT / "services").glob("*/pyproject.toml")):
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        for name in project.get("entry-points", {}).get("redprop.services", {}):
+            assert name not in found, f"{name} is registered by {found.get(name)} and {pyproject}"
+            found[name] = str(pyproject.relative_to(ROOT))
+    return found
+
+
+def test_the_chart_knows_every_first_party_service_and_every_packaged_one():
+    services = VALUES["services"]
+    assert set(services) == set(DEFAULT_METRICS_PORTS)
+    for name, svc in services.items():
+        assert svc["metricsPort"] == DEFAULT_METRICS_PORTS[name], name
+    packaged = _packaged_services()
+    assert packaged, "no services/*/pyproject.toml registers a service under redprop.services"
+    assert {name: path for name, path in packaged.items() if name not in services} == {}, \
+        "a packaged service the chart does not know: add it to values.yaml, the schema and DEFAULT_METRICS_PORTS"
+    # The one image installs every services/* package (test_docker.py), so a release runs them all by
+    # default and turns off what it does not need.
+    assert {name for name, svc in services.items() if svc["enabled"]} == set(DEFAULT_METRICS_PORTS)
 
 
 def test_schema_knows_exactly_the_first_party_services():

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import yaml
-from tests.chart.chartlib import ROOT
 
 from redprop.config import DEFAULT_METRICS_PORTS
+from tests.chart.chartlib import ROOT
 
 DOCKER = ROOT / "docker"
 DOCKERFILE = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
@@ -67,8 +67,23 @@ def test_image_is_multi_stage_pinned_and_runs_as_non_root():
     assert ("ENTRYPOINT", '["redprop"]') in instructions
     # Both the suite and every service plugin are installed, with the pinned versions.
     assert "-c requirements/constraints.txt" in DOCKERFILE and "./shared" in DOCKERFILE and "./services/" in DOCKERFILE
+    exposed = dict(instructions)["EXPOSE"].split()
     for port in DEFAULT_METRICS_PORTS.values():
-        assert str(port) in dict(instructions)["EXPOSE"]
+        assert str(port) in exposed
+    assert "8080" in exposed, "the gateway's HTTP API (the chart's services.gateway.httpPort default)"
+
+
+def test_the_image_installs_every_service_package():
+    """The chart runs every service from the one image: all of services/*/ must go into it."""
+    instructions = list(_instructions())
+    assert ("COPY", "services/ services/") in instructions
+    (install,) = [rest for word, rest in instructions if word == "RUN" and "pip install" in rest]
+    assert "./services/*/" in install.split(), "a glob, so a new service package is installed without an edit here"
+    ignored = [line.strip() for line in (DOCKER / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
+               if line.strip() and not line.startswith("#")]
+    assert not any(pattern.strip("/*") in ("services", "shared") for pattern in ignored), ignored
+    packages = sorted(p.parent.name for p in (ROOT / "services").glob("*/pyproject.toml"))
+    assert packages and "registry" in packages
 
 
 def test_compose_images_are_pinned_and_the_services_wait_for_migrations():

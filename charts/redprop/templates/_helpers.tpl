@@ -158,6 +158,7 @@ redprop-city
 {{- end -}}
 
 {{/* YAML map: service name -> merged settings (every service, enabled or not), plus `name` and `plugin`. */}}
+{{/* `database` and `rpc` describe the service (own database; consumes rpc-<name>) and are true unless set. */}}
 {{- define "redprop.services" -}}
 {{- $all := dict -}}
 {{- range $name, $svc := .Values.services -}}
@@ -176,6 +177,16 @@ redprop-city
 {{- $_ := set $merged "name" $name -}}
 {{- $_ := set $merged "plugin" true -}}
 {{- $_ := set $all $name $merged -}}
+{{- end -}}
+{{- range $name, $svc := $all -}}
+{{- range $key := list "database" "rpc" -}}
+{{- if not (hasKey $svc $key) -}}
+{{- $_ := set $svc $key true -}}
+{{- end -}}
+{{- end -}}
+{{- if not (kindIs "map" $svc.options) -}}
+{{- $_ := set $svc "options" dict -}}
+{{- end -}}
 {{- end -}}
 {{- toYaml $all -}}
 {{- end -}}
@@ -197,6 +208,17 @@ redprop-city
 {{- $_ := set $ports $port $name -}}
 {{- if and $svc.keda.enabled $svc.autoscaling.enabled -}}
 {{- fail (printf "services.%s: keda.enabled and autoscaling.enabled are both true; KEDA manages its own HorizontalPodAutoscaler, so choose one" $name) -}}
+{{- end -}}
+{{- if and $svc.keda.enabled (not $svc.rpc) -}}
+{{- fail (printf "services.%s: keda.enabled scales on the queue rpc-%s, but %s consumes no RPC queue (rpc: false); use autoscaling instead" $name $name $name) -}}
+{{- end -}}
+{{- if $svc.httpPort -}}
+{{- if eq (int $svc.httpPort) (int $svc.metricsPort) -}}
+{{- fail (printf "services.%s: httpPort and metricsPort are both %d; give the HTTP API its own port" $name (int $svc.httpPort)) -}}
+{{- end -}}
+{{- if and (hasKey $svc.options "http_port") (ne (toString $svc.options.http_port) (toString $svc.httpPort)) -}}
+{{- fail (printf "services.%s: options.http_port (%v) differs from httpPort (%v); set the port with services.%s.httpPort only" $name $svc.options.http_port $svc.httpPort $name) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- toYaml $enabled -}}
@@ -270,7 +292,15 @@ redprop-city
 {{- define "redprop.configFile" -}}
 {{- $services := dict -}}
 {{- range $name, $svc := (include "redprop.services" . | fromYaml) -}}
-{{- $_ := set $services $name (dict "enabled" $svc.enabled "max_workers" (int $svc.maxWorkers) "metrics_port" (int $svc.metricsPort)) -}}
+{{- $entry := dict "enabled" $svc.enabled "max_workers" (int $svc.maxWorkers) "metrics_port" (int $svc.metricsPort) -}}
+{{- $options := deepCopy $svc.options -}}
+{{- if $svc.httpPort -}}
+{{- $_ := set $options "http_port" (int $svc.httpPort) -}}
+{{- end -}}
+{{- if $options -}}
+{{- $_ := set $entry "options" $options -}}
+{{- end -}}
+{{- $_ := set $services $name $entry -}}
 {{- end -}}
 {{- $config := dict "district" (include "redprop.districtCode" .) "district_name" (include "redprop.districtName" .) "log_level" .Values.config.logLevel "data_dir" "/tmp/redprop" "services" $services -}}
 {{- with .Values.config.plugins }}{{ $_ := set $config "plugins" . }}{{ end -}}
@@ -284,7 +314,9 @@ redprop-city
 {{- define "redprop.secretData" -}}
 amqp-uri: {{ include "redprop.rabbitmq.uri" . | b64enc | quote }}
 {{- range $name, $svc := (include "redprop.enabledServices" . | fromYaml) }}
+{{- if $svc.database }}
 {{ $name }}-database-url: {{ include "redprop.postgresql.url" (list $ $name) | b64enc | quote }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
