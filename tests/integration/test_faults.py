@@ -19,7 +19,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from redprop.contracts.registry import StructureChanged
 from redprop.db import Database, new_metadata
 from redprop.db.engine import build_engine
-from redprop.errors import RedpropError
 from redprop.messaging import event_handler, wire
 from redprop.messaging.outbox import OutboxRelay
 from redprop.messaging.tables import MessagingBase, OutboxMessage

@@ -7,7 +7,6 @@ format is enough. (The running services are started by the fixtures, which do us
 from __future__ import annotations
 
 import json
-import socket
 import time
 import uuid
 
@@ -60,7 +59,7 @@ class PlainClient:
                 raise TimeoutError(routing_key)
             try:
                 self.conn.drain_events(timeout=0.5)
-            except socket.timeout:
+            except TimeoutError:
                 pass
         return self.replies.pop(cid)
 

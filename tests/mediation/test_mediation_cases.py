@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from kombu import Connection, Queue
-from tests.mediation.mediation_helpers import ago, new_matter
 
 from redprop.errors import Conflict, NotFound, ValidationFailed
 from redprop.messaging import wire
 from redprop.testing.suite import wait_for
+from tests.mediation.mediation_helpers import ago, new_matter
 
 pytestmark = pytest.mark.integration
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from tests.mediation.mediation_helpers import ago, new_matter, paper, past_consultation, start
 from sqlalchemy import text
 
 from redprop.db.engine import build_engine
 from redprop.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tests.mediation.mediation_helpers import ago, new_matter, paper, past_consultation, start
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from redprop.messaging import wire
 from redprop.messaging.outbox import OutboxRelay
 from redprop.testing.pytest_plugin import free_port
 from redprop.testing.suite import Suite, wait_for
-from tests.ticketing.conftest import COMPANY, RESIDENT, WORKER, act, rid, start_ticketing, submit
+from tests.ticketing.conftest import COMPANY, RESIDENT, WORKER, act, rid, submit
 
 pytestmark = pytest.mark.integration
 

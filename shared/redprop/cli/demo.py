@@ -47,7 +47,7 @@ class DemoContext:
         cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
         widths = [max(_width(r[i]) for r in cells) for i in range(len(headers))]
         for n, row in enumerate(cells):
-            print("  " + "  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths)))
+            print("  " + "  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=True)))
             if n == 0:
                 print("  " + "  ".join("-" * w for w in widths))
         sys.stdout.flush()

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 import uuid
 import warnings
@@ -175,7 +174,7 @@ class RpcClient:
                                   {"operation": label, "timeout": timeout or self.timeout})
             try:
                 self._conn.drain_events(timeout=remaining)
-            except socket.timeout:
+            except TimeoutError:
                 continue
         return self._replies.pop(correlation_id)
 

@@ -81,7 +81,7 @@ class _Builder:
         for _ in range(residents_total - count):
             residents[self.rng.randrange(count)] += 1
         n = 0
-        for building_id, units in zip(building_ids, per_building):
+        for building_id, units in zip(building_ids, per_building, strict=True):
             for k in range(units):
                 owners = [self.person()]
                 if self.rng.random() < 0.3:

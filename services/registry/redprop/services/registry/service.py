@@ -11,13 +11,13 @@ from redprop.contracts import registry as c
 from redprop.db import Database
 from redprop.errors import Conflict, NotFound
 from redprop.messaging import EventOutbox, command, query
+from redprop.service import RedpropService
 from redprop.services.registry import models as m
 from redprop.services.registry import queries
 from redprop.services.registry.importer import parse_content
 from redprop.services.registry.locators import LOCATOR
 from redprop.services.registry.resolver import RegistryMap
 from redprop.services.registry.writer import BatchWriter, Row, bump_structure_version
-from redprop.service import RedpropService
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -1,13 +1,13 @@
 """registry tables
 
 Revision ID: registry_0001
-Revises: 
+Revises:
 Create Date: 2026-11-22 15:41:07.654969
 """
-from alembic import op
 import sqlalchemy as sa
-import redprop.db.base
+from alembic import op
 
+import redprop.db.base
 
 revision = 'registry_0001'
 down_revision = None

@@ -1,7 +1,7 @@
 """ticketing tables
 
 Revision ID: ticketing_0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 14:29:39.493946
 """
 import sqlalchemy as sa
