@@ -39,7 +39,7 @@ from redprop.contracts.base import (
 
 CONTRACT = ServiceContract(
     service="mediation",
-    version="1.0.0",
+    version="1.1.0",
     summary="Dispute mediation, four-party deliberation, owners' consultations under Civil Code Art. 278, "
             "and an append-only hash-chained record log with verification.",
 )
@@ -428,6 +428,19 @@ class MeetingReply(Reply):
     meeting: MeetingInfo
 
 
+class DraftAgendaRequest(Request):
+    """The monthly meeting's agenda drafted from ticketing's problem summary of a complex."""
+
+    complex_id: Id
+    month: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class DraftAgendaReply(Reply):
+    complex_id: Id
+    month: str
+    agenda: list[AgendaItem]
+
+
 class ListMeetingsRequest(Page):
     kind: MeetingKind | None = None
     held_from: Timestamp | None = None
@@ -804,6 +817,8 @@ CONTRACT.command("advance_matter", AdvanceMatterRequest, MatterReply,
                  "Move a matter to a later stage; skipped stages need a recorded reason.")
 CONTRACT.command("record_meeting", RecordMeetingRequest, MeetingReply,
                  "Record a deliberation or joint meeting: agenda, attendance, organisations, minutes.")
+CONTRACT.query("draft_agenda", DraftAgendaRequest, DraftAgendaReply,
+               "A monthly meeting's agenda from ticketing's problem summary: recurring, open, then resolved.")
 CONTRACT.query("list_meetings", ListMeetingsRequest, ListMeetingsReply, "Meetings, e.g. the joint meetings of a quarter.")
 CONTRACT.command("record_progress", RecordProgressRequest, MatterReply, "Implementation progress of a decision.")
 CONTRACT.command("add_material", AddMaterialRequest, RecordsReply, "Attach a material to a matter; it enters the log.")

@@ -15,7 +15,14 @@ from redprop.db import Database
 from redprop.errors import ValidationFailed
 from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query
 from redprop.service import RedpropService
-from redprop.services.mediation import cases, consultations, deliberation, reminders, verification
+from redprop.services.mediation import (
+    agenda,
+    cases,
+    consultations,
+    deliberation,
+    reminders,
+    verification,
+)
 from redprop.services.mediation import models as m
 from redprop.services.mediation.rules import VOTING_RULE, VotingRule
 from redprop.services.mediation.timelimits import TIME_LIMITS, TimeLimitPolicy
@@ -36,6 +43,7 @@ class MediationService(RedpropService):
     db = Database(m.metadata, migrations=MIGRATIONS)
     events = EventOutbox()
     registry = ServiceRpc("registry")
+    ticketing = ServiceRpc("ticketing")
 
     @property
     def district(self) -> str:
@@ -170,6 +178,11 @@ class MediationService(RedpropService):
     def record_meeting(self, request: c.RecordMeetingRequest) -> c.MeetingReply:
         meeting_id = deliberation.record_meeting(self.db, self.district, request, utcnow())
         return c.MeetingReply(meeting=deliberation.get_meeting(self.db, self.district, meeting_id))
+
+    @query
+    def draft_agenda(self, request: c.DraftAgendaRequest) -> c.DraftAgendaReply:
+        summary = self.ticketing.monthly_summary(complex_id=request.complex_id, month=request.month)
+        return c.DraftAgendaReply(complex_id=request.complex_id, month=request.month, agenda=agenda.draft(summary))
 
     @query
     def list_meetings(self, request: c.ListMeetingsRequest) -> c.ListMeetingsReply:
