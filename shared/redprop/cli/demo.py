@@ -4,7 +4,8 @@
    reachable, a fresh ``redprop-demo`` virtual host (so leftovers of earlier runs cannot leak in).
 2. Every installed service is migrated and started in this process.
 3. Each service's demo steps (entry-point group ``redprop.demo``, run in ``order``) tell their story
-   through the same RPC contracts any client uses, and print what happened.
+   through the same RPC contracts any client uses, and print what happened. A step with a
+   ``configure(settings) -> settings`` attribute may adjust the settings before the suite starts.
 4. The suite keeps running until Ctrl-C, and the command prints how to explore it.
 """
 
@@ -99,11 +100,16 @@ def cmd_demo(args, settings: Settings) -> int:
         settings = isolated
     data_dir.mkdir(parents=True, exist_ok=True)
     config_file = data_dir / "redprop.yaml"
+    # A step may adjust the settings before the suite starts (e.g. the gateway's demo API keys).
+    for _order, _name, step in demo_steps():
+        configure = getattr(step, "configure", None)
+        if configure is not None:
+            settings = configure(settings)
     config_file.write_text(yaml.safe_dump({
         "district": settings.district, "district_name": settings.district_name,
         "amqp_uri": settings.amqp_uri, "data_dir": str(data_dir.resolve()),
+        "services": {n: {"options": s.options} for n, s in settings.services.items() if s.options},
     }, allow_unicode=True), encoding="utf-8")
-
     names = enabled_services(settings)
     print(f"redprop demo: district {settings.district} ({settings.district_name})")
     print(f"  services: {', '.join(names)}")
