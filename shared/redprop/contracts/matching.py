@@ -10,6 +10,11 @@
 - ``run_matching`` proposes a global optimum (min-cost flow; quantities may be split), each pair with
   its explanation. Both sides accept or decline; a declined pair is never proposed again. Fulfilment
   records the delivered quantity and writes the savings ledger ("what this would have cost").
+- City-wide matching (since 1.1, the city release, ``services.matching.options.role: city``): the city's
+  instance pools the districts' open remainders from their federated events (``offers_added`` and
+  ``needs_added`` carry the records, ``remainder_changed`` what is left of each), proposes pairs across
+  district lines with ``run_city_matching`` and announces them in ``city_proposals_made``, which the
+  districts keep (``list_city_proposals``). Every record keeps its district code.
 
 Quantities are whole numbers of their unit. Units of one family are converted to the family's base unit
 when matched (tonne -> kg); proposals carry quantities in that base unit. Money is in yuan.
@@ -40,7 +45,7 @@ from redprop.contracts.base import (
 
 CONTRACT = ServiceContract(
     service="matching",
-    version="1.0.0",
+    version="1.1.0",
     summary="Resource, demand and service lists; optimal matching of offers to needs with explanations; "
             "proposals, acceptance, fulfilment and the savings ledger.",
 )
@@ -83,6 +88,7 @@ Lon = Annotated[float, Field(ge=-180, le=180)]
 OfferStatus = Literal["open", "exhausted", "expired", "withdrawn"]
 NeedStatus = Literal["open", "met", "lapsed", "cancelled"]
 ProposalStatus = Literal["proposed", "accepted", "declined", "fulfilled", "expired"]
+CityProposalStatus = Literal["proposed", "expired"]
 Side = Literal["offer", "need"]
 Decision = Literal["accept", "decline"]
 
@@ -486,17 +492,135 @@ class CategoriesReply(Reply):
     categories: list[CategoryInfo]
 
 
+# -- city-wide matching (the city release) -------------------------------------------------------
+
+
+class PoolEntry(Contract):
+    """What is left of one offer or need as its district sees it now: absolute values, so a repeated
+    or replayed announcement changes nothing."""
+
+    side: Side
+    id: Id
+    status: OfferStatus | NeedStatus
+    #: Base units neither held by an open proposal nor delivered (0 unless open).
+    open_quantity: int = Field(ge=0)
+    #: Offers: the day the offer ends (available_until or the provider's leaving day, the earlier).
+    until: date | None = None
+
+
+class CityProposalRecord(Contract):
+    """A pair across district lines, proposed by the city. ``district`` is who keeps this copy: the
+    city, or a district on one side of the pair."""
+
+    id: Id
+    district: DistrictCode
+    run_id: Id
+    offer_district: DistrictCode
+    offer_id: Id
+    need_district: DistrictCode
+    need_id: Id
+    quantity: int
+    unit: str
+    status: CityProposalStatus
+    explanation: Explanation
+    created_at: Timestamp
+
+
+class RunCityMatchingRequest(CommandRequest):
+    #: The day the run plans from (default: today).
+    as_of: date | None = None
+    #: Candidates farther apart than this are not considered.
+    max_distance_km: float = Field(default=30.0, gt=0, le=500)
+
+
+class RunCityMatchingReply(Reply):
+    run_id: Id
+    as_of: date
+    #: The districts whose open offers and needs were pooled.
+    districts: list[DistrictCode]
+    offers_considered: int
+    needs_considered: int
+    candidates: int = Field(description="Feasible pairs across district lines")
+    proposals: list[CityProposalRecord]
+    objective: Decimal
+    matched_value: Decimal
+    solve_seconds: float
+
+
+class CityPoolRequest(Page):
+    side: Side | None = None
+    district: DistrictCode | None = None
+    #: Only what is open with quantity left (what a run considers).
+    open_only: bool = True
+
+
+class CityPoolEntry(Contract):
+    district: DistrictCode
+    side: Side
+    id: Id
+    category: str
+    title: str
+    status: OfferStatus | NeedStatus
+    #: The district's last announced remainder, in the base unit.
+    open_quantity: int
+    #: What open city proposals hold of it.
+    held_quantity: int
+    base_unit: str
+    lat: float | None = None
+    lon: float | None = None
+    #: When the newest district event applied to this entry happened.
+    as_of: Timestamp
+
+
+class CityPoolReply(Reply):
+    entries: list[CityPoolEntry]
+    total: int
+
+
+class ListCityProposalsRequest(Page):
+    status: CityProposalStatus | None = None
+    #: Pairs with this district on either side.
+    district: DistrictCode | None = None
+
+
+class ListCityProposalsReply(Reply):
+    proposals: list[CityProposalRecord]
+    total: int
+
+
 # -- events --------------------------------------------------------------------------------------
 
 
 class OffersAdded(Event):
     event_type = "matching.offers_added"
     offer_ids: list[Id]
+    #: Since 1.1: the records themselves, so the city release can pool them.
+    offers: list[OfferRecord] = Field(default_factory=list)
 
 
 class NeedsAdded(Event):
     event_type = "matching.needs_added"
     need_ids: list[Id]
+    #: Since 1.1: the records themselves, so the city release can pool them.
+    needs: list[NeedRecord] = Field(default_factory=list)
+
+
+class RemainderChanged(Event):
+    """Since 1.1: what is left of offers and needs after a run, a decision, a fulfilment, a withdrawal,
+    a cancellation or an expiry. The city release keeps its pool current from it."""
+
+    event_type = "matching.remainder_changed"
+    entries: list[PoolEntry] = Field(min_length=1)
+
+
+class CityProposalsMade(Event):
+    """Since 1.1: the city's matching proposed pairs across district lines (``district`` is the city's
+    code); each district keeps those with its own offers or needs."""
+
+    event_type = "matching.city_proposals_made"
+    run_id: Id
+    proposals: list[CityProposalRecord]
+    matched_value: Decimal
 
 
 class ProposalsMade(Event):
@@ -560,4 +684,13 @@ CONTRACT.event(NeedsAdded)
 CONTRACT.event(ProposalsMade)
 CONTRACT.event(ProposalDecided)
 CONTRACT.event(ProposalFulfilled)
+CONTRACT.command("run_city_matching", RunCityMatchingRequest, RunCityMatchingReply,
+                 "City release: propose the optimal pairs across district lines from the pooled districts' "
+                 "open remainders.")
+CONTRACT.query("city_pool", CityPoolRequest, CityPoolReply,
+               "City release: the pooled open offers and needs of every district, with their district codes.")
+CONTRACT.query("list_city_proposals", ListCityProposalsRequest, ListCityProposalsReply,
+               "Pairs across district lines: all of them in the city release, a district's own in a district.")
 CONTRACT.event(OffersExpired)
+CONTRACT.event(RemainderChanged)
+CONTRACT.event(CityProposalsMade)

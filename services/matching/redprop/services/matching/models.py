@@ -152,3 +152,36 @@ runs = Table(
     Column("solve_seconds", Float, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+# -- city release ----------------------------------------------------------------------------------
+
+#: The city's copy of the districts' open offers and needs: keyed by their own district code, with the
+#: record as the district announced it and what is left of it (absolute, from the newest event).
+city_pool = Table(
+    "city_pool", metadata,
+    Column("district", String(6), primary_key=True),
+    Column("side", String(8), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("category", String(40), nullable=False, index=True),
+    Column("status", String(12), nullable=False, index=True),
+    Column("open_quantity", Integer, nullable=False),
+    Column("record", JSON, nullable=False),
+    #: occurred_at of the newest district event applied: older (replayed, reordered) events are ignored.
+    Column("as_of", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: Pairs across district lines. ``district`` is who keeps the copy: the city (all of them), or a
+#: district (those with its own offer or need).
+city_proposals = _keyed(
+    "city_proposals",
+    Column("run_id", String(64), nullable=False, index=True),
+    Column("offer_district", String(6), nullable=False),
+    Column("offer_id", String(64), nullable=False),
+    Column("need_district", String(6), nullable=False),
+    Column("need_id", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit", String(16), nullable=False),
+    Column("status", String(12), nullable=False, index=True),
+    Column("explanation", JSON, nullable=False),
+)

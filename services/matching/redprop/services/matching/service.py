@@ -1,4 +1,5 @@
-"""The matching service: entrypoints only; the work is in intake, planner, lifecycle and store."""
+"""The matching service: entrypoints only; the work is in intake, planner, lifecycle and store, and for
+the city release (``options.role: city``) in city; announce tells the city what a district has left."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from redprop.db import Database
 from redprop.errors import Conflict, NotFound
 from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query
 from redprop.service import RedpropService
-from redprop.services.matching import intake, lifecycle, planner, store, text
+from redprop.services.matching import announce, city, intake, lifecycle, planner, store, text
 from redprop.services.matching import models as m
 from redprop.services.matching.fairness import FAIRNESS
+from redprop.services.matching.options import MatchingOptions, Options
+from redprop.services.matching.roles import role_handler
 from redprop.services.matching.scorers import SCORERS
 from redprop.services.matching.taxonomy import CATEGORIES
 
@@ -46,14 +49,21 @@ class MatchingService(RedpropService):
     events = EventOutbox()
     registry = ServiceRpc("registry")
     tokeniser = Tokeniser()
+    options: MatchingOptions = Options()
 
     @property
     def district(self) -> str:
         return self.settings.district
 
-    def _emit(self, events) -> None:
+    def _emit(self, events, offer_ids=(), need_ids=()) -> None:
+        """Emit the events, then what is left of every offer and need they touched (for the city)."""
+        events = list(events)
         for evt in events:
             self.events.emit(evt)
+        offers, needs = announce.touched(self.db, self.district, events)
+        left = announce.remainder(self.db, self.district, offers | set(offer_ids), needs | set(need_ids), today())
+        if left is not None:
+            self.events.emit(left)
 
     # -- the lists -------------------------------------------------------------------------------
 
@@ -62,20 +72,22 @@ class MatchingService(RedpropService):
         rows = intake.offer_rows(request.offers, self.district, intake.RegistryLookup(self.registry), today())
         self._refuse_taken_ids(m.offers, [r["id"] for r in rows], "offers")
         self.db.execute(insert(m.offers), rows)
-        self.events.emit(c.OffersAdded(district=self.district, offer_ids=[r["id"] for r in rows]))
         read = self._rows(m.offers, [r["id"] for r in rows])
+        records = store.offer_records(self.db, self.district, read, today())
+        self.events.emit(c.OffersAdded(district=self.district, offer_ids=[r["id"] for r in rows], offers=records))
         self._update_gauges()
-        return c.AddOffersReply(offers=store.offer_records(self.db, self.district, read, today()))
+        return c.AddOffersReply(offers=records)
 
     @command
     def add_needs(self, request: c.AddNeedsRequest) -> c.AddNeedsReply:
         rows = intake.need_rows(request.needs, self.district, intake.RegistryLookup(self.registry), today())
         self._refuse_taken_ids(m.needs, [r["id"] for r in rows], "needs")
         self.db.execute(insert(m.needs), rows)
-        self.events.emit(c.NeedsAdded(district=self.district, need_ids=[r["id"] for r in rows]))
         read = self._rows(m.needs, [r["id"] for r in rows])
+        records = store.need_records(self.db, self.district, read)
+        self.events.emit(c.NeedsAdded(district=self.district, need_ids=[r["id"] for r in rows], needs=records))
         self._update_gauges()
-        return c.AddNeedsReply(needs=store.need_records(self.db, self.district, read))
+        return c.AddNeedsReply(needs=records)
 
     @command
     def withdraw_offer(self, request: c.WithdrawOfferRequest) -> c.OfferReply:
@@ -87,14 +99,17 @@ class MatchingService(RedpropService):
     @command
     def cancel_need(self, request: c.CancelNeedRequest) -> c.NeedReply:
         reply, events = lifecycle.cancel_need(self.db, self.district, request.need_id)
-        self._emit(events)
+        p = m.proposals.c
+        partners = {r[0] for r in self.db.execute(select(p.offer_id).where(
+            p.district == self.district, p.need_id == request.need_id))}
+        self._emit(events, offer_ids=partners, need_ids=[request.need_id])
         self._update_gauges()
         return reply
 
     @command
     def provider_leaves(self, request: c.ProviderLeavesRequest) -> c.ProviderLeavesReply:
         reply, events = lifecycle.provider_leaves(self.db, self.district, request, today())
-        self._emit(events)
+        self._emit(events, offer_ids=reply.offers_ended)
         self._update_gauges()
         return reply
 
@@ -182,6 +197,49 @@ class MatchingService(RedpropService):
             c.CategoryInfo(id=x.id, name=x.name, synonyms=list(x.synonyms), kind=x.kind,
                            transport_cost_per_km=x.transport_cost_per_km) for x in CATEGORIES])
 
+    # -- city-wide matching (options.role: city) ---------------------------------------------------
+
+    @command
+    def run_city_matching(self, request: c.RunCityMatchingRequest) -> c.RunCityMatchingReply:
+        self._require_role("city", "run_city_matching")
+        reply, events = city.run(self.db, self.district, request, SCORERS.create_all(self.settings), today())
+        self._emit(events)
+        self.metrics.counter("redprop_matching_city_proposed_value_yuan",
+                             "Value of pairs proposed across district lines").inc(float(reply.matched_value))
+        self._update_pool_gauge()
+        return reply
+
+    @query
+    def city_pool(self, request: c.CityPoolRequest) -> c.CityPoolReply:
+        self._require_role("city", "city_pool")
+        return city.pool(self.db, self.district, request)
+
+    @query
+    def list_city_proposals(self, request: c.ListCityProposalsRequest) -> c.ListCityProposalsReply:
+        return city.list_proposals(self.db, self.district, request)
+
+    # The districts' events reach the city vhost by federation of their ``matching.events`` exchanges.
+    @role_handler("city", "matching", c.OffersAdded)
+    def on_district_offers(self, evt: c.OffersAdded) -> None:
+        city.add_records(self.db, self.district, "offer", evt.district, evt.offers, evt.occurred_at)
+        self._update_pool_gauge()
+
+    @role_handler("city", "matching", c.NeedsAdded)
+    def on_district_needs(self, evt: c.NeedsAdded) -> None:
+        city.add_records(self.db, self.district, "need", evt.district, evt.needs, evt.occurred_at)
+        self._update_pool_gauge()
+
+    @role_handler("city", "matching", c.RemainderChanged)
+    def on_district_remainder(self, evt: c.RemainderChanged) -> None:
+        city.apply_remainder(self.db, self.district, evt)
+        self._update_pool_gauge()
+
+    # ...and the city's proposals reach the districts by federation the other way (docs/matching.md).
+    @role_handler("district", "matching", c.CityProposalsMade)
+    def on_city_proposals(self, evt: c.CityProposalsMade) -> None:
+        if evt.district != self.district:
+            city.keep_for_district(self.db, self.district, evt)
+
     # -- the registry tells us when an enterprise relocates or goes ------------------------------
 
     @event_handler("registry", StructureChanged)
@@ -202,10 +260,10 @@ class MatchingService(RedpropService):
                 except NotFound:
                     leaves = today()
             if leaves is not None:
-                _, events = lifecycle.provider_leaves(
+                left, events = lifecycle.provider_leaves(
                     self.db, self.district, c.ProviderLeavesRequest(provider_id=provider_id, on=leaves,
                                                                     request_id=f"evt-{evt.event_id[:40]}"), today())
-                self._emit(events)
+                self._emit(events, offer_ids=left.offers_ended)
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -237,6 +295,20 @@ class MatchingService(RedpropService):
             index = ids.index(min(taken))
             raise Conflict(f"{field[:-1]} {min(taken)!r} already exists",
                            {"field": f"{field}.{index}.id", "ids": sorted(taken)})
+
+    def _require_role(self, role: str, operation: str) -> None:
+        if self.options.role != role:
+            raise Conflict(f"{operation} runs only where services.matching.options.role is {role!r}; "
+                           f"this instance is {self.options.role!r}", {"role": self.options.role})
+
+    def _update_pool_gauge(self) -> None:
+        gauge = self.metrics.gauge("redprop_matching_city_pool_open", "Open offers and needs pooled by the city",
+                                   ("side",))
+        t = m.city_pool.c
+        counts = dict(self.db.execute(select(t.side, func.count()).where(
+            t.status == "open", t.open_quantity > 0).group_by(t.side)).all())
+        for side in ("offer", "need"):
+            gauge.labels(side=side).set(counts.get(side, 0))
 
     def _update_gauges(self) -> None:
         for table, label in ((m.offers, "offers"), (m.needs, "needs")):
