@@ -10,6 +10,13 @@ service's own functions next to a baseline measured in the same run:
   JSON per event and transaction (what any durable consumer does at least).
 - league table: 500 companies x 8 quarters of KPI totals and signed committee scorecards (4,000
   company-quarters), ranked with the trend by ``league.table``. Baseline: reading the same rows.
+- recomputation: the ratings of 4,000 companies from 10,000,000 ticket events. The per-ticket state rows
+  (``kpi_tickets``, 5 events per ticket on average) are generated set-based in PostgreSQL; in a fresh
+  process, ``kpis.recount`` rebuilds every company's quarterly totals and ``scoring.score`` rates each
+  company for the year; time and peak RSS (``ru_maxrss``). Baseline: one SQL ``GROUP BY`` over the same
+  rows in another fresh process. A 1,000,000-event run comes first; the full size runs only if the 1M
+  run predicts it fits 90 s (else 2,500,000, and the section says so). ``REDPROP_BENCH_EVAL_EVENTS``
+  changes the full size.
 """
 
 from __future__ import annotations
@@ -142,6 +149,224 @@ def bench_league(url: str) -> dict:
     engine.dispose()
     return {"league_s": statistics.median(runs), "read_s": statistics.median(reads), "top": table.rows[0]}
 
+# -- recomputing the ratings from stored ticket state ------------------------------------------------------
+
+RATED_COMPANIES = 4000
+COMPLEXES = 12000  # three complexes per company; complex k is served by company k mod 4000
+YEAR_QUARTERS = ["2026Q1", "2026Q2", "2026Q3", "2026Q4"]
+#: Events per ticket in the generated lifecycles: 3..7, 5 on average (created ... closed, some reopened).
+EVENTS_PER_TICKET = 5
+TARGET_EVENTS = int(os.environ.get("REDPROP_BENCH_EVAL_EVENTS", "10000000"))
+PROBE_EVENTS = 1_000_000
+#: Above this predicted time for the full size, measure 2.5M events instead (and say so).
+BUDGET_S = 90.0
+ASSESSED = {"org_party_branch": "9", "org_party_activity": "8", "team_staffing": "7", "team_grid_cooperation": "7",
+            "daily_transparency": "4", "social_reputation": "5"}
+
+# One row per ticket, as kpis.ingest leaves it: the latest facts and the ticket's contribution. The facts
+# vary with g so every counter and rate is exercised; 1 in 50 tickets is cancelled (counts nowhere).
+_GENERATE = """
+INSERT INTO kpi_tickets (district, ticket_id, period, complex_id, company_id, company_reopens, company_at,
+    version_reopens, version_at, status, rating, tickets, responded, responded_on_time, resolved,
+    resolved_on_time, rated, satisfied, rating_sum, reopened, events_seen, last_event_at)
+SELECT :district, 'T' || lpad(g::text, 9, '0'), (ARRAY['2026Q1','2026Q2','2026Q3','2026Q4'])[1 + g % 4],
+    'X' || (g % :complexes), 'PC' || lpad(((g % :complexes) % :companies)::text, 4, '0'),
+    (g % 25 = 0)::int, ts, (g % 25 = 0)::int, ts,
+    CASE WHEN g % 50 = 0 THEN 'cancelled' WHEN rated THEN 'closed' WHEN resolved THEN 'resolved'
+         ELSE 'in_progress' END,
+    CASE WHEN rated AND g % 50 <> 0 THEN rating END,
+    (g % 50 <> 0)::int, (g % 50 <> 0)::int, (g % 50 <> 0 AND g % 7 <> 0)::int,
+    (g % 50 <> 0 AND resolved)::int, (g % 50 <> 0 AND resolved AND g % 11 <> 0)::int,
+    (g % 50 <> 0 AND rated)::int, (g % 50 <> 0 AND rated AND rating >= 4)::int,
+    CASE WHEN g % 50 <> 0 AND rated THEN rating ELSE 0 END, (g % 50 <> 0 AND g % 25 = 0)::int,
+    3 + g % 5, ts
+FROM (SELECT g, g % 10 <> 3 AS resolved, g % 10 <> 3 AND g % 3 <> 0 AS rated, 1 + (g * 7) % 5 AS rating,
+             timestamptz '2026-01-01 00:00+08' + (g % 360) * interval '1 day' AS ts
+      FROM generate_series(1, :tickets) AS g) AS facts
+"""
+_CARDS = """
+INSERT INTO scorecards (district, id, complex_id, company_id, committee_id, period, members, current_version,
+    effective_version, created_at)
+SELECT :district, 'sc-' || k || '-' || q, 'X' || k, 'PC' || lpad((k % :companies)::text, 4, '0'), 'OC' || k,
+       '2026Q' || q, 5, 1, 1, now()
+FROM generate_series(0, :companies - 1) AS k, generate_series(1, 4) AS q;
+INSERT INTO scorecard_versions (district, scorecard_id, version, scores, total, submitted_by, submitted_at)
+SELECT :district, 'sc-' || k || '-' || q, 1,
+       json_build_object('daily_cleaning_greening', (5 + (k + q) % 6)::text,
+                         'daily_security_facilities', (6 + (k * q) % 5)::text,
+                         'social_residents_trust', (4 + (k + 2 * q) % 5)::text), '0', 'P1', now()
+FROM generate_series(0, :companies - 1) AS k, generate_series(1, 4) AS q;
+"""
+_GROUP_BY = """
+SELECT company_id, period, sum(tickets), sum(responded), sum(responded_on_time), sum(resolved),
+       sum(resolved_on_time), sum(rated), sum(satisfied), sum(rating_sum), sum(reopened)
+FROM kpi_tickets WHERE district = :district AND company_id IS NOT NULL GROUP BY company_id, period
+"""
+
+
+def _generate(url: str, tickets: int) -> dict:
+    from sqlalchemy import text
+
+    from redprop.services.evaluation import models as m
+
+    engine = create_engine(url)
+    m.metadata.create_all(engine)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(text(_GENERATE), {"district": DISTRICT, "tickets": tickets, "complexes": COMPLEXES,
+                                       "companies": RATED_COMPANIES})
+        for statement in _CARDS.split(";"):
+            if statement.strip():
+                conn.execute(text(statement), {"district": DISTRICT, "companies": RATED_COMPANIES})
+    generate_s = time.perf_counter() - started
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE kpi_tickets"))
+        events = conn.execute(text("SELECT sum(events_seen) FROM kpi_tickets")).scalar_one()
+        size = conn.execute(text("SELECT pg_total_relation_size('kpi_tickets')")).scalar_one()
+    engine.dispose()
+    return {"generate_s": generate_s, "events": int(events), "table_mb": size / 1e6}
+
+
+def _in_child(function: str, url: str) -> dict:
+    """Run ``function(url)`` in a fresh interpreter: its peak RSS is its own, not this process's."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    code = (f"import json; from bench.evaluation_bench import {function} as f; "
+            f"print('RESULT' + json.dumps(f({url!r})))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
+                          capture_output=True, text=True, check=True)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT"))
+    return json.loads(line[len("RESULT"):])
+
+
+def _rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def child_recompute(url: str) -> dict:
+    """The service's own recomputation: ``kpis.recount`` rebuilds every company's totals from the ticket
+    rows, then each company is scored for the year with the rubric (scorecards, KPIs, a fixed assessment)."""
+    from decimal import Decimal
+
+    from redprop.services.evaluation import kpis, scorecards
+    from redprop.services.evaluation.counts import KpiCounts
+    from redprop.services.evaluation.rubrics import RedPropertyRubric
+    from redprop.services.evaluation.scoring import Evidence, score
+
+    engine = create_engine(url)
+    rubric, assessed = RedPropertyRubric(), {k: Decimal(v) for k, v in ASSESSED.items()}
+    with Session(engine) as s:
+        s.execute(select(1)).all()  # connected before the clock starts, as in the baseline
+        idle = _rss_mb()
+        started = time.perf_counter()
+        totals = kpis.recount(s, DISTRICT, "company")
+        recount_s = time.perf_counter() - started
+        cards = scorecards.evidence(s, DISTRICT, None, YEAR_QUARTERS)
+        stars: dict[str, int] = {}
+        for company in sorted({cid for cid, _ in totals}):
+            rows, year = [], KpiCounts()
+            for period in YEAR_QUARTERS:
+                counts = totals.get((company, period), KpiCounts())
+                year = year + counts
+                rows.append(kpis.kpi_row("company", company, period, counts))
+            evidence = Evidence(periods=YEAR_QUARTERS, kpi=year, kpi_rows=rows,
+                                scorecards=[c for p in YEAR_QUARTERS for c in cards.get((company, p), [])])
+            explanation = score(rubric, evidence, assessed, assessor="bench")
+            stars[str(explanation.stars)] = stars.get(str(explanation.stars), 0) + 1
+        total_s = time.perf_counter() - started
+    engine.dispose()
+    check = {f"{cid}|{p}": list(v.as_dict().values()) for (cid, p), v in sorted(totals.items())}
+    return {"recount_s": recount_s, "total_s": total_s, "idle_mb": idle, "peak_mb": _rss_mb(),
+            "companies": sum(stars.values()), "stars": stars, "check": check}
+
+
+def child_group_by(url: str) -> dict:
+    """Baseline: the same sums by one plain SQL GROUP BY, fetched into Python."""
+    from sqlalchemy import text
+
+    engine = create_engine(url)
+    with Session(engine) as s:
+        s.execute(select(1)).all()
+        idle = _rss_mb()
+        started = time.perf_counter()
+        rows = s.execute(text(_GROUP_BY), {"district": DISTRICT}).all()
+        total_s = time.perf_counter() - started
+    engine.dispose()
+    check = {f"{r[0]}|{r[1]}": [int(x) for x in r[2:]] for r in sorted(rows, key=lambda r: (r[0], r[1]))}
+    return {"total_s": total_s, "idle_mb": idle, "peak_mb": _rss_mb(), "check": check}
+
+
+def bench_recompute_at(events: int) -> dict:
+    from redprop.testing.databases import temporary_postgres_database
+
+    tickets = events // EVENTS_PER_TICKET
+    with temporary_postgres_database(POSTGRES, prefix="redprop_bench_eval") as url:
+        out = _generate(url, tickets)
+        service = _in_child("child_recompute", url)
+        baseline = _in_child("child_group_by", url)
+    assert service.pop("check") == baseline.pop("check"), "recount and GROUP BY disagree"
+    assert service["companies"] == RATED_COMPANIES
+    return {**out, "tickets": tickets, "service": service, "baseline": baseline}
+
+
+def bench_recompute() -> tuple[list[dict], str]:
+    """Measure at 1M events; go to the full size only if it is predicted to fit the budget."""
+    probe = bench_recompute_at(PROBE_EVENTS)
+    per_event = (probe["generate_s"] + probe["service"]["total_s"] + probe["baseline"]["total_s"]) / probe["events"]
+    predicted = per_event * TARGET_EVENTS
+    if TARGET_EVENTS <= PROBE_EVENTS:
+        return [probe], ""
+    if predicted <= BUDGET_S:
+        return [probe, bench_recompute_at(TARGET_EVENTS)], ""
+    note = (f"{TARGET_EVENTS:,} events were predicted to take {predicted:.0f} s (linear from the 1M run), over "
+            f"the {BUDGET_S:.0f} s budget, so the second size is 2,500,000 events.")
+    return [probe, bench_recompute_at(2_500_000)], note
+
+
+def recompute_section(results: list[dict], note: str) -> list[str]:
+    lines = [
+        f"**Recomputing the ratings of {RATED_COMPANIES:,} companies from ticket events.** The service keeps "
+        f"one state row per ticket (`kpi_tickets`, what `kpis.ingest` leaves); the rows are generated in "
+        f"PostgreSQL with `INSERT ... SELECT generate_series` ({EVENTS_PER_TICKET} events per ticket on average, "
+        f"`sum(events_seen)` = the events; {len(YEAR_QUARTERS)} quarters, {COMPLEXES:,} complexes, one signed "
+        "scorecard per company and quarter). Timed in a fresh process each: the service's path, "
+        "`kpis.recount` (every ticket row into `KpiCounts` per company and quarter) and then the year's "
+        "`scoring.score` of every company with the red_property rubric; the baseline is one plain SQL "
+        "`GROUP BY` over the same rows, fetched. Both give the same sums (checked). Peak memory is the "
+        "process's `ru_maxrss` (idle: after imports and connecting).",
+        "",
+        "| events (tickets) | generate | service: recount | service: recount + 4,000 ratings | "
+        "baseline GROUP BY | ratio | peak RSS service (idle) | peak RSS baseline (idle) | table size |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        s, b = r["service"], r["baseline"]
+        lines.append(
+            f"| {r['events']:,} ({r['tickets']:,}) | {r['generate_s']:.1f} s | {s['recount_s']:.1f} s | "
+            f"{s['total_s']:.1f} s | {b['total_s']:.2f} s | {s['total_s'] / b['total_s']:.0f}x | "
+            f"{s['peak_mb']:,.0f} MB ({s['idle_mb']:.0f}) | {b['peak_mb']:,.0f} MB ({b['idle_mb']:.0f}) | "
+            f"{r['table_mb']:,.0f} MB |")
+    if len(results) > 1:
+        a, z = results[0], results[-1]
+        k = z["events"] / a["events"]
+        lines += ["", f"Scaling x{k:g} in events: service time x{z['service']['total_s'] / a['service']['total_s']:.1f}, "
+                      f"baseline x{z['baseline']['total_s'] / a['baseline']['total_s']:.1f}, service peak memory above "
+                      f"idle x{(z['service']['peak_mb'] - z['service']['idle_mb']) / max(a['service']['peak_mb'] - a['service']['idle_mb'], 1):.1f}."]
+    lines += ["", "`kpis.recount` reads every ticket row into the process at once (the driver buffers the whole "
+                  "result), so its memory grows with the tickets; the same sums come from the database's GROUP BY "
+                  "at a fraction of the time and flat memory."]
+    stars = results[-1]["service"]["stars"]
+    lines += ["", "Stars of the last run: " + ", ".join(f"{k}: {v:,}" for k, v in sorted(stars.items())) + "."]
+    if note:
+        lines += ["", note]
+    lines.append("")
+    return lines
+
+
 
 def run() -> str:
     from redprop.testing.databases import temporary_postgres_database
@@ -150,10 +375,11 @@ def run() -> str:
         ingest = bench_ingest(url)
     with temporary_postgres_database(POSTGRES, prefix="redprop_bench_eval") as url:
         lg = bench_league(url)
+    recompute, note = bench_recompute()
     n = ingest["events"]
     rate = lambda s: n / s  # noqa: E731
     lines = [
-        "## Evaluation: KPI ingestion and the league table",
+        "## Evaluation: KPI ingestion, the league table, recomputing ratings",
         "",
         f"Single process, PostgreSQL (temporary database), the service's own tables and functions; "
         f"Python {sys.version.split()[0]}.",
@@ -180,6 +406,7 @@ def run() -> str:
         f"{lg['league_s'] * 1000:.0f} ms | {lg['league_s'] / lg['read_s']:.1f}x |",
         f"| baseline: reading the same KPI and scorecard rows | {lg['read_s'] * 1000:.0f} ms | 1.0x |",
         "",
+        *recompute_section(recompute, note),
     ]
     return "\n".join(lines)
 

@@ -505,6 +505,47 @@ class LeagueTableReply(Reply):
     worst_movers: list[Id]
 
 
+class PeriodKpi(Contract):
+    """The district's ticket KPIs in one quarter: the sums over its property companies."""
+
+    period: Period
+    #: Companies with at least one ticket counted in the quarter.
+    companies: int
+    tickets: int
+    rated: int
+    response_rate: Decimal | None
+    resolution_rate: Decimal | None
+    satisfaction_rate: Decimal | None
+    on_time_rate: Decimal | None
+    reopen_rate: Decimal | None
+    mean_rating: Decimal | None
+
+
+class StarCount(Contract):
+    stars: int
+    companies: int
+
+
+class DistrictSummaryRequest(Request):
+    #: The last period shown (default: the current quarter).
+    until: Period | None = None
+    periods: int = Field(default=4, ge=1, le=40)
+
+
+class DistrictSummaryReply(Reply):
+    """What a district report needs beside the league table: KPI trends and the star distribution."""
+
+    district: DistrictCode
+    periods: list[Period]
+    #: One row per period, oldest first (periods without tickets have zero counts and no rates).
+    kpis: list[PeriodKpi]
+    #: Active certificates per star level (3, 4, 5; zero counts included), best first.
+    stars: list[StarCount]
+    #: Companies with evidence (tickets or signed scorecards) in the periods or an active certificate.
+    companies: int
+    last_event_at: Timestamp | None = None
+
+
 # -- events --------------------------------------------------------------------------------------------
 
 
@@ -571,5 +612,7 @@ CONTRACT.query("get_rating", GetRatingRequest, RatingReply, "One rating with its
 CONTRACT.query("list_ratings", ListRatingsRequest, RatingList, "Ratings by company or state.")
 CONTRACT.query("explain", ExplainRequest, ExplainReply, "Which scorecards, KPIs, assessments and adjustments made a score.")
 CONTRACT.query("league_table", LeagueTableRequest, LeagueTableReply, "The district's companies ranked, with the trend over quarters.")
+CONTRACT.query("district_summary", DistrictSummaryRequest, DistrictSummaryReply,
+               "The district's KPI trend per quarter and its star distribution (for the district report).")
 for _event in (RatingIssued, RatingChanged, NegativeEventRecorded, PeriodClosed):
     CONTRACT.event(_event)

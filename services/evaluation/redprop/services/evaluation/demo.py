@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from redprop.contracts.ticketing import Actor
 from redprop.errors import RedpropError
+from redprop.services.evaluation.cli import write_report
 from redprop.services.evaluation.periods import period_of
 
 ZQ_COMPLEXES = ("ZQ-JHJY", "ZQ-YC", "ZQ-EC")
@@ -137,6 +139,8 @@ def scorecards_and_stars(ctx) -> None:
               [[r.rank or "-", r.name or r.company_id, r.index if r.index is not None else "-", r.stars or "-",
                 r.change if r.change is not None else "new",
                 *[p.index if p.index is not None else "-" for p in r.trend]] for r in league.rows])
+    out = write_report(rpc, ctx.settings, Path(ctx.settings.data_dir) / "evaluation-report.html", periods=4)
+    ctx.say(f"\nDistrict report (星级分布, KPI trends, movers, league table): {out.resolve()}")
     ctx.hint(f"evaluation.explain '{{\"rating_id\": \"{rating.id}\"}}'")
     ctx.hint("evaluation.kpis '{\"scope\": \"company\", \"id\": \"ZQ-PROP\"}'")
     ctx.hint("evaluation.league_table '{\"periods\": 4}'")

@@ -15,7 +15,7 @@ from redprop.db import Database
 from redprop.errors import Conflict, NotFound, ValidationFailed
 from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query
 from redprop.service import RedpropService
-from redprop.services.evaluation import actors, kpis, league, ratings, scorecards
+from redprop.services.evaluation import actors, kpis, league, ratings, scorecards, summary
 from redprop.services.evaluation import models as m
 from redprop.services.evaluation.options import EvaluationOptions
 from redprop.services.evaluation.periods import CHINA, bounds, last_n, period_of
@@ -228,6 +228,12 @@ class EvaluationService(RedpropService):
         until = request.until or period_of(now)
         return league.table(self.db, self.district, self.toolkit.rubric, last_n(until, request.periods),
                             ratings.active_stars(self.db, self.district, now.astimezone(CHINA).date()), request.limit)
+
+    @query
+    def district_summary(self, request: c.DistrictSummaryRequest) -> c.DistrictSummaryReply:
+        now = utcnow()
+        periods = last_n(request.until or period_of(now), request.periods)
+        return summary.summary(self.db, self.district, periods, now.astimezone(CHINA).date())
 
     # -- the star rating -------------------------------------------------------------------------
 

@@ -1,0 +1,56 @@
+"""``redprop evaluation report --out FILE.html [--periods N] [--until PERIOD]``: the district report.
+
+It asks the running evaluation service over RPC (``league_table`` and ``district_summary``, the
+published contract) and writes one self-contained HTML file.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from redprop.config import Settings
+from redprop.services.evaluation.periods import CHINA
+from redprop.services.evaluation.report import ReportData, render
+
+
+def fetch(rpc, settings: Settings, periods: int, until: str | None = None) -> ReportData:
+    league = rpc.evaluation.league_table(periods=periods, until=until, limit=5000)
+    # The same quarters for both replies, even if the quarter turns between the two calls.
+    summary = rpc.evaluation.district_summary(periods=periods, until=league.periods[-1])
+    return ReportData(district_name=settings.district_name or settings.district,
+                      generated_at=datetime.now(CHINA), league=league, summary=summary)
+
+
+def write_report(rpc, settings: Settings, out: Path, periods: int = 4, until: str | None = None) -> Path:
+    html = render(fetch(rpc, settings, periods, until))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    return out
+
+
+def cmd_report(args, settings: Settings) -> int:
+    from redprop.messaging.client import RpcClient
+
+    with RpcClient(settings, timeout=args.timeout) as rpc:
+        out = write_report(rpc, settings, Path(args.out), args.periods, args.until)
+    print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KB)")
+    return 0
+
+
+def _periods(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 40:
+        raise ValueError(text)
+    return value
+
+
+def register(sub) -> None:
+    p = sub.add_parser("evaluation", help="evaluation tools: the district report")
+    esub = p.add_subparsers(dest="evaluation_command", required=True)
+    q = esub.add_parser("report", help="write the district report (HTML with charts) from the running service")
+    q.add_argument("--out", required=True, help="the HTML file to write")
+    q.add_argument("--periods", type=_periods, default=4, help="quarters shown, 1-40 (default 4)")
+    q.add_argument("--until", help="the last quarter shown, like 2026Q3 (default: the current one)")
+    q.add_argument("--timeout", type=float, default=None, help="seconds to wait for each reply")
+    q.set_defaults(func=cmd_report)
