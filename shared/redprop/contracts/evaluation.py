@@ -14,6 +14,11 @@
   or certifies itself. A listed negative event voids eligibility and revokes a certificate.
 - **Rubrics** are plugins (``plugins: {"evaluation.rubric": "red_property" | "hongkou"}``).
 - Points are ``Decimal`` with 2 places on the wire; totals are exact sums of the item points shown.
+- **City league table** (since 1.1, the city release, ``services.evaluation.options.role: city``): the
+  city's instance keeps every district's ``period_closed`` standings (federated to the city vhost; the
+  newest per district and period wins) and ranks the companies of all districts together, keyed by
+  district + company id. Companies rated under different rubrics are ranked only within their rubric:
+  the reply groups by rubric. A district's instance refuses ``city_league_table`` (``conflict``).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from redprop.contracts.base import (
 
 CONTRACT = ServiceContract(
     service="evaluation",
-    version="1.0",
+    version="1.1",
     summary="Quarterly committee scorecards, ticket KPIs, the star-rating workflow, rubrics, league tables.",
 )
 
@@ -273,6 +278,8 @@ class Standing(Contract):
     rank: int | None
     tickets: int
     complexes: int
+    #: Since 1.1: the company's active star certificate when the period closed (None: none, or a 1.0 district).
+    stars: int | None = None
 
 
 class PeriodReply(Reply):
@@ -546,6 +553,94 @@ class DistrictSummaryReply(Reply):
     last_event_at: Timestamp | None = None
 
 
+# -- the city league table (since 1.1, the city release) ----------------------------------------------
+
+
+class CompanyKey(Contract):
+    """A company city-wide: ids are only unique within their district."""
+
+    district: DistrictCode
+    company_id: Id
+
+
+class CityPeriodScore(Contract):
+    period: Period
+    index: Decimal | None
+    #: Rank among every company of every district rated under the same rubric in that period.
+    rank: int | None
+    #: Rank within its own district, as the district published it.
+    district_rank: int | None
+    tickets: int
+
+
+class CityLeagueRow(Contract):
+    district: DistrictCode
+    company_id: Id
+    name: str | None = None
+    #: City-wide rank within the rubric in the last period shown (None: no standing there).
+    rank: int | None
+    district_rank: int | None
+    index: Decimal | None
+    #: Change of the index since the period before (None if either is missing).
+    change: Decimal | None
+    rank_change: int | None
+    #: Stars of the company's active certificate when its district last closed a period shown.
+    stars: int | None
+    trend: list[CityPeriodScore]
+
+
+class RubricLeague(Contract):
+    """The companies rated under one rubric, ranked together across districts."""
+
+    rubric: str
+    rubric_versions: list[str]
+    districts: list[DistrictCode]
+    #: Rows before ``limit``.
+    total: int
+    rows: list[CityLeagueRow]
+    best_movers: list[CompanyKey]
+    worst_movers: list[CompanyKey]
+
+
+class DistrictPeriod(Contract):
+    period: Period
+    #: Companies with an index in the district's published standings (0: none published for the period).
+    companies: int
+    mean_index: Decimal | None
+
+
+class DistrictLeagueSummary(Contract):
+    district: DistrictCode
+    #: The rubric of the district's newest standings among the periods shown.
+    rubric: str
+    #: Of the last period shown (0 and None if the district has not published it).
+    companies: int
+    mean_index: Decimal | None
+    #: Companies holding 3, 4 and 5 stars when the last period closed (zero counts included), best first.
+    stars: list[StarCount]
+    trend: list[DistrictPeriod]
+    #: When the district closed the newest period shown (its event's ``occurred_at``).
+    last_closed_at: Timestamp
+
+
+class CityLeagueTableRequest(Request):
+    #: The last period shown (default: the newest period any district has closed).
+    period: Period | None = None
+    periods: int = Field(default=4, ge=1, le=40)
+    #: Rows per rubric group.
+    limit: int = Field(default=100, ge=1, le=5000)
+
+
+class CityLeagueTableReply(Reply):
+    city: DistrictCode
+    #: Oldest first; empty when no district has published standings yet.
+    periods: list[Period]
+    #: Indexes are only comparable under the same rubric: each group is ranked on its own.
+    grouped_by: Literal["rubric"] = "rubric"
+    groups: list[RubricLeague]
+    districts: list[DistrictLeagueSummary]
+
+
 # -- events --------------------------------------------------------------------------------------------
 
 
@@ -612,6 +707,8 @@ CONTRACT.query("get_rating", GetRatingRequest, RatingReply, "One rating with its
 CONTRACT.query("list_ratings", ListRatingsRequest, RatingList, "Ratings by company or state.")
 CONTRACT.query("explain", ExplainRequest, ExplainReply, "Which scorecards, KPIs, assessments and adjustments made a score.")
 CONTRACT.query("league_table", LeagueTableRequest, LeagueTableReply, "The district's companies ranked, with the trend over quarters.")
+CONTRACT.query("city_league_table", CityLeagueTableRequest, CityLeagueTableReply,
+               "The city release: every district's companies ranked together per rubric, with trends (since 1.1).")
 CONTRACT.query("district_summary", DistrictSummaryRequest, DistrictSummaryReply,
                "The district's KPI trend per quarter and its star distribution (for the district report).")
 for _event in (RatingIssued, RatingChanged, NegativeEventRecorded, PeriodClosed):

@@ -1,7 +1,8 @@
-"""``redprop evaluation report --out FILE.html [--periods N] [--until PERIOD]``: the district report.
+"""``redprop evaluation report --out FILE.html [--periods N] [--until PERIOD] [--city]``: the district report,
+or with ``--city`` the city league table (against the city release's instance).
 
-It asks the running evaluation service over RPC (``league_table`` and ``district_summary``, the
-published contract) and writes one self-contained HTML file.
+It asks the running evaluation service over RPC (``league_table`` and ``district_summary``, or
+``city_league_table``: the published contract) and writes one self-contained HTML file.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from redprop.config import Settings
+from redprop.services.evaluation.city_report import render_city
 from redprop.services.evaluation.periods import CHINA
 from redprop.services.evaluation.report import ReportData, render
 
@@ -29,11 +31,20 @@ def write_report(rpc, settings: Settings, out: Path, periods: int = 4, until: st
     return out
 
 
+def write_city_report(rpc, settings: Settings, out: Path, periods: int = 4, until: str | None = None) -> Path:
+    reply = rpc.evaluation.city_league_table(periods=periods, period=until, limit=5000)
+    html = render_city(reply, settings.district_name or settings.district, datetime.now(CHINA))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    return out
+
+
 def cmd_report(args, settings: Settings) -> int:
     from redprop.messaging.client import RpcClient
 
+    write = write_city_report if getattr(args, "city", False) else write_report
     with RpcClient(settings, timeout=args.timeout) as rpc:
-        out = write_report(rpc, settings, Path(args.out), args.periods, args.until)
+        out = write(rpc, settings, Path(args.out), args.periods, args.until)
     print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KB)")
     return 0
 
@@ -51,6 +62,8 @@ def register(sub) -> None:
     q = esub.add_parser("report", help="write the district report (HTML with charts) from the running service")
     q.add_argument("--out", required=True, help="the HTML file to write")
     q.add_argument("--periods", type=_periods, default=4, help="quarters shown, 1-40 (default 4)")
-    q.add_argument("--until", help="the last quarter shown, like 2026Q3 (default: the current one)")
+    q.add_argument("--until", help="the last quarter shown, like 2026Q3 (default: the current one; with --city, the newest any district closed)")
+    q.add_argument("--city", action="store_true",
+                   help="the city league table across districts (the city release's instance, role: city)")
     q.add_argument("--timeout", type=float, default=None, help="seconds to wait for each reply")
     q.set_defaults(func=cmd_report)

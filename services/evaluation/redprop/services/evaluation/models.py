@@ -158,3 +158,18 @@ negative_events = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     Index("ix_negative_events_company", "district", "company_id"),
 )
+
+#: The city release: each district's newest published standings per period (``district`` is the
+#: publishing district). ``as_of`` is when the district closed it: an older event never overwrites.
+city_standings = Table(
+    "city_standings", metadata,
+    Column("district", String(6), primary_key=True),
+    Column("period", String(6), primary_key=True),
+    Column("rubric", String(40), nullable=False),
+    Column("rubric_version", String(20), nullable=False),
+    Column("standings", JSON, nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("as_of", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_city_standings_period", "period"),
+)

@@ -1,4 +1,5 @@
-"""The evaluation service: entrypoints only; the work is in kpis, scorecards, ratings and league."""
+"""The evaluation service: entrypoints only; the work is in kpis, scorecards, ratings and league, and for
+the city release (``options.role: city``) in city."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from redprop.db import Database
 from redprop.errors import Conflict, NotFound, ValidationFailed
 from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query
 from redprop.service import RedpropService
-from redprop.services.evaluation import actors, kpis, league, ratings, scorecards, summary
+from redprop.services.evaluation import actors, city, kpis, league, ratings, scorecards, summary
 from redprop.services.evaluation import models as m
-from redprop.services.evaluation.options import EvaluationOptions
+from redprop.services.evaluation.options import EvaluationOptions, options_of
 from redprop.services.evaluation.periods import CHINA, bounds, last_n, period_of
+from redprop.services.evaluation.roles import role_handler
 from redprop.services.evaluation.rubrics import RUBRIC, STAR_BANDS, Rubric
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -30,7 +32,7 @@ class Toolkit(DependencyProvider):
 
     def setup(self):
         settings = settings_from_config(self.container.config)
-        self.options: EvaluationOptions = settings.service_options("evaluation", EvaluationOptions)
+        self.options: EvaluationOptions = options_of(self.container)
         self.rubric: Rubric = RUBRIC.create(settings)
         self.district = settings.district
 
@@ -203,6 +205,9 @@ class EvaluationService(RedpropService):
             raise Conflict(f"{request.period} is already closed", {"field": "period"})
         actors.organisation(self.registry, request.closed_by, "closed_by")
         standings = league.standings(self.db, self.district, self.toolkit.rubric, [request.period])[request.period]
+        stars = ratings.active_stars(self.db, self.district, now.astimezone(CHINA).date())
+        for s in standings:
+            s.stars = stars.get(s.company_id)
         self.db.execute(m.periods.insert().values(
             district=self.district, period=request.period, closed_at=now, closed_by=request.closed_by,
             standings=[s.model_dump(mode="json") for s in standings]))
@@ -228,6 +233,29 @@ class EvaluationService(RedpropService):
         until = request.until or period_of(now)
         return league.table(self.db, self.district, self.toolkit.rubric, last_n(until, request.periods),
                             ratings.active_stars(self.db, self.district, now.astimezone(CHINA).date()), request.limit)
+
+    # -- the city league table (options.role: city) -----------------------------------------------
+
+    # The districts' ``evaluation.events`` exchanges are federated into the city vhost.
+    @role_handler("city", "evaluation", c.PeriodClosed)
+    def on_district_period_closed(self, evt: c.PeriodClosed) -> None:
+        stored = city.keep(self.db, self.district, evt)
+        self.metrics.counter("redprop_evaluation_city_standings_events", "Districts' period_closed events received "
+                             "by the city; stale ones (duplicates, older) change nothing.",
+                             ("outcome",)).labels("stored" if stored else "stale").inc()
+        if stored:
+            self.metrics.gauge("redprop_evaluation_city_districts", "Districts whose standings the city keeps.").set(
+                city.districts_kept(self.db))
+
+    @query
+    def city_league_table(self, request: c.CityLeagueTableRequest) -> c.CityLeagueTableReply:
+        self._require_role("city", "city_league_table")
+        return city.table(self.db, self.district, request)
+
+    def _require_role(self, role: str, operation: str) -> None:
+        if self.toolkit.options.role != role:
+            raise Conflict(f"{operation} runs only where services.evaluation.options.role is {role!r}; "
+                           f"this instance is {self.toolkit.options.role!r}", {"role": self.toolkit.options.role})
 
     @query
     def district_summary(self, request: c.DistrictSummaryRequest) -> c.DistrictSummaryReply:
