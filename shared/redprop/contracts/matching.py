@@ -15,6 +15,11 @@
   ``needs_added`` carry the records, ``remainder_changed`` what is left of each), proposes pairs across
   district lines with ``run_city_matching`` and announces them in ``city_proposals_made``, which the
   districts keep (``list_city_proposals``). Every record keeps its district code.
+- Deciding city pairs (since 1.2): each district decides its own side (``decide_city_proposal``,
+  ``city_proposal_decided``); the city settles the pair (accepted when both accept, declined when either
+  declines, never proposed again) and announces it in ``city_proposal_status``; the need's district
+  records the delivery (``fulfil_city_proposal``, ``city_proposal_fulfilled``, savings in its ledger) and
+  the city's status tells the offer's district. While a pair is open its district holds the quantity.
 
 Quantities are whole numbers of their unit. Units of one family are converted to the family's base unit
 when matched (tonne -> kg); proposals carry quantities in that base unit. Money is in yuan.
@@ -45,7 +50,7 @@ from redprop.contracts.base import (
 
 CONTRACT = ServiceContract(
     service="matching",
-    version="1.1.0",
+    version="1.2.0",
     summary="Resource, demand and service lists; optimal matching of offers to needs with explanations; "
             "proposals, acceptance, fulfilment and the savings ledger.",
 )
@@ -88,7 +93,8 @@ Lon = Annotated[float, Field(ge=-180, le=180)]
 OfferStatus = Literal["open", "exhausted", "expired", "withdrawn"]
 NeedStatus = Literal["open", "met", "lapsed", "cancelled"]
 ProposalStatus = Literal["proposed", "accepted", "declined", "fulfilled", "expired"]
-CityProposalStatus = Literal["proposed", "expired"]
+#: Since 1.2 a city pair is decided and fulfilled like a district's proposal.
+CityProposalStatus = Literal["proposed", "accepted", "declined", "fulfilled", "expired"]
 Side = Literal["offer", "need"]
 Decision = Literal["accept", "decline"]
 
@@ -502,7 +508,8 @@ class PoolEntry(Contract):
     side: Side
     id: Id
     status: OfferStatus | NeedStatus
-    #: Base units neither held by an open proposal nor delivered (0 unless open).
+    #: Base units neither held by an open proposal nor delivered (0 unless open). City pairs are not
+    #: subtracted here: the city accounts for its own pairs.
     open_quantity: int = Field(ge=0)
     #: Offers: the day the offer ends (available_until or the provider's leaving day, the earlier).
     until: date | None = None
@@ -524,6 +531,12 @@ class CityProposalRecord(Contract):
     status: CityProposalStatus
     explanation: Explanation
     created_at: Timestamp
+    #: Since 1.2: each side's decision, and the delivery recorded by the need's district.
+    offer_decision: Decision | None = None
+    need_decision: Decision | None = None
+    delivered_quantity: int | None = None
+    savings: Decimal | None = None
+    updated_at: Timestamp | None = None
 
 
 class RunCityMatchingRequest(CommandRequest):
@@ -588,6 +601,32 @@ class ListCityProposalsReply(Reply):
     total: int
 
 
+class DecideCityProposalRequest(CommandRequest):
+    """Since 1.2: a district decides its own side of a city pair (the offer's or the need's district)."""
+
+    city_proposal_id: Id
+    side: Side
+    accept: bool
+    #: Who decides (a person or an organisation id), recorded in the event.
+    actor: Id
+    reason: Text = ""
+
+
+class FulfilCityProposalRequest(CommandRequest):
+    """Since 1.2: the need's district records what arrived of an accepted city pair."""
+
+    city_proposal_id: Id
+    delivered_quantity: int = Field(ge=0, le=10_000_000)
+    delivered_on: date | None = None
+    actor: Id | None = None
+
+
+class CityProposalReply(Reply):
+    proposal: CityProposalRecord
+    #: False when the request repeated a decision already recorded (nothing changed).
+    changed: bool = True
+
+
 # -- events --------------------------------------------------------------------------------------
 
 
@@ -621,6 +660,41 @@ class CityProposalsMade(Event):
     run_id: Id
     proposals: list[CityProposalRecord]
     matched_value: Decimal
+
+
+class CityProposalDecided(Event):
+    """Since 1.2: a district (``district``) decided its side of a city pair; the city consumes it."""
+
+    event_type = "matching.city_proposal_decided"
+    city_proposal_id: Id
+    side: Side
+    accept: bool
+    actor: Id
+    reason: str = ""
+
+
+class CityProposalFulfilled(Event):
+    """Since 1.2: the need's district (``district``) recorded a delivery of an accepted city pair and
+    filed its savings; the city consumes it and tells the offer's district by ``city_proposal_status``."""
+
+    event_type = "matching.city_proposal_fulfilled"
+    city_proposal_id: Id
+    offer_district: DistrictCode
+    offer_id: Id
+    need_id: Id
+    delivered_quantity: int
+    savings: Decimal
+    delivered_on: date
+    complex_id: Id | None = None
+    community_id: Id | None = None
+
+
+class CityProposalStatusChanged(Event):
+    """Since 1.2: the city's copy of a pair after a decision, a fulfilment or an expiry (``district`` is
+    the city's code). Absolute: the districts on both sides update their copy from it."""
+
+    event_type = "matching.city_proposal_status"
+    proposal: CityProposalRecord
 
 
 class ProposalsMade(Event):
@@ -694,3 +768,11 @@ CONTRACT.query("list_city_proposals", ListCityProposalsRequest, ListCityProposal
 CONTRACT.event(OffersExpired)
 CONTRACT.event(RemainderChanged)
 CONTRACT.event(CityProposalsMade)
+CONTRACT.command("decide_city_proposal", DecideCityProposalRequest, CityProposalReply,
+                 "A district accepts or declines its own side of a city pair; a declined pair is never proposed "
+                 "again.")
+CONTRACT.command("fulfil_city_proposal", FulfilCityProposalRequest, CityProposalReply,
+                 "The need's district records the delivery of an accepted city pair and its savings.")
+CONTRACT.event(CityProposalDecided)
+CONTRACT.event(CityProposalFulfilled)
+CONTRACT.event(CityProposalStatusChanged)

@@ -1,7 +1,8 @@
 """What a district tells the city release: what is left of the offers and needs a command touched.
 
 Announcements are absolute (status and open quantity now), so the city can apply them in any number
-and keep the newest; they go out through the outbox with the change that caused them.
+and keep the newest; they go out through the outbox with the change that caused them. They leave out
+what the city's own pairs hold or delivered: the city counts those itself (city.held).
 """
 
 from __future__ import annotations
@@ -47,11 +48,11 @@ def remainder(db: Session, district: str, offer_ids: Iterable[str], need_ids: It
     entries: list[c.PoolEntry] = []
     if offer_ids:
         rows = db.execute(select(m.offers).where(o.district == district, o.id.in_(offer_ids)).order_by(o.id)).all()
-        for rec, row in zip(store.offer_records(db, district, rows, today), rows, strict=True):
+        for rec, row in zip(store.offer_records(db, district, rows, today, city=False), rows, strict=True):
             entries.append(c.PoolEntry(side="offer", id=rec.id, status=rec.status, open_quantity=rec.available_quantity,
                                        until=store.effective_end(row)))
     if need_ids:
         rows = db.execute(select(m.needs).where(n.district == district, n.id.in_(need_ids)).order_by(n.id)).all()
-        for rec in store.need_records(db, district, rows):
+        for rec in store.need_records(db, district, rows, city=False):
             entries.append(c.PoolEntry(side="need", id=rec.id, status=rec.status, open_quantity=rec.open_quantity))
     return c.RemainderChanged(district=district, entries=entries) if entries else None

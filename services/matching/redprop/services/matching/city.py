@@ -42,10 +42,11 @@ def _existing(db: Session, district: str, side: str, ids: Sequence[str]) -> dict
         t.district == district, t.side == side, t.id.in_(list(ids))))} if ids else {}
 
 
-def add_records(db: Session, city: str, side: str, district: str, records: Sequence, occurred_at: datetime) -> int:
-    """Pool a district's new offers or needs; returns how many entries changed."""
+def add_records(db: Session, city: str, side: str, district: str, records: Sequence,
+                occurred_at: datetime) -> list[str]:
+    """Pool a district's new offers or needs; returns the city proposals that expired as a result."""
     if district == city or not records:
-        return 0
+        return []
     now = utcnow()
     t = m.city_pool.c
     known = _existing(db, district, side, [r.id for r in records])
@@ -63,15 +64,15 @@ def add_records(db: Session, city: str, side: str, district: str, records: Seque
         else:
             continue  # a replay, or older than what we know
         changed += 1
-    _close_proposals(db, city)
-    return changed
+    return _close_proposals(db, city) if changed else []
 
 
-def apply_remainder(db: Session, city: str, evt: c.RemainderChanged) -> int:
+def apply_remainder(db: Session, city: str, evt: c.RemainderChanged) -> list[str]:
     """What is left of a district's offers and needs; unknown entries are skipped (their records come
-    with ``offers_added``/``needs_added``, which a 1.0 district does not send)."""
+    with ``offers_added``/``needs_added``, which a 1.0 district does not send). Returns the city
+    proposals that expired as a result."""
     if evt.district == city:
-        return 0
+        return []
     now = utcnow()
     t = m.city_pool.c
     changed = 0
@@ -89,22 +90,33 @@ def apply_remainder(db: Session, city: str, evt: c.RemainderChanged) -> int:
             db.execute(update(m.city_pool).where(t.district == evt.district, t.side == side, t.id == entry.id)
                        .values(**values))
             changed += 1
-    _close_proposals(db, city)
-    return changed
+    return _close_proposals(db, city) if changed else []
+
+
+#: An accepted pair survives its record being met or exhausted (its own delivery may have done that,
+#: and the news can overtake the delivery); it expires only when the record ends without it.
+ENDED = ("withdrawn", "expired", "cancelled", "lapsed")
 
 
 def _close_proposals(db: Session, city: str, as_of: date | None = None) -> list[str]:
-    """Open city proposals whose offer or need is no longer open (or whose window passed) expire."""
+    """Proposed city pairs whose offer or need is no longer open (or whose window passed) expire;
+    accepted ones when the offer or need ended."""
     p = m.city_proposals.c
-    rows = db.execute(select(m.city_proposals).where(p.district == city, p.status == "proposed")).all()
+    rows = db.execute(select(m.city_proposals).where(
+        p.district == city, p.status.in_(("proposed", "accepted")))).all()
     if not rows:
         return []
     status = {(r.district, r.side, r.id): r.status for r in db.execute(
         select(m.city_pool.c.district, m.city_pool.c.side, m.city_pool.c.id, m.city_pool.c.status))}
-    ended = [r.id for r in rows
-             if status.get((r.offer_district, "offer", r.offer_id)) != "open"
-             or status.get((r.need_district, "need", r.need_id)) != "open"
-             or (as_of is not None and date.fromisoformat(r.explanation["feasible_until"]) < as_of)]
+
+    def ends(r) -> bool:
+        sides = (status.get((r.offer_district, "offer", r.offer_id)), status.get((r.need_district, "need", r.need_id)))
+        if r.status == "accepted":
+            return any(s in ENDED for s in sides)
+        return any(s != "open" for s in sides) or \
+            (as_of is not None and date.fromisoformat(r.explanation["feasible_until"]) < as_of)
+
+    ended = [r.id for r in rows if ends(r)]
     if ended:
         db.execute(update(m.city_proposals).where(p.district == city, p.id.in_(ended))
                    .values(status="expired", updated_at=utcnow()))
@@ -112,14 +124,25 @@ def _close_proposals(db: Session, city: str, as_of: date | None = None) -> list[
 
 
 def held(db: Session, city: str) -> dict[Key, int]:
-    """What open city proposals hold of each pool entry."""
+    """What open city proposals hold of each pool entry, and fulfilled ones delivered (the districts'
+    remainders leave city pairs out)."""
     p = m.city_proposals.c
     out: dict[Key, int] = defaultdict(int)
-    for r in db.execute(select(p.offer_district, p.offer_id, p.need_district, p.need_id, p.quantity).where(
-            p.district == city, p.status == "proposed")):
-        out[(r.offer_district, "offer", r.offer_id)] += r.quantity
-        out[(r.need_district, "need", r.need_id)] += r.quantity
+    for r in db.execute(select(p.offer_district, p.offer_id, p.need_district, p.need_id, p.quantity, p.status,
+                               p.delivered_quantity).where(
+            p.district == city, p.status.in_(("proposed", "accepted", "fulfilled")))):
+        used = (r.delivered_quantity or 0) if r.status == "fulfilled" else r.quantity
+        out[(r.offer_district, "offer", r.offer_id)] += used
+        out[(r.need_district, "need", r.need_id)] += used
     return out
+
+
+def declined_pairs(db: Session, city: str) -> set[tuple[str, str]]:
+    """Pairs (as run ids ``district:id``) that either side declined: never proposed again."""
+    p = m.city_proposals.c
+    return {(f"{r.offer_district}:{r.offer_id}", f"{r.need_district}:{r.need_id}") for r in db.execute(
+        select(p.offer_district, p.offer_id, p.need_district, p.need_id).where(
+            p.district == city, or_(p.offer_decision == "decline", p.need_decision == "decline")))}
 
 
 def pool(db: Session, city: str, request: c.CityPoolRequest) -> c.CityPoolReply:
@@ -158,7 +181,7 @@ def run(db: Session, city: str, request: c.RunCityMatchingRequest, scorers: Sequ
     started = time.perf_counter()
     as_of = request.as_of or today
     run_id = f"CITY-{uuid.uuid4().hex[:12]}"
-    _close_proposals(db, city, as_of)
+    expired = _close_proposals(db, city, as_of)
     t = m.city_pool.c
     rows = db.execute(select(m.city_pool).where(t.status == "open", t.open_quantity > 0, t.district != city)
                       .order_by(t.district, t.side, t.id)).all()
@@ -173,7 +196,8 @@ def run(db: Session, city: str, request: c.RunCityMatchingRequest, scorers: Sequ
              for r, a in zip(need_pool, need_rows, strict=True)]
 
     cands = [x for x in candidates.generate(offers, needs, as_of=as_of, scorers=scorers,
-                                            max_distance_m=request.max_distance_km * 1000)
+                                            max_distance_m=request.max_distance_km * 1000,
+                                            declined=declined_pairs(db, city))
              if offer_pool[x.offer].district != need_pool[x.need].district]
     cands = _best_per_need(cands, offers)
     arcs = [optimiser.Arc(x.offer, x.need, x.capacity, x.profit) for x in cands]
@@ -206,7 +230,16 @@ def run(db: Session, city: str, request: c.RunCityMatchingRequest, scorers: Sequ
         matched_value=matched, solve_seconds=round(time.perf_counter() - started, 4))
     events = [c.CityProposalsMade(district=city, run_id=run_id, proposals=records, matched_value=matched)] \
         if records else []
-    return reply, events
+    return reply, status_events(db, city, expired) + events
+
+
+def status_events(db: Session, city: str, ids: Sequence[str]) -> list[c.CityProposalStatusChanged]:
+    """What the city tells both districts after a pair changed (decision, fulfilment, expiry)."""
+    if not ids:
+        return []
+    p = m.city_proposals.c
+    rows = db.execute(select(m.city_proposals).where(p.district == city, p.id.in_(list(ids))).order_by(p.id))
+    return [c.CityProposalStatusChanged(district=city, proposal=record(r)) for r in rows]
 
 
 def _best_per_need(cands: list, offers: Sequence) -> list:
@@ -229,7 +262,9 @@ def record(row) -> c.CityProposalRecord:
         id=row.id, district=row.district, run_id=row.run_id, offer_district=row.offer_district,
         offer_id=row.offer_id, need_district=row.need_district, need_id=row.need_id, quantity=row.quantity,
         unit=row.unit, status=row.status, explanation=c.Explanation.model_validate(row.explanation),
-        created_at=row.created_at)
+        created_at=row.created_at, offer_decision=getattr(row, "offer_decision", None),
+        need_decision=getattr(row, "need_decision", None), delivered_quantity=getattr(row, "delivered_quantity", None),
+        savings=getattr(row, "savings", None), updated_at=getattr(row, "updated_at", None))
 
 
 def keep_for_district(db: Session, district: str, evt: c.CityProposalsMade) -> int:

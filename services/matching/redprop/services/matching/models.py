@@ -184,4 +184,10 @@ city_proposals = _keyed(
     Column("unit", String(16), nullable=False),
     Column("status", String(12), nullable=False, index=True),
     Column("explanation", JSON, nullable=False),
+    #: Since 1.2: each side's decision and the delivery. In a district's copy a pair it keeps holds its
+    #: quantity of the district's own offer or need while proposed or accepted (store.city_usage).
+    Column("offer_decision", String(8)),
+    Column("need_decision", String(8)),
+    Column("delivered_quantity", Integer),
+    Column("savings", MONEY),
 )

@@ -1,5 +1,6 @@
 """The matching service: entrypoints only; the work is in intake, planner, lifecycle and store, and for
-the city release (``options.role: city``) in city; announce tells the city what a district has left."""
+the city release (``options.role: city``) in city and city_decisions; announce tells the city what a
+district has left."""
 
 from __future__ import annotations
 
@@ -16,7 +17,16 @@ from redprop.db import Database
 from redprop.errors import Conflict, NotFound
 from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query
 from redprop.service import RedpropService
-from redprop.services.matching import announce, city, intake, lifecycle, planner, store, text
+from redprop.services.matching import (
+    announce,
+    city,
+    city_decisions,
+    intake,
+    lifecycle,
+    planner,
+    store,
+    text,
+)
 from redprop.services.matching import models as m
 from redprop.services.matching.fairness import FAIRNESS
 from redprop.services.matching.options import MatchingOptions, Options
@@ -218,20 +228,49 @@ class MatchingService(RedpropService):
     def list_city_proposals(self, request: c.ListCityProposalsRequest) -> c.ListCityProposalsReply:
         return city.list_proposals(self.db, self.district, request)
 
+    @command
+    def decide_city_proposal(self, request: c.DecideCityProposalRequest) -> c.CityProposalReply:
+        self._require_role("district", "decide_city_proposal")
+        reply, events = city_decisions.decide(self.db, self.district, request, today())
+        self._emit(events)
+        return reply
+
+    @command
+    def fulfil_city_proposal(self, request: c.FulfilCityProposalRequest) -> c.CityProposalReply:
+        self._require_role("district", "fulfil_city_proposal")
+        reply, events = city_decisions.fulfil(self.db, self.district, request, today())
+        self._emit(events, need_ids=[reply.proposal.need_id])
+        self.metrics.counter("redprop_matching_savings_yuan", "What delivered help would have cost").inc(
+            float(reply.proposal.savings or 0))
+        self._update_gauges()
+        return reply
+
     # The districts' events reach the city vhost by federation of their ``matching.events`` exchanges.
     @role_handler("city", "matching", c.OffersAdded)
     def on_district_offers(self, evt: c.OffersAdded) -> None:
-        city.add_records(self.db, self.district, "offer", evt.district, evt.offers, evt.occurred_at)
+        expired = city.add_records(self.db, self.district, "offer", evt.district, evt.offers, evt.occurred_at)
+        self._emit(city.status_events(self.db, self.district, expired))
         self._update_pool_gauge()
 
     @role_handler("city", "matching", c.NeedsAdded)
     def on_district_needs(self, evt: c.NeedsAdded) -> None:
-        city.add_records(self.db, self.district, "need", evt.district, evt.needs, evt.occurred_at)
+        expired = city.add_records(self.db, self.district, "need", evt.district, evt.needs, evt.occurred_at)
+        self._emit(city.status_events(self.db, self.district, expired))
         self._update_pool_gauge()
 
     @role_handler("city", "matching", c.RemainderChanged)
     def on_district_remainder(self, evt: c.RemainderChanged) -> None:
-        city.apply_remainder(self.db, self.district, evt)
+        expired = city.apply_remainder(self.db, self.district, evt)
+        self._emit(city.status_events(self.db, self.district, expired))
+        self._update_pool_gauge()
+
+    @role_handler("city", "matching", c.CityProposalDecided)
+    def on_district_decision(self, evt: c.CityProposalDecided) -> None:
+        self._emit(city_decisions.apply_decision(self.db, self.district, evt))
+
+    @role_handler("city", "matching", c.CityProposalFulfilled)
+    def on_district_fulfilment(self, evt: c.CityProposalFulfilled) -> None:
+        self._emit(city_decisions.apply_fulfilment(self.db, self.district, evt))
         self._update_pool_gauge()
 
     # ...and the city's proposals reach the districts by federation the other way (docs/matching.md).
@@ -239,6 +278,13 @@ class MatchingService(RedpropService):
     def on_city_proposals(self, evt: c.CityProposalsMade) -> None:
         if evt.district != self.district:
             city.keep_for_district(self.db, self.district, evt)
+
+    @role_handler("district", "matching", c.CityProposalStatusChanged)
+    def on_city_proposal_status(self, evt: c.CityProposalStatusChanged) -> None:
+        if evt.district != self.district:
+            offer_ids, need_ids = city_decisions.apply_status(self.db, self.district, evt, today())
+            self._emit([], offer_ids=offer_ids, need_ids=need_ids)
+            self._update_gauges()
 
     # -- the registry tells us when an enterprise relocates or goes ------------------------------
 

@@ -1,7 +1,9 @@
 """Reading the lists: rows to contract records, and what is still available of each offer and need.
 
 Availability is derived: an offer's base quantity minus what open proposals hold and what was
-delivered (for a recurring offer, only in the current period); a need's likewise.
+delivered (for a recurring offer, only in the current period); a need's likewise. The city's pairs that
+a district keeps count too (``city_usage``), so a district does not propose at home what the city holds;
+but what a district announces to the city leaves them out (``city=False``): the city counts its own.
 """
 
 from __future__ import annotations
@@ -42,7 +44,23 @@ def _used():
         else_=0)), 0)
 
 
-def offer_usage(db: Session, district: str, offer_rows: Iterable, as_of: date) -> dict[str, int]:
+def city_usage(db: Session, district: str, side: str, ids: list[str]) -> dict[str, list[tuple[date, int]]]:
+    """id -> (day proposed, base units held or delivered) of each city pair on this district's ``side``."""
+    p = m.city_proposals.c
+    own, key = (p.offer_district, p.offer_id) if side == "offer" else (p.need_district, p.need_id)
+    out: dict[str, list[tuple[date, int]]] = {}
+    for chunk in range(0, len(ids), 900):
+        for rid, created, status, quantity, done in db.execute(
+                select(key, p.created_at, p.status, p.quantity, p.delivered_quantity).where(
+                    p.district == district, own == district, key.in_(ids[chunk:chunk + 900]))):
+            used = quantity if status in HOLDING else (done or 0) if status == "fulfilled" else 0
+            if used:
+                out.setdefault(rid, []).append((created.date(), used))
+    return out
+
+
+def offer_usage(db: Session, district: str, offer_rows: Iterable, as_of: date,
+                city: bool = True) -> dict[str, int]:
     """offer id -> base units held or delivered (recurring offers: in the current period only)."""
     rows = list(offer_rows)
     if not rows:
@@ -56,15 +74,17 @@ def offer_usage(db: Session, district: str, offer_rows: Iterable, as_of: date) -
                 select(p.offer_id, p.period, _used()).where(p.district == district, p.offer_id.in_(part))
                 .group_by(p.offer_id, p.period)):
             used.setdefault(offer_id, {})[period] = int(total)
+    by_city = city_usage(db, district, "offer", ids) if city else {}
     out = {}
     for r in rows:
         per = used.get(r.id, {})
         key = period_key(r.recurrence, as_of)
         out[r.id] = per.get(key, 0) if key is not None else sum(per.values())
+        out[r.id] += sum(q for day, q in by_city.get(r.id, ()) if period_key(r.recurrence, day) == key)
     return out
 
 
-def need_usage(db: Session, district: str, need_ids: list[str]) -> dict[str, int]:
+def need_usage(db: Session, district: str, need_ids: list[str], city: bool = True) -> dict[str, int]:
     p = m.proposals.c
     out: dict[str, int] = {}
     for chunk in range(0, len(need_ids), 900):
@@ -72,6 +92,9 @@ def need_usage(db: Session, district: str, need_ids: list[str]) -> dict[str, int
         for need_id, total in db.execute(select(p.need_id, _used()).where(
                 p.district == district, p.need_id.in_(part)).group_by(p.need_id)):
             out[need_id] = int(total)
+    if city:
+        for need_id, used in city_usage(db, district, "need", need_ids).items():
+            out[need_id] = out.get(need_id, 0) + sum(q for _, q in used)
     return out
 
 
@@ -82,7 +105,15 @@ def delivered(db: Session, district: str, *, offer_id: str | None = None, need_i
         cond.append(p.offer_id == offer_id)
     if need_id is not None:
         cond.append(p.need_id == need_id)
-    return int(db.execute(select(func.coalesce(func.sum(p.delivered_quantity), 0)).where(and_(*cond))).scalar_one())
+    local = int(db.execute(select(func.coalesce(func.sum(p.delivered_quantity), 0)).where(and_(*cond))).scalar_one())
+    cp = m.city_proposals.c
+    cond = [cp.district == district, cp.status == "fulfilled"]
+    if offer_id is not None:
+        cond += [cp.offer_district == district, cp.offer_id == offer_id]
+    if need_id is not None:
+        cond += [cp.need_district == district, cp.need_id == need_id]
+    city = db.execute(select(func.coalesce(func.sum(cp.delivered_quantity), 0)).where(and_(*cond))).scalar_one()
+    return local + int(city)
 
 
 # -- records -------------------------------------------------------------------------------------
@@ -146,13 +177,13 @@ def get_proposal(db: Session, district: str, proposal_id: str, lock: bool = Fals
     return row
 
 
-def offer_records(db: Session, district: str, rows: list, as_of: date) -> list[c.OfferRecord]:
-    usage = offer_usage(db, district, rows, as_of)
+def offer_records(db: Session, district: str, rows: list, as_of: date, city: bool = True) -> list[c.OfferRecord]:
+    usage = offer_usage(db, district, rows, as_of, city)
     return [offer_record(r, r.base_quantity - usage.get(r.id, 0)) for r in rows]
 
 
-def need_records(db: Session, district: str, rows: list) -> list[c.NeedRecord]:
-    usage = need_usage(db, district, [r.id for r in rows])
+def need_records(db: Session, district: str, rows: list, city: bool = True) -> list[c.NeedRecord]:
+    usage = need_usage(db, district, [r.id for r in rows], city)
     return [need_record(r, r.base_quantity - usage.get(r.id, 0)) for r in rows]
 
 
