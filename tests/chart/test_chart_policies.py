@@ -8,6 +8,7 @@ import json
 import re
 from urllib.parse import unquote, urlsplit
 
+import helm_python
 import kubernetes_validate.utils as kv
 import pytest
 import yaml
@@ -16,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from redprop.config import DEFAULT_METRICS_PORTS, load_settings
 from tests.chart.chartlib import (
+    DEFAULT_VALUES,
     EXAMPLES,
     KUBE_VERSIONS,
     MINIMAL,
@@ -674,7 +676,7 @@ def test_district_events_are_federated_to_the_city_vhost():
         if path.stem == "city":
             continue
         manifests = render_example(path)
-        (federation,) = of_kind(manifests, "Federation")
+        (federation,) = [f for f in of_kind(manifests, "Federation") if f.name.endswith("-redprop-federation")]
         fs = federation.doc["spec"]
         assert fs["vhost"] == "redprop-city", "the upstream is declared in the city vhost"
         assert fs["rabbitmqClusterReference"] == {"name": "redprop-rabbitmq", "namespace": "redprop-city"}
@@ -684,6 +686,133 @@ def test_district_events_are_federated_to_the_city_vhost():
             uri = base64.b64decode(secrets[fs["uriSecret"]["name"]].doc["data"]["uri"]).decode()
             assert unquote(urlsplit(uri).path[1:]) == of_kind(manifests, "Vhost")[0].doc["spec"]["name"]
     assert len(upstream_names) == 3
+
+
+# -- the way back: the city's matching.events federated down into every district vhost ---------------
+
+DISTRICT_EXAMPLES = [p for p in EXAMPLES if p.stem != "city"]
+CITY_EXAMPLE = next(p for p in EXAMPLES if p.stem == "city")
+
+
+def _city_upstream(manifests):
+    """(Federation, Policy) of the link from the city into the district's vhost, or None each."""
+    federations = [m for m in of_kind(manifests, "Federation") if m.name.endswith("-city-upstream")]
+    policies = [m for m in of_kind(manifests, "Policy") if m.doc["spec"]["name"] == "redprop-federate-city"]
+    assert len(federations) <= 1 and len(policies) <= 1
+    return (federations or [None])[0], (policies or [None])[0]
+
+
+@pytest.mark.parametrize("path", DISTRICT_EXAMPLES, ids=[p.stem for p in DISTRICT_EXAMPLES])
+def test_districts_federate_the_citys_matching_events_into_their_own_vhost(path):
+    values = example_values(path)
+    manifests = render_example(path)
+    (vhost,) = of_kind(manifests, "Vhost")
+    own_vhost = vhost.doc["spec"]["name"]
+    federation, policy = _city_upstream(manifests)
+    assert federation and policy, "a district with federation declares the way back from the city"
+
+    fs = federation.doc["spec"]
+    assert fs["vhost"] == own_vhost != "redprop-city", "the city is an upstream of the district's own vhost"
+    assert fs["name"] == "city"
+    assert fs["maxHops"] == 1, "a district's event that reached the city (one hop) must not travel on"
+    assert fs["ackMode"] == "on-confirm"
+    assert fs["rabbitmqClusterReference"] == {"name": "redprop-rabbitmq", "namespace": "redprop-city"}
+    # Credentials the city issued, from an existing Secret: not the district's own, not built by the chart.
+    secret = fs["uriSecret"]["name"]
+    assert secret == values["rabbitmq"]["topology"]["federation"]["cityUpstream"]["uriSecret"]
+    (to_city,) = [f for f in of_kind(manifests, "Federation") if f is not federation]
+    assert secret != to_city.doc["spec"]["uriSecret"]["name"]
+    assert secret != values.get("existingSecret")
+    assert secret not in {m.name for m in of_kind(manifests, "Secret")}
+
+    ps = policy.doc["spec"]
+    assert ps["vhost"] == own_vhost
+    assert ps["applyTo"] == "exchanges"
+    assert ps["definition"] == {"federation-upstream": fs["name"]}, "from the city upstream only, not every upstream"
+    pattern = re.compile(ps["pattern"])
+    assert pattern.fullmatch("matching.events")
+    for other in ("matchingxevents", "matching.events.x", "registry.events", "ticketing.events", "redprop.dead-letter"):
+        assert not pattern.fullmatch(other), other
+    # The district's matching service stays a district one (the default role).
+    assert "role" not in (_settings_file(manifests)["services"]["matching"].get("options") or {})
+    name, namespace = release_of(path)
+    notes = render_files(values, name=name, namespace=namespace, api_versions=OPERATOR_APIS)["redprop/templates/NOTES.txt"]
+    assert "The way back: matching.events of the city vhost" in notes and f"Secret {secret}" in notes
+
+
+def test_the_city_declares_matching_events_runs_the_city_role_and_no_way_back():
+    manifests = render_example(CITY_EXAMPLE)
+    assert _city_upstream(manifests) == (None, None)
+    assert of_kind(manifests, "Federation") == []
+    exchanges = {m.doc["spec"]["name"]: m.doc["spec"] for m in of_kind(manifests, "Exchange")}
+    assert exchanges["matching.events"]["vhost"] == "redprop-city" and exchanges["matching.events"]["type"] == "topic"
+    (policy,) = of_kind(manifests, "Policy")
+    assert re.compile(policy.doc["spec"]["pattern"]).fullmatch("matching.events")
+    assert _settings_file(manifests)["services"]["matching"]["options"] == {"role": "city"}
+    # ...and the city's release ignores cityUpstream even when it is set.
+    city_values = merged(example_values(CITY_EXAMPLE), {"rabbitmq": {"topology": {"federation": {
+        "cityUpstream": {"enabled": True, "uriSecret": "whatever"}}}}})
+    assert _city_upstream(render(city_values, name="city", namespace="redprop-city",
+                                 api_versions=OPERATOR_APIS)) == (None, None)
+
+
+def _district(path, *layers):
+    name, namespace = release_of(path)
+    return render(merged(example_values(path), *layers), name=name, namespace=namespace, api_versions=OPERATOR_APIS)
+
+
+def _federation(**settings):
+    return {"rabbitmq": {"topology": {"federation": settings}}}
+
+
+@pytest.mark.parametrize("layer", [
+    _federation(cityUpstream={"enabled": False}),
+    _federation(enabled=False),
+    {"rabbitmq": {"topology": {"enabled": False}}},
+], ids=["cityUpstream-disabled", "federation-disabled", "topology-disabled"])
+def test_no_way_back_when_disabled(layer):
+    path = DISTRICT_EXAMPLES[0]
+    manifests = _district(path, layer)
+    assert _city_upstream(manifests) == (None, None)
+    still_up = [f for f in of_kind(manifests, "Federation") if f.name.endswith("-redprop-federation")]
+    fed = merged(example_values(path), layer)["rabbitmq"]["topology"]
+    assert len(still_up) == int(fed["enabled"] and fed["federation"].get("enabled", True)), \
+        "turning off the way back leaves the way up alone"
+
+
+def test_way_back_settings_are_rendered():
+    path = next(p for p in DISTRICT_EXAMPLES if p.stem.endswith("310104"))
+    manifests = _district(path, _federation(ackMode="on-publish", policyPriority=7, cityUpstream={
+        "uriSecret": "xuhui-from-city", "exchanges": ["matching.events", "evaluation.events"], "maxHops": 2}))
+    federation, policy = _city_upstream(manifests)
+    assert federation.doc["spec"]["uriSecret"] == {"name": "xuhui-from-city"}
+    assert federation.doc["spec"]["maxHops"] == 2 and federation.doc["spec"]["ackMode"] == "on-publish"
+    assert policy.doc["spec"]["priority"] == 7 and policy.doc["spec"]["vhost"] == "redprop-310104"
+    pattern = re.compile(policy.doc["spec"]["pattern"])
+    assert pattern.fullmatch("matching.events") and pattern.fullmatch("evaluation.events")
+    assert not pattern.fullmatch("registry.events")
+
+
+@pytest.mark.parametrize("layer, message", [
+    (_federation(cityUpstream={"uriSecret": ""}), "cityUpstream.uriSecret is required"),
+    (_federation(cityUpstream={"uriSecret": "redprop-federation-upstream"}), "must not be the district's own upstream Secret"),
+], ids=["missing", "district-own"])
+def test_way_back_needs_credentials_the_city_issued(layer, message):
+    path = next(p for p in DISTRICT_EXAMPLES if p.stem.endswith("310101"))
+    with pytest.raises(helm_python.HelmError, match=re.escape(message)):
+        _district(path, layer)
+
+
+def test_the_city_keeps_matching_events_while_it_runs_matching():
+    without = [e for e in DEFAULT_VALUES["rabbitmq"]["topology"]["federation"]["exchanges"] if e != "matching.events"]
+    layer = _federation(exchanges=without)
+    with pytest.raises(helm_python.HelmError, match=re.escape("exchanges must include matching.events")):
+        render(merged(example_values(CITY_EXAMPLE), layer), name="city", namespace="redprop-city",
+               api_versions=OPERATOR_APIS)
+    # A city that runs no matching may federate without it.
+    manifests = render(merged(example_values(CITY_EXAMPLE), layer, {"services": {"matching": {"enabled": False}}}),
+                       name="city", namespace="redprop-city", api_versions=OPERATOR_APIS)
+    assert "matching.events" not in {m.doc["spec"]["name"] for m in of_kind(manifests, "Exchange")}
 
 
 def test_notes_tell_the_district_and_next_steps(example):

@@ -47,9 +47,10 @@ def test_kpis_from_tickets_and_replays_never_count_twice(run_suite, small_distri
     act(suite, "accept", other.id, COMPANY2)
 
     events = []
-    wait_for(lambda: events.extend(drain(suite.settings, queue)) or len(events) >= 19, message="all ticket events")
+    wait_for(lambda: events.extend(drain(suite.settings, queue)) or len(events) >= 19, timeout=30,
+             message="all ticket events")
     expected = {good.id: 6, again.id: 6, dropped.id: 3, water.id: 2, other.id: 3}
-    wait_for(lambda: all(seen(suite, k) >= n for k, n in expected.items()), timeout=20, message="events counted")
+    wait_for(lambda: all(seen(suite, k) >= n for k, n in expected.items()), timeout=30, message="events counted")
 
     co1 = company_kpi(suite)
     assert (co1.tickets, co1.responded_on_time, co1.resolved, co1.rated, co1.satisfied, co1.reopened) == (2, 2, 1, 1, 1, 1)
