@@ -11,7 +11,7 @@ import uuid
 
 import eventlet
 import pytest
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Exchange
 from nameko.containers import get_container_cls
 from sqlalchemy import Integer, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -23,6 +23,8 @@ from redprop.messaging import event_handler, wire
 from redprop.messaging.outbox import OutboxRelay
 from redprop.messaging.tables import MessagingBase, OutboxMessage
 from redprop.service import RedpropService
+from redprop.testing import events
+from redprop.testing.events import dead_letters
 from redprop.testing.suite import Suite, wait_for
 
 pytestmark = pytest.mark.integration
@@ -85,17 +87,6 @@ def publish_event(settings, body: bytes | dict, routing_key: str = StructureChan
         producer.publish(payload, exchange=wire.event_exchange("registry"), routing_key=routing_key,
                          content_type="application/json", content_encoding="utf-8", headers=headers or {},
                          declare=[wire.event_exchange("registry")], delivery_mode=2)
-
-
-def dead_letters(settings, service: str) -> list:
-    """Drain the service's dead-letter queue (messages are acknowledged)."""
-    out = []
-    with Connection(settings.amqp_uri) as conn:
-        queue = wire.dead_letter_queue(service)(conn.default_channel)
-        queue.declare()
-        while (message := queue.get(no_ack=True)) is not None:
-            out.append(message)
-    return out
 
 
 def structure_event(version: int, event_id: str | None = None) -> dict:
@@ -186,21 +177,12 @@ def test_a_command_delivered_twice_at_once_creates_one_record_and_one_reply(regi
 # -- the outbox --------------------------------------------------------------------------------------
 
 
-def bind_event_queue(settings) -> Queue:
-    queue = Queue(f"test-events-{uuid.uuid4().hex[:8]}", exchange=wire.event_exchange("registry"),
-                  routing_key="registry.#", durable=False, auto_delete=False)
-    with Connection(settings.amqp_uri) as conn:
-        queue(conn.default_channel).declare()
-    return queue
+def bind_event_queue(settings):
+    return events.bind(settings, "registry")
 
 
-def drain(settings, queue: Queue) -> list[dict]:
-    out = []
-    with Connection(settings.amqp_uri) as conn:
-        bound = queue(conn.default_channel)
-        while (message := bound.get(no_ack=True)) is not None:
-            out.append(json.loads(message.body))
-    return out
+def drain(settings, queue) -> list[dict]:
+    return [body for _key, body in events.drain(settings, queue)]
 
 
 def pending_outbox(settings) -> int:

@@ -8,7 +8,6 @@ vhost on the exchange, routing key and headers federation would deliver them wit
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -25,6 +24,7 @@ from redprop.errors import Conflict
 from redprop.messaging import wire
 from redprop.messaging.tables import ProcessedEvent
 from redprop.services.matching.options import MatchingOptions
+from redprop.testing import events
 from redprop.testing.suite import wait_for
 
 CITY, HUANGPU, XUHUI = "310000", "310101", "310104"
@@ -80,13 +80,7 @@ def bind_events(settings: Settings, pattern: str = "matching.#") -> Queue:
     return queue
 
 
-def drain(settings: Settings, queue: Queue) -> list[tuple[str, dict]]:
-    out = []
-    with Connection(settings.amqp_uri) as conn:
-        bound = queue(conn.default_channel)
-        while (message := bound.get(no_ack=True)) is not None:
-            out.append((message.delivery_info["routing_key"], json.loads(message.body)))
-    return out
+drain = events.drain
 
 
 def handled(settings: Settings, *events: c.Event) -> None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from kombu import Connection, Queue
 
 from redprop.errors import Conflict, NotFound, ValidationFailed
-from redprop.messaging import wire
+from redprop.testing import events
 from redprop.testing.suite import wait_for
 from tests.mediation.mediation_helpers import ago, new_matter
 
@@ -29,21 +27,12 @@ def open_case(rpc, **extra):
     return rpc.mediation.open_case(**{**fields, **extra})
 
 
-def events_queue(settings) -> Queue:
-    queue = Queue(f"test-med-{uuid.uuid4().hex[:8]}", exchange=wire.event_exchange("mediation"),
-                  routing_key="mediation.#", durable=False, auto_delete=False)
-    with Connection(settings.amqp_uri) as conn:
-        queue(conn.default_channel).declare()
-    return queue
+def _events_queue(settings):
+    return events.bind(settings, "mediation")
 
 
 def drain(settings, queue) -> list[dict]:
-    out = []
-    with Connection(settings.amqp_uri) as conn:
-        bound = queue(conn.default_channel)
-        while (message := bound.get(no_ack=True)) is not None:
-            out.append(json.loads(message.body))
-    return out
+    return [body for _key, body in events.drain(settings, queue)]
 
 
 def metrics(suite) -> str:
@@ -56,7 +45,7 @@ def metrics(suite) -> str:
 
 def test_intake_from_ticketing_is_idempotent_on_request_and_ticket(suite):
     rpc = suite.rpc
-    queue = events_queue(suite.settings)
+    queue = _events_queue(suite.settings)
     intake = dict(source="ticketing", ticket_id="T-1001", attachments=["https://example.org/photo.jpg"])
     first = open_case(rpc, request_id="ticket-T-1001-a", **intake)
     assert first.created and first.case.state == "open" and first.case.ticket_id == "T-1001"
@@ -157,7 +146,7 @@ def test_a_case_from_mediators_to_agreement_performance_and_statistics(suite):
 
 def test_time_limits_and_reminders_are_emitted_once(suite):
     rpc = suite.rpc
-    queue = events_queue(suite.settings)
+    queue = _events_queue(suite.settings)
     late = open_case(rpc, opened_at=ago(days=31)).case
     near = open_case(rpc, opened_at=ago(days=27)).case
     fresh = open_case(rpc, opened_at=ago(days=1), settle_within_days=10).case

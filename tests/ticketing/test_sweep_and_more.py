@@ -9,11 +9,10 @@ from datetime import timedelta
 import eventlet
 import eventlet.wsgi
 import pytest
-from kombu import Connection, Queue
 
 from redprop.contracts.base import utcnow
-from redprop.messaging import wire
 from redprop.messaging.outbox import OutboxRelay
+from redprop.testing import events as broker
 from redprop.testing.pytest_plugin import free_port
 from redprop.testing.suite import Suite, wait_for
 from tests.ticketing.conftest import COMPANY, RESIDENT, WORKER, act, rid, submit
@@ -97,31 +96,14 @@ def test_the_monthly_summary_lists_open_resolved_and_recurring_problems(suite):
     assert sorted((i.category, i.count) for i in summary.open) == [("repair_common", 1), ("sanitation", 1)]
 
 
-def bind(settings) -> Queue:
-    queue = Queue(f"test-ticketing-{uuid.uuid4().hex[:8]}", exchange=wire.event_exchange("ticketing"),
-                  routing_key="ticketing.#", durable=False, auto_delete=False)
-    with Connection(settings.amqp_uri) as conn:
-        queue(conn.default_channel).declare()
-    return queue
-
-
-def drain(settings, queue) -> list[tuple[str, dict]]:
-    out = []
-    with Connection(settings.amqp_uri) as conn:
-        bound = queue(conn.default_channel)
-        while (message := bound.get(no_ack=True)) is not None:
-            out.append((message.delivery_info["routing_key"], json.loads(message.body)))
-    return out
-
-
 def test_events_carry_what_evaluation_needs(suite):
-    queue = bind(suite.settings)
+    queue = broker.bind(suite.settings, "ticketing")
     ticket = submit(suite)
     act(suite, "accept", ticket.id, COMPANY)
     act(suite, "resolve", ticket.id, COMPANY, summary="修好了")
     act(suite, "rate", ticket.id, RESIDENT, rating=4)
     events = []
-    wait_for(lambda: events.extend(drain(suite.settings, queue)) or len(events) >= 6, message="six events")
+    wait_for(lambda: events.extend(broker.drain(suite.settings, queue)) or len(events) >= 6, message="six events")
     assert [k for k, _ in events] == ["ticketing.created", "ticketing.dispatched", "ticketing.accepted",
                                       "ticketing.resolved", "ticketing.rated", "ticketing.closed"]
     rated = events[4][1]["ticket"]
@@ -175,7 +157,7 @@ def test_a_submit_delivered_twice_creates_one_ticket(suite):
 
 def test_ticket_events_survive_a_crash_between_commit_and_publish(make_settings, small_district, monkeypatch):
     settings = make_settings(["registry", "ticketing"])
-    queue = bind(settings)
+    queue = broker.bind(settings, "ticketing")
     monkeypatch.setattr(OutboxRelay, "relay_pending", lambda self: 0)
     suite = Suite(settings, ["registry", "ticketing"]).start()
     try:
@@ -183,12 +165,12 @@ def test_ticket_events_survive_a_crash_between_commit_and_publish(make_settings,
         ticket = submit(suite)
     finally:
         suite.kill()
-    assert drain(settings, queue) == []
+    assert broker.drain(settings, queue) == []
     monkeypatch.undo()
     with Suite(settings, ["registry", "ticketing"]):
-        events = wait_for(lambda: drain(settings, queue), message="events left in the outbox")
+        events = wait_for(lambda: broker.drain(settings, queue), message="events left in the outbox")
         eventlet.sleep(0.5)
-        events += drain(settings, queue)
+        events += broker.drain(settings, queue)
     assert [(k, e["ticket"]["ticket_id"]) for k, e in events] == [
         ("ticketing.created", ticket.id), ("ticketing.dispatched", ticket.id)]
 

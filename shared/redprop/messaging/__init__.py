@@ -2,7 +2,8 @@
 
 Where to look:
   rpc.py          @query / @command entrypoints (validation, commit-before-reply, idempotency)
-  events.py       @event_handler (idempotent consumption, retry, dead-lettering); @broadcast_handler
+  events.py       @event_handler (idempotent consumption, retry, dead-lettering); @broadcast_handler;
+                  @role_handler (consumed only in one role: district or city)
   outbox.py       self.events.emit(...) and the relay that publishes after commit
   client.py       RpcClient (standalone) and ServiceRpc (inside a service)
   idempotency.py  stored replies keyed by request_id
@@ -12,8 +13,8 @@ Where to look:
 """
 
 from redprop.messaging.client import RpcClient, ServiceRpc
-from redprop.messaging.events import broadcast_handler, event_handler
+from redprop.messaging.events import broadcast_handler, event_handler, role_handler
 from redprop.messaging.outbox import EventOutbox
 from redprop.messaging.rpc import command, query
 
-__all__ = ["EventOutbox", "RpcClient", "ServiceRpc", "broadcast_handler", "command", "event_handler", "query"]
+__all__ = ["EventOutbox", "RpcClient", "ServiceRpc", "broadcast_handler", "command", "event_handler", "query", "role_handler"]

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from redprop.config import settings_from_config
 from redprop.contracts.base import Event
 from redprop.db.provider import commit_unit_of_work, find_database, rollback_unit_of_work
 from redprop.errors import RedpropError, ValidationFailed
@@ -137,3 +138,34 @@ class BroadcastEventHandler(EventHandler):
 
 
 broadcast_handler = BroadcastEventHandler.decorator
+
+
+class RoleEventHandler(ContractEventHandler):
+    """An event handler only one role of a service consumes: ``@role_handler("city", "matching", OffersAdded)``.
+
+    A service that runs as a district or as the city (``services.<name>.options.role``, validated by the
+    service's own options model; ``district`` when absent) consumes different events in each role. A
+    handler of the other role declares no queue and never runs, so a district does not fill a queue with
+    its own events, and the city does not consume what it publishes itself.
+    """
+
+    DEFAULT_ROLE = "district"
+
+    def __init__(self, role: str, source_service: str, event: type[Event], **kwargs):
+        super().__init__(source_service, event, **kwargs)
+        self.role = role
+        self.active = False
+
+    def setup(self):
+        settings = settings_from_config(self.container.config)
+        role = settings.service(self.container.service_name).options.get("role", self.DEFAULT_ROLE)
+        self.active = role == self.role
+        if self.active:
+            super().setup()
+
+    def stop(self):
+        if self.active:
+            super().stop()
+
+
+role_handler = RoleEventHandler.decorator

@@ -14,13 +14,12 @@ from redprop.contracts import ticketing as t
 from redprop.contracts.base import utcnow
 from redprop.db import Database
 from redprop.errors import Conflict, NotFound, ValidationFailed
-from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query
+from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query, role_handler
 from redprop.service import RedpropService
 from redprop.services.evaluation import actors, city, kpis, league, ratings, scorecards, summary
 from redprop.services.evaluation import models as m
 from redprop.services.evaluation.options import EvaluationOptions, options_of
 from redprop.services.evaluation.periods import CHINA, bounds, last_n, period_of
-from redprop.services.evaluation.roles import role_handler
 from redprop.services.evaluation.rubrics import RUBRIC, STAR_BANDS, Rubric
 
 MIGRATIONS = Path(__file__).parent / "migrations"

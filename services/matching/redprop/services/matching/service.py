@@ -15,7 +15,7 @@ from redprop.contracts.base import utcnow
 from redprop.contracts.registry import StructureChanged
 from redprop.db import Database
 from redprop.errors import Conflict, NotFound
-from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query
+from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query, role_handler
 from redprop.service import RedpropService
 from redprop.services.matching import (
     announce,
@@ -30,7 +30,6 @@ from redprop.services.matching import (
 from redprop.services.matching import models as m
 from redprop.services.matching.fairness import FAIRNESS
 from redprop.services.matching.options import MatchingOptions, Options
-from redprop.services.matching.roles import role_handler
 from redprop.services.matching.scorers import SCORERS
 from redprop.services.matching.taxonomy import CATEGORIES
 
