@@ -15,7 +15,7 @@ from redprop.messaging.outbox import OutboxRelay
 from redprop.testing import events as broker
 from redprop.testing.pytest_plugin import free_port
 from redprop.testing.suite import Suite, wait_for
-from tests.ticketing.conftest import COMPANY, RESIDENT, WORKER, act, rid, submit
+from tests.ticketing.conftest import COMPANY, RESIDENT, WORKER, act, rid, start_ticketing, submit
 
 pytestmark = pytest.mark.integration
 
@@ -193,3 +193,19 @@ def test_a_change_in_the_registry_reaches_the_cached_routes(suite):
         return t.handler.kind == "property_company"
 
     wait_for(routed_to_company, timeout=10, interval=0.3, message="the new company in the routes")
+
+
+def test_the_open_tickets_gauge_is_filled_at_start_and_by_each_scheduled_sweep(run_suite, small_district):
+    import urllib.request
+
+    def gauge(port):
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        return {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
+                if line.startswith("redprop_ticketing_open_tickets{")}
+
+    suite = start_ticketing(run_suite, small_district, sweep_interval=1)
+    port = suite.settings.metrics_port("ticketing")
+    assert wait_for(lambda: gauge(port), message="the gauge after the first sweep")
+    submit(suite)
+    key = 'redprop_ticketing_open_tickets{sla_class="utilities",status="dispatched"}'
+    wait_for(lambda: gauge(port).get(key) == 1.0, timeout=10, message="one dispatched utilities ticket")

@@ -255,7 +255,7 @@ class TicketingService(RedpropService):
         totals = self._sweep(request.now or utcnow())
         return c.SweepReply(**totals.__dict__)
 
-    @SweepTimer.decorator(interval=60)
+    @SweepTimer.decorator(interval=60, eager=True)  # eager: the open-tickets gauge is filled at start
     def scheduled_sweep(self) -> None:
         totals = self._sweep(utcnow())
         if totals.examined:
