@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
+
+#: A pooled connection idle longer than this is pinged before it is handed out (see ``_ping_if_idle``).
+PING_AFTER_IDLE_S = 5.0
 
 _cooperative = False
 
@@ -32,6 +36,29 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+def _stamp(_dbapi_connection, record, *_args) -> None:
+    record.info["used_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    """Ping a connection that sat idle in the pool; a dead one is replaced before anyone uses it.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: a round trip for each unit of work, a
+    good part of a busy service's database time. A connection in steady use is known to be alive;
+    after an idle spell (a restarted or failed-over database, a firewall's idle timeout) it is
+    checked. A connection that breaks while in use is detected by SQLAlchemy, which then discards
+    the whole pool, so one failure does not become many.
+    """
+    if time.monotonic() - record.info.get("used_at", 0.0) < PING_AFTER_IDLE_S:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+    except Exception as error:  # noqa: BLE001 - any failure means: do not use this connection
+        raise exc.DisconnectionError(f"a pooled connection failed its ping: {error}") from error
+
+
 def build_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -45,7 +72,7 @@ def build_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-        pool_recycle=1800,
-    )
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    event.listen(engine, "checkout", _ping_if_idle)
+    event.listen(engine, "checkin", _stamp)
+    return engine

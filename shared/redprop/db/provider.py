@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from redprop.config import settings_from_config
@@ -22,6 +22,19 @@ from redprop.db.engine import build_engine
 from redprop.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+#: ``session.info`` key of the callbacks to run just before the session's next commit.
+_BEFORE_COMMIT = "redprop.before_commit"
+
+
+def _run_before_commit(session: Session) -> None:
+    hooks = session.info.pop(_BEFORE_COMMIT, None)
+    for hook in hooks or ():
+        hook(session)
+
+
+def _forget_before_commit(session: Session, _previous_transaction=None) -> None:
+    session.info.pop(_BEFORE_COMMIT, None)
 
 
 @dataclass
@@ -49,6 +62,9 @@ class Database(DependencyProvider):
         # Outbox relay and readiness checks share the pool with the workers.
         self.engine = build_engine(self.url, pool_size=self.container.max_workers + 2)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        # Any commit of the session runs the hooks: the provider's, and a worker's own mid-way commits.
+        event.listen(self.session_factory, "before_commit", _run_before_commit)
+        event.listen(self.session_factory, "after_soft_rollback", _forget_before_commit)
 
     def stop(self):
         if self.engine is not None:
@@ -73,6 +89,14 @@ class Database(DependencyProvider):
         A failing callback is logged, not raised: the change is already committed.
         """
         self._units[worker_ctx].on_commit.append(callback)
+
+    def before_commit(self, worker_ctx, callback: Callable[[Session], None]) -> None:
+        """Run ``callback(session)`` just before this worker's transaction next commits, inside it.
+
+        For writes cheaper made together at the end (the outbox inserts a worker's events in one
+        statement). A failing callback fails the commit, and the transaction rolls back.
+        """
+        self._units[worker_ctx].session.info.setdefault(_BEFORE_COMMIT, []).append(callback)
 
     def commit(self, worker_ctx) -> None:
         unit = self._units.get(worker_ctx)
