@@ -1,8 +1,9 @@
 """Transactional outbox: events are stored with the change that caused them and published after commit.
 
-``self.events.emit(SomethingHappened(...))`` adds a row to the worker's own transaction, so the event
-exists if and only if the change does. The :class:`OutboxRelay` publishes unpublished rows in order,
-with publisher confirms, and marks them published. It is woken right after each commit and also sweeps
+``self.events.emit(SomethingHappened(...))`` stages a row in the worker's own transaction (a worker's
+events are inserted together, just before it commits), so the event exists if and only if the change
+does. The :class:`OutboxRelay` publishes unpublished rows in order, a batch at a time with publisher
+confirms awaited together (``confirms.py``), and marks them published. It is woken right after each commit and also sweeps
 every ``messaging.outbox_poll_interval`` seconds, so events left behind by a crash between commit and
 publish go out when the service (or another replica) runs again. A crash after publishing but before
 marking can publish an event twice; consumers are idempotent on ``event_id`` (see ``events.py``).
@@ -14,43 +15,72 @@ import json
 import logging
 from datetime import timedelta
 
+import amqp
 import eventlet
 from eventlet.event import Event as GreenEvent
 from eventlet.semaphore import Semaphore
-from nameko.amqp.publish import Publisher
 from nameko.constants import PERSISTENT
 from nameko.extensions import DependencyProvider, SharedExtension
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from redprop.config import settings_from_config
 from redprop.contracts.base import Event, utcnow
 from redprop.db.provider import find_database
 from redprop.messaging import wire
+from redprop.messaging.confirms import BatchPublisher, Outgoing, PublishIncomplete
 from redprop.messaging.tables import IdempotencyRecord, OutboxMessage, ProcessedEvent
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+#: After a wake-up, the relay waits this long so that the commits of concurrent workers share a batch
+#: (one round trip to the broker and two to the database for all of them). Events are not replies:
+#: a few milliseconds more before they go out costs nobody anything.
+LINGER_S = 0.005
+
+# The relay's statements, built once (it runs them for every batch).
+_OUTBOX = OutboxMessage.__table__
+_INSERT = insert(_OUTBOX)
+_PENDING = (select(_OUTBOX.c.id, _OUTBOX.c.event_id, _OUTBOX.c.routing_key, _OUTBOX.c.payload, _OUTBOX.c.headers)
+            .where(_OUTBOX.c.published_at.is_(None))
+            .order_by(_OUTBOX.c.id)
+            .limit(BATCH_SIZE)
+            .with_for_update(skip_locked=True))  # replicas share the work (ignored by SQLite)
+_MARK_PUBLISHED = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+                   .values(published_at=bindparam("at")))
+_MARK_FAILED = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))
+                .values(attempts=_OUTBOX.c.attempts + 1, last_error=bindparam("error")))
 
 
-def stage_event(session: Session, service: str, evt: Event, headers: dict | None = None) -> OutboxMessage:
-    """Add ``evt`` to the outbox inside ``session``'s transaction (no publishing happens here)."""
-    row = OutboxMessage(
-        event_id=evt.event_id,
-        exchange=f"{service}.events",
-        routing_key=evt.event_type,
-        payload=evt.model_dump_json(),
-        headers=json.dumps({
+def outbox_values(service: str, evt: Event, headers: dict | None = None) -> dict:
+    """The outbox row of ``evt``, as column values."""
+    return {
+        "event_id": evt.event_id,
+        "exchange": f"{service}.events",
+        "routing_key": evt.event_type,
+        "payload": evt.model_dump_json(),
+        "headers": json.dumps({
             **(headers or {}),
             wire.H_EVENT_ID: evt.event_id,
             wire.H_EVENT_TYPE: evt.event_type,
             wire.H_DISTRICT: evt.district,
             wire.H_SCHEMA_VERSION: str(evt.schema_version),
         }),
-    )
-    session.add(row)
-    return row
+        "created_at": utcnow(),
+        "attempts": 0,
+    }
+
+
+def stage_events(session: Session, rows: list[dict]) -> None:
+    """Insert outbox rows (from :func:`outbox_values`) in ``session``'s transaction; nothing is published here."""
+    if rows:
+        session.execute(_INSERT, rows)
+
+
+def stage_event(session: Session, service: str, evt: Event, headers: dict | None = None) -> None:
+    """Add ``evt`` to the outbox inside ``session``'s transaction (no publishing happens here)."""
+    stage_events(session, [outbox_values(service, evt, headers)])
 
 
 class OutboxRelay(SharedExtension):
@@ -63,7 +93,8 @@ class OutboxRelay(SharedExtension):
         self.poll_interval = settings.messaging.outbox_poll_interval
         self.retention = timedelta(hours=settings.messaging.retention_hours)
         self.inbox_retention = timedelta(days=settings.messaging.inbox_retention_days)
-        self.publisher = Publisher(settings.amqp_uri, use_confirms=True, delivery_mode=PERSISTENT)
+        self.publisher = BatchPublisher(settings.amqp_uri)
+        self.exchange = wire.event_exchange(self.service)
         self._wakeup = GreenEvent()
         self._lock = Semaphore()
         self._running = False
@@ -81,11 +112,13 @@ class OutboxRelay(SharedExtension):
         if self._gt is not None:
             self._gt.wait()
         self.relay_pending()  # a last flush of whatever the final workers committed
+        self.publisher.close()
 
     def kill(self):
         self._running = False
         if self._gt is not None:
             self._gt.kill()
+        self.publisher.close()
 
     def wake(self, *_args) -> None:
         if not self._wakeup.ready():
@@ -100,7 +133,8 @@ class OutboxRelay(SharedExtension):
                 # The database or broker is away; the rows wait and the next round tries again.
                 log.exception("outbox relay round failed for %s", self.service)
             with eventlet.Timeout(self.poll_interval, False):
-                self._wakeup.wait()
+                if self._wakeup.wait():
+                    eventlet.sleep(LINGER_S)
             self._wakeup = GreenEvent()
 
     def relay_pending(self) -> int:
@@ -116,40 +150,28 @@ class OutboxRelay(SharedExtension):
         return published
 
     def _relay_batch(self) -> tuple[int, bool]:
-        with self.db.new_session() as session:
-            rows = session.execute(
-                select(OutboxMessage)
-                .where(OutboxMessage.published_at.is_(None))
-                .order_by(OutboxMessage.id)
-                .limit(BATCH_SIZE)
-                .with_for_update(skip_locked=True)  # replicas share the work (ignored by SQLite)
-            ).scalars().all()
-            count = 0
-            for row in rows:
-                try:
-                    self._publish(row)
-                except Exception as exc:
-                    row.attempts += 1
-                    row.last_error = repr(exc)[:2000]
-                    session.commit()
-                    log.warning("could not publish event %s yet: %r", row.event_id, exc)
-                    return count, True  # keep order: stop at the first failure, retry next round
-                row.published_at = utcnow()
-                count += 1
-            session.commit()
-            return count, len(rows) < BATCH_SIZE
+        with self.db.engine.connect() as connection:
+            rows = connection.execute(_PENDING).all()
+            try:
+                confirmed = self.publisher.publish([self._outgoing(row) for row in rows])
+                failure = None
+            except PublishIncomplete as exc:
+                confirmed, failure = exc.confirmed, exc
+            if confirmed:
+                connection.execute(_MARK_PUBLISHED, {"ids": [row.id for row in rows[:confirmed]], "at": utcnow()})
+            if failure is not None:
+                # Keep order: stop at the first unconfirmed event and try it again next round.
+                stuck = rows[confirmed]
+                connection.execute(_MARK_FAILED, {"row_id": stuck.id, "error": repr(failure)[:2000]})
+                log.warning("could not publish event %s yet: %s", stuck.event_id, failure)
+            connection.commit()
+            return confirmed, failure is not None or len(rows) < BATCH_SIZE
 
-    def _publish(self, row: OutboxMessage) -> None:
-        self.publisher.publish(
-            row.payload.encode("utf-8"),
-            exchange=wire.event_exchange(self.service),
-            routing_key=row.routing_key,
-            content_type="application/json",
-            content_encoding="utf-8",
-            headers=json.loads(row.headers),
-            message_id=row.event_id,
-            declare=[wire.event_exchange(self.service)],
-        )
+    def _outgoing(self, row) -> Outgoing:
+        message = amqp.Message(row.payload.encode("utf-8"), content_type="application/json",
+                               content_encoding="utf-8", application_headers=json.loads(row.headers),
+                               message_id=row.event_id, delivery_mode=PERSISTENT)
+        return Outgoing(self.exchange, row.routing_key, message)
 
     def _housekeeping(self) -> None:
         """Forget published events, idempotency records and processed-event marks past retention."""
@@ -172,6 +194,8 @@ class EventEmitter:
         self._provider = provider
         self._worker_ctx = worker_ctx
         self._hooked = False
+        #: Events emitted and not yet inserted: they go in one statement just before the commit.
+        self._staged: list[dict] = []
 
     def emit(self, evt: Event) -> None:
         provider = self._provider
@@ -180,10 +204,15 @@ class EventEmitter:
                 f"{type(evt).__name__} ({evt.event_type!r}) is not an event of the "
                 f"{provider.container.service_name} contract"
             )
-        session = provider.db.session_for(self._worker_ctx)
         headers = {"nameko.call_id_stack": list(self._worker_ctx.call_id_stack)}
-        stage_event(session, provider.container.service_name, evt, headers)
+        if not self._staged:
+            provider.db.before_commit(self._worker_ctx, self._insert_staged)
+        self._staged.append(outbox_values(provider.container.service_name, evt, headers))
         self.relay_after_commit()
+
+    def _insert_staged(self, session: Session) -> None:
+        rows, self._staged = self._staged, []
+        stage_events(session, rows)
 
     def relay_after_commit(self) -> None:
         """Wake the relay once this worker commits; call it after staging events with ``stage_event``."""
