@@ -11,10 +11,11 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from redprop.contracts.base import CommandRequest
+from redprop.contracts.base import CommandRequest, utcnow
 from redprop.errors import Conflict
 from redprop.messaging.tables import IdempotencyRecord
 
@@ -25,14 +26,16 @@ def request_fingerprint(request: CommandRequest) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def stored_reply(session: Session, operation: str, request: CommandRequest, fingerprint: str) -> Any | None:
+_RECORDS = IdempotencyRecord.__table__
+# Built once: every command runs these, and building a statement costs more than executing this one.
+_LOOKUP = select(_RECORDS.c.request_hash, _RECORDS.c.reply).where(
+    _RECORDS.c.operation == bindparam("operation"), _RECORDS.c.request_id == bindparam("request_id"))
+_RECORD = insert(_RECORDS)
+
+
+def stored_reply(db: Session | Connection, operation: str, request: CommandRequest, fingerprint: str) -> Any | None:
     """The reply recorded for this request id, or None if the command has not run yet."""
-    record = session.execute(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.operation == operation,
-            IdempotencyRecord.request_id == request.request_id,
-        )
-    ).scalar_one_or_none()
+    record = db.execute(_LOOKUP, {"operation": operation, "request_id": request.request_id}).first()
     if record is None:
         return None
     if record.request_hash != fingerprint:
@@ -45,10 +48,14 @@ def stored_reply(session: Session, operation: str, request: CommandRequest, fing
 
 def record_reply(session: Session, operation: str, request: CommandRequest, fingerprint: str,
                  reply: Any) -> None:
-    """Add the reply to the worker's transaction (it commits together with the change)."""
-    session.add(IdempotencyRecord(
-        operation=operation,
-        request_id=request.request_id,
-        request_hash=fingerprint,
-        reply=json.dumps(reply, ensure_ascii=False),
-    ))
+    """Insert the reply in the worker's transaction (it commits together with the change).
+
+    Raises ``IntegrityError`` if another delivery of the same request has recorded its reply first.
+    """
+    session.execute(_RECORD, {
+        "operation": operation,
+        "request_id": request.request_id,
+        "request_hash": fingerprint,
+        "reply": json.dumps(reply, ensure_ascii=False),
+        "created_at": utcnow(),
+    })

@@ -246,11 +246,15 @@ class CommandEntrypoint(ContractRpc):
         super().setup()
         self.db = find_database(self.container)
 
+    def _lookup_connection(self):
+        """A pooled connection in autocommit mode: one read needs no transaction (BEGIN, ROLLBACK)."""
+        return self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
     def before_worker(self, request, message):
         # The fingerprint is taken now: the worker may normalise the request objects it is given.
         fingerprint = request_fingerprint(request)
-        with self.db.new_session() as session:
-            previous = stored_reply(session, self.qualified_name, request, fingerprint)  # may raise Conflict
+        with self._lookup_connection() as connection:
+            previous = stored_reply(connection, self.qualified_name, request, fingerprint)  # may raise Conflict
         if previous is None:
             return fingerprint
         log.info("replaying the stored reply to %s request_id=%s", self.qualified_name, request.request_id)
@@ -259,14 +263,14 @@ class CommandEntrypoint(ContractRpc):
         return ANSWERED
 
     def complete(self, worker_ctx, request, fingerprint, reply):
-        record_reply(self.db.session_for(worker_ctx), self.qualified_name, request, fingerprint, reply)
         try:
+            record_reply(self.db.session_for(worker_ctx), self.qualified_name, request, fingerprint, reply)
             commit_unit_of_work(worker_ctx)
         except IntegrityError as exc:
             # Another delivery of the same command may have committed first: answer as it did.
             rollback_unit_of_work(worker_ctx)
-            with self.db.new_session() as session:
-                previous = stored_reply(session, self.qualified_name, request, fingerprint)
+            with self._lookup_connection() as connection:
+                previous = stored_reply(connection, self.qualified_name, request, fingerprint)
             if previous is not None:
                 return previous
             raise Conflict("the change conflicts with existing data", {"constraint": str(exc.orig)[:300]}) from None
