@@ -9,14 +9,31 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from difflib import SequenceMatcher
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from redprop.services.ticketing.models import TicketRow
 
-#: The most recent tickets at the same place and category that are compared with a new one.
-MAX_COMPARED = 100
+#: The most recent tickets at the same place and category that are compared with a new one: a resident
+#: repeating a complaint repeats a recent one, and intake must not slow down as a building's list grows.
+MAX_COMPARED = 30
+#: A candidate at least this similar is taken at once (it is the newest such: the one the resident saw).
+CLEARLY_SAME = 0.9
 LIVE = ("submitted", "dispatched", "in_progress", "awaiting_resident", "resolved")
+
+
+def _candidates(place_column: str):
+    """The newest live tickets at one place and category; built once, executed with parameters."""
+    t = TicketRow.__table__.c  # plain columns: rows come back as tuples, without the ORM's loading
+    return (select(t.id, t.description)
+            .where(t[place_column] == bindparam("place"), t.category == bindparam("category"),
+                   t.district == bindparam("district"), t.submitted_at >= bindparam("since"),
+                   t.status.in_(LIVE), t.merged_into.is_(None))
+            .order_by(t.submitted_at.desc())
+            .limit(MAX_COMPARED))
+
+
+_BY_BUILDING, _BY_COMPLEX = _candidates("building_id"), _candidates("complex_id")
 
 
 def likely_original(session: Session, *, district: str, category: str, building_id: str | None,
@@ -24,19 +41,19 @@ def likely_original(session: Session, *, district: str, category: str, building_
                     threshold: float) -> str | None:
     if window_days == 0 or not (building_id or complex_id):
         return None
-    query = select(TicketRow.id, TicketRow.description).where(
-        TicketRow.district == district, TicketRow.category == category, TicketRow.status.in_(LIVE),
-        TicketRow.submitted_at >= now - timedelta(days=window_days), TicketRow.merged_into.is_(None))
-    query = query.where(TicketRow.building_id == building_id) if building_id else query.where(
-        TicketRow.complex_id == complex_id)
+    query = _BY_BUILDING if building_id else _BY_COMPLEX
+    params = {"place": building_id or complex_id, "category": category, "district": district,
+              "since": now - timedelta(days=window_days)}
     best, best_score = None, threshold
     matcher = SequenceMatcher(None, b=description)  # b is the side SequenceMatcher indexes: index it once
-    for tid, text in session.execute(query.order_by(TicketRow.submitted_at.desc()).limit(MAX_COMPARED)):
+    for tid, text in session.execute(query, params):
         matcher.set_seq1(text)
         # The cheap upper bounds first: most candidates are ruled out without the full comparison.
         if matcher.real_quick_ratio() < best_score or matcher.quick_ratio() < best_score:
             continue
         score = matcher.ratio()
+        if score >= CLEARLY_SAME:
+            return tid
         if score >= best_score:
             best, best_score = tid, score
     return best

@@ -6,8 +6,10 @@
                      +------------------------ reopen ---------------+
     any open state -> cancelled (by the resident or a worker; follow / merge for duplicates)
 
-A :class:`TicketDesk` works inside one worker's transaction: it changes rows, appends history, stages
-events in the outbox and queues notices that are sent after the commit.
+A :class:`TicketDesk` works inside one worker's transaction: it changes rows, gathers history, stages
+events in the outbox and queues notices that are sent after the commit. New tickets and history rows
+are written by :meth:`TicketDesk.save` with plain inserts, not the ORM's unit of work: intake is the
+service's hot path, and a new ticket is complete (routed and dispatched) before it is written once.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from redprop.contracts import ticketing as c
@@ -31,6 +33,13 @@ from redprop.services.ticketing.routing import Router, RoutingContext
 from redprop.services.ticketing.sla import SlaPolicy
 
 SYSTEM = c.Actor(kind="system", id="ticketing")
+
+_INSERT_TICKET, _INSERT_HISTORY = insert(TicketRow.__table__), insert(HistoryRow.__table__)
+_TICKET_COLUMNS = [(attr.key, attr.columns[0].key) for attr in inspect(TicketRow).column_attrs]
+
+
+def _column_values(row: TicketRow) -> dict:
+    return {column: getattr(row, attr) for attr, column in _TICKET_COLUMNS}
 
 
 @dataclass
@@ -57,6 +66,19 @@ class TicketDesk:
         self.outcome = Outcome()
         #: History written by this desk for tickets it created: no need to read it back.
         self._new_history: dict[str, list[c.HistoryEntry]] = {}
+        #: Created tickets and history rows not yet written (see :meth:`save`).
+        self._unsaved_tickets: list[TicketRow] = []
+        self._unsaved_history: list[dict] = []
+
+    def save(self) -> None:
+        """Write the tickets created and the history recorded since the last save (changes to loaded
+        tickets are the ORM's to flush, at the commit)."""
+        if self._unsaved_tickets:
+            self.session.execute(_INSERT_TICKET, [_column_values(r) for r in self._unsaved_tickets])
+            self._unsaved_tickets.clear()
+        if self._unsaved_history:
+            self.session.execute(_INSERT_HISTORY, self._unsaved_history)
+            self._unsaved_history.clear()
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -119,14 +141,13 @@ class TicketDesk:
     # -- bookkeeping -------------------------------------------------------------------------------
 
     def _record(self, row: TicketRow, actor: c.Actor, action: str, before: str | None, **detail) -> None:
-        entry = HistoryRow(ticket_id=row.id, at=self.clock(), actor=actor.model_dump(mode="json"), action=action,
-                           from_status=before, to_status=row.status,
-                           detail={k: v for k, v in detail.items() if v is not None})
-        self.session.add(entry)
+        at, detail = self.clock(), {k: v for k, v in detail.items() if v is not None}
+        self._unsaved_history.append({"ticket_id": row.id, "at": at, "actor": actor.model_dump(mode="json"),
+                                      "action": action, "from_status": before, "to_status": row.status,
+                                      "detail": detail})
         if row.id in self._new_history:
             self._new_history[row.id].append(c.HistoryEntry(
-                at=entry.at, actor=actor, action=action, from_status=before, to_status=row.status,
-                detail=entry.detail))
+                at=at, actor=actor, action=action, from_status=before, to_status=row.status, detail=detail))
 
     def _announce(self, event_cls, row: TicketRow, actor: c.Actor, **fields) -> None:
         self.outcome.events.append(event_cls(district=self.district, ticket=self.facts(row), actor=actor, **fields))
@@ -186,10 +207,9 @@ class TicketDesk:
             status="submitted", level="grid", rejections=0, escalations=0, reopen_count=0,
             submitted_at=now, response_due_at=response_due, resolution_due_at=resolution_due,
             resolution_clock_from=now, sla_state="on_track", response_breached=False, resolution_breached=False,
-            level_breached=False, duplicate_of=possible_duplicate, cost_lines=[])
+            level_breached=False, duplicate_of=possible_duplicate, cost_lines=[], updated_at=now)
         self.schedule_check(row)
-        self.session.add(row)
-        self.session.flush()
+        self._unsaved_tickets.append(row)
         self._new_history[row.id] = []
         self._record(row, actor, "submitted", None, category=category.code, entered_by=request.entered_by,
                      possible_duplicate_of=possible_duplicate)
@@ -217,8 +237,10 @@ class TicketDesk:
                       if h.id not in exclude]
         if not candidates:
             return False
-        load = self.workloads([h.id for h in candidates])
-        chosen = min(candidates, key=lambda h: (load.get(h.id, 0), candidates.index(h)))
+        chosen = candidates[0]
+        if len(candidates) > 1:
+            load = self.workloads([h.id for h in candidates])
+            chosen = min(candidates, key=lambda h: (load.get(h.id, 0), candidates.index(h)))
         self._dispatch_to(row, chosen, actor, auto=True)
         return True
 

@@ -83,6 +83,7 @@ class TicketRow(DistrictMixin, Base):
         Index("ix_tickets_handler_open", "handler_id", "status"),
         # Duplicates and monthly summaries: by place, category and time.
         Index("ix_tickets_complex_category_time", "complex_id", "category", "submitted_at"),
+        Index("ix_tickets_building_category_time", "building_id", "category", "submitted_at"),
         Index("ix_tickets_district_status", "district", "status"),
     )
 

@@ -101,7 +101,8 @@ class TicketingService(RedpropService):
                           self.toolkit.router, self.toolkit.options.at_risk_fraction)
 
     def _finish(self, desk: TicketDesk) -> None:
-        """Stage the transition's events, count it, and send its notices once it is committed."""
+        """Write the transition, stage its events, count it, and send its notices once it is committed."""
+        desk.save()
         outcome = desk.outcome
         for evt in outcome.events:
             self.events.emit(evt)
