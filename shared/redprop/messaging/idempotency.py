@@ -11,11 +11,15 @@ import hashlib
 import json
 from typing import Any
 
+from eventlet.semaphore import Semaphore
+from nameko.extensions import SharedExtension
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from redprop.contracts.base import CommandRequest, utcnow
+from redprop.db.provider import find_database
 from redprop.errors import Conflict
 from redprop.messaging.tables import IdempotencyRecord
 
@@ -59,3 +63,50 @@ def record_reply(session: Session, operation: str, request: CommandRequest, fing
         "reply": json.dumps(reply, ensure_ascii=False),
         "created_at": utcnow(),
     })
+
+
+class ReplyLookup(SharedExtension):
+    """The replay check of every command of a container, on one autocommit connection kept open.
+
+    Every command asks "has this request id been answered?" before it runs: on a pooled connection
+    that is a checkout, a transaction and a return for one indexed read, on this one a single round
+    trip. Lookups take turns (nameko's consumer asks them one message at a time anyway). A connection
+    the database dropped is replaced once. With a one-connection pool (SQLite) it is borrowed per
+    lookup instead, so that it never starves the workers.
+    """
+
+    def setup(self):
+        self.db = find_database(self.container)
+        self._connection: Connection | None = None
+        self._lock = Semaphore()
+
+    def stop(self):
+        self._close()
+
+    def kill(self):
+        self._close()
+
+    def find(self, operation: str, request: CommandRequest, fingerprint: str) -> Any | None:
+        """The stored reply of ``request``, None if it has not run; ``Conflict`` for a reused request id."""
+        if self.db.engine.pool.size() < 2:
+            with self.db.engine.connect() as connection:
+                return stored_reply(connection, operation, request, fingerprint)
+        with self._lock:
+            for attempt in (1, 2):
+                if self._connection is None:
+                    self._connection = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                try:
+                    return stored_reply(self._connection, operation, request, fingerprint)
+                except DBAPIError as exc:
+                    self._close()
+                    if attempt == 2 or not exc.connection_invalidated:
+                        raise
+        raise AssertionError("unreachable")
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except Exception:  # noqa: BLE001 - it is being thrown away
+                pass
+            self._connection = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import timedelta
 
 import amqp
@@ -38,12 +39,17 @@ BATCH_SIZE = 200
 #: (one round trip to the broker and two to the database for all of them). Events are not replies:
 #: a few milliseconds more before they go out costs nobody anything.
 LINGER_S = 0.005
+#: A round after a wake-up reads the pending rows from a little below the highest id it published.
+#: The index entries of published rows stay in the partial index until VACUUM, and reading past all of
+#: them every round made each round slower as the table grew. A row committed out of id order further
+#: back than this is found by the full read each poll interval.
+SCAN_SLACK = 1000
 
 # The relay's statements, built once (it runs them for every batch).
 _OUTBOX = OutboxMessage.__table__
 _INSERT = insert(_OUTBOX)
 _PENDING = (select(_OUTBOX.c.id, _OUTBOX.c.event_id, _OUTBOX.c.routing_key, _OUTBOX.c.payload, _OUTBOX.c.headers)
-            .where(_OUTBOX.c.published_at.is_(None))
+            .where(_OUTBOX.c.published_at.is_(None), _OUTBOX.c.id > bindparam("after"))
             .order_by(_OUTBOX.c.id)
             .limit(BATCH_SIZE)
             .with_for_update(skip_locked=True))  # replicas share the work (ignored by SQLite)
@@ -101,6 +107,7 @@ class OutboxRelay(SharedExtension):
         self._gt = None
         self._last_housekeeping = None
         self.published_total = 0
+        self._published_upto = 0  # the highest outbox id this relay has published
 
     def start(self):
         self._running = True
@@ -125,33 +132,43 @@ class OutboxRelay(SharedExtension):
             self._wakeup.send(True)
 
     def _run(self):
+        woken, last_full = False, 0.0
         while self._running:
             try:
-                self.relay_pending()
+                # A full read at least once per poll interval, however busy: no row waits longer.
+                full = not woken or time.monotonic() - last_full >= self.poll_interval
+                if full:
+                    last_full = time.monotonic()
+                self.relay_pending(full=full)
                 self._housekeeping()
             except Exception:
                 # The database or broker is away; the rows wait and the next round tries again.
                 log.exception("outbox relay round failed for %s", self.service)
+            woken = False
             with eventlet.Timeout(self.poll_interval, False):
-                if self._wakeup.wait():
-                    eventlet.sleep(LINGER_S)
+                woken = self._wakeup.wait()
+                eventlet.sleep(LINGER_S)
             self._wakeup = GreenEvent()
 
-    def relay_pending(self) -> int:
-        """Publish unpublished rows in order; returns how many went out."""
+    def relay_pending(self, full: bool = True) -> int:
+        """Publish unpublished rows in order; returns how many went out.
+
+        ``full=False`` (a round after a commit woke the relay) starts near the last published id.
+        """
         published = 0
         with self._lock:
             while True:
-                count, done = self._relay_batch()
+                after = 0 if full else max(self._published_upto - SCAN_SLACK, 0)
+                count, done = self._relay_batch(after)
                 published += count
                 if done:
                     break
         self.published_total += published
         return published
 
-    def _relay_batch(self) -> tuple[int, bool]:
+    def _relay_batch(self, after: int) -> tuple[int, bool]:
         with self.db.engine.connect() as connection:
-            rows = connection.execute(_PENDING).all()
+            rows = connection.execute(_PENDING, {"after": after}).all()
             try:
                 confirmed = self.publisher.publish([self._outgoing(row) for row in rows])
                 failure = None
@@ -159,6 +176,7 @@ class OutboxRelay(SharedExtension):
                 confirmed, failure = exc.confirmed, exc
             if confirmed:
                 connection.execute(_MARK_PUBLISHED, {"ids": [row.id for row in rows[:confirmed]], "at": utcnow()})
+                self._published_upto = max(self._published_upto, rows[confirmed - 1].id)
             if failure is not None:
                 # Keep order: stop at the first unconfirmed event and try it again next round.
                 stuck = rows[confirmed]

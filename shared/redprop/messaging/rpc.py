@@ -39,7 +39,7 @@ from redprop.db.provider import commit_unit_of_work, find_database, rollback_uni
 from redprop.errors import ConfigError, Conflict, RedpropError, ValidationFailed
 from redprop.messaging import wire
 from redprop.messaging.deadletter import DeadLetteringQueueConsumer
-from redprop.messaging.idempotency import record_reply, request_fingerprint, stored_reply
+from redprop.messaging.idempotency import ReplyLookup, record_reply, request_fingerprint
 from redprop.metrics import find_metrics_server
 
 log = logging.getLogger(__name__)
@@ -241,20 +241,16 @@ class CommandEntrypoint(ContractRpc):
     """A change: idempotent on ``request_id``; the reply is stored with the change."""
 
     kind = "command"
+    replies = ReplyLookup()
 
     def setup(self):
         super().setup()
         self.db = find_database(self.container)
 
-    def _lookup_connection(self):
-        """A pooled connection in autocommit mode: one read needs no transaction (BEGIN, ROLLBACK)."""
-        return self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-
     def before_worker(self, request, message):
         # The fingerprint is taken now: the worker may normalise the request objects it is given.
         fingerprint = request_fingerprint(request)
-        with self._lookup_connection() as connection:
-            previous = stored_reply(connection, self.qualified_name, request, fingerprint)  # may raise Conflict
+        previous = self.replies.find(self.qualified_name, request, fingerprint)  # may raise Conflict
         if previous is None:
             return fingerprint
         log.info("replaying the stored reply to %s request_id=%s", self.qualified_name, request.request_id)
@@ -269,8 +265,7 @@ class CommandEntrypoint(ContractRpc):
         except IntegrityError as exc:
             # Another delivery of the same command may have committed first: answer as it did.
             rollback_unit_of_work(worker_ctx)
-            with self._lookup_connection() as connection:
-                previous = stored_reply(connection, self.qualified_name, request, fingerprint)
+            previous = self.replies.find(self.qualified_name, request, fingerprint)
             if previous is not None:
                 return previous
             raise Conflict("the change conflicts with existing data", {"constraint": str(exc.orig)[:300]}) from None
