@@ -113,6 +113,68 @@ def measure_pipelined(send: Callable[[int], object], wait: Callable[[object], ob
     return Pipelined(done, clock() - started, window)
 
 
+# -- where the CPU goes -------------------------------------------------------------------------------
+
+
+def _clock_ticks() -> int:
+    return os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu(pid: int) -> tuple[str, float] | None:
+    """(command name, CPU seconds used so far) of a process; None if it is gone (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    name = raw[raw.index("(") + 1:raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2:].split()
+    return name, (int(fields[11]) + int(fields[12])) / _clock_ticks()
+
+
+def _machine_busy() -> float:
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    return (sum(values) - values[3] - values[4]) / _clock_ticks()  # all but idle and iowait
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds spent by groups of processes between :meth:`start` and :meth:`stop`.
+
+    ``groups`` maps a label to a predicate on (pid, command name); a process that started in between
+    counts from zero (a database backend opened for the load). The whole machine is measured too, so
+    a report can show how much of it the measured work took (this machine is shared and noisy).
+    """
+
+    groups: dict[str, Callable[[int, str], bool]]
+    spent: dict[str, float] = field(default_factory=dict)
+    _before: dict[int, float] = field(default_factory=dict)
+    _machine: float = 0.0
+
+    def _snapshot(self) -> dict[int, tuple[str, float]]:
+        out = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and (found := _process_cpu(int(entry))) is not None:
+                out[int(entry)] = found
+        return out
+
+    def start(self) -> CpuMeter:
+        self._before = {pid: cpu for pid, (_name, cpu) in self._snapshot().items()}
+        self._machine = _machine_busy()
+        return self
+
+    def stop(self) -> CpuMeter:
+        self.spent = dict.fromkeys(self.groups, 0.0)
+        for pid, (name, cpu) in self._snapshot().items():
+            for label, belongs in self.groups.items():
+                if belongs(pid, name):
+                    self.spent[label] += cpu - self._before.get(pid, 0.0)
+                    break
+        self.spent["whole machine"] = _machine_busy() - self._machine
+        return self
+
+
 # -- the isolated environment ------------------------------------------------------------------------
 
 

@@ -16,23 +16,29 @@ import json
 import time
 import uuid
 from datetime import timedelta
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
 from bench.common import (
     REDPROP,
+    CpuMeter,
     Environment,
     free_port,
     http_ok,
     log,
     measure_pipelined,
     measure_sequential,
+    median,
     percentile,
     queue_has_consumers,
     wait_until,
 )
 
 SECONDS = 8.0
+#: Baseline and pipelined intake alternate in this many rounds (this machine's speed drifts).
+ROUNDS = 3
+ROUND_SECONDS = 5.0
 WINDOW = 16
 SWEEP_TICKETS = 1_000_000
 DUE_FRACTION = 0.01
@@ -53,7 +59,7 @@ def _config(env: Environment, ticketing_db: str) -> tuple[dict, str]:
     return ports, str(path)
 
 
-def _start(env: Environment, name: str, config: str, port: int) -> None:
+def _start(env: Environment, name: str, config: str, port: int):
     import subprocess
 
     subprocess.run([REDPROP, "migrate", name], env={**__import__("os").environ, "REDPROP_CONFIG": config},
@@ -61,6 +67,7 @@ def _start(env: Environment, name: str, config: str, port: int) -> None:
     proc = env.spawn(name, [REDPROP, "run", name], {"REDPROP_CONFIG": config})
     wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/readyz") and queue_has_consumers(env.amqp_uri, f"rpc-{name}"),
                timeout=60, what=f"the {name} service", proc=proc, env=env, name=name)
+    return proc
 
 
 def _district() -> list[dict]:
@@ -69,47 +76,67 @@ def _district() -> list[dict]:
     return small_district_records()
 
 
-def _baseline(env: Environment) -> dict:
+class Baseline:
     """A confirmed persistent publish plus a one-row insert and commit, sequentially."""
-    import amqp
-    import psycopg2
 
-    from redprop.messaging.management import RabbitManagement  # noqa: F401 - same broker as the services
+    def __init__(self, env: Environment):
+        import amqp
+        import psycopg2
 
-    parts = __import__("urllib.parse").parse.urlsplit(env.amqp_uri)
-    conn = amqp.Connection(host="127.0.0.1:5672", userid="guest", password="guest",
-                           virtual_host=__import__("urllib.parse").parse.unquote(parts.path[1:]))
-    conn.connect()
-    channel = conn.channel()
-    channel.confirm_select()
-    channel.queue_declare("bench-baseline-intake", durable=True, auto_delete=False)
-    db = psycopg2.connect(env.database_url.replace("+psycopg2", ""))
-    with db.cursor() as cur:
-        cur.execute("CREATE TABLE bench_intake (id text PRIMARY KEY, body jsonb, at timestamptz DEFAULT now())")
-    db.commit()
-    body = json.dumps({"resident_id": "P2", "category": "leak", "building_id": "B1", "description": "漏水"})
+        self._amqp = amqp
+        vhost = unquote(urlsplit(env.amqp_uri).path[1:])
+        self.conn = amqp.Connection(host="127.0.0.1:5672", userid="guest", password="guest", virtual_host=vhost)
+        self.conn.connect()
+        self.channel = self.conn.channel()
+        self.channel.confirm_select()
+        self.channel.queue_declare("bench-baseline-intake", durable=True, auto_delete=False)
+        self.db = psycopg2.connect(env.database_url.replace("+psycopg2", ""))
+        with self.db.cursor() as cur:
+            cur.execute("CREATE TABLE bench_intake (id text PRIMARY KEY, body jsonb, at timestamptz DEFAULT now())")
+        self.db.commit()
+        self.body = json.dumps({"resident_id": "P2", "category": "leak", "building_id": "B1", "description": "漏水"})
+        self.runs = []
+        for i in range(50):
+            self.once(-i - 1)
 
-    def once(i: int) -> None:
-        channel.basic_publish_confirm(amqp.Message(body, delivery_mode=2), exchange="",
-                                      routing_key="bench-baseline-intake")
-        with db.cursor() as cur:
-            cur.execute("INSERT INTO bench_intake (id, body) VALUES (%s, %s)", (f"b{i}-{uuid.uuid4().hex}", body))
-        db.commit()
+    def once(self, i: int) -> None:
+        self.channel.basic_publish_confirm(self._amqp.Message(self.body, delivery_mode=2), exchange="",
+                                           routing_key="bench-baseline-intake")
+        with self.db.cursor() as cur:
+            cur.execute("INSERT INTO bench_intake (id, body) VALUES (%s, %s)", (f"b{i}-{uuid.uuid4().hex}", self.body))
+        self.db.commit()
 
-    for i in range(50):
-        once(-i - 1)
-    run = measure_sequential(once, max_calls=100_000, max_seconds=SECONDS)
-    channel.queue_delete("bench-baseline-intake")
-    conn.close()
-    db.close()
-    return {"per_s": run.throughput, "p50": percentile(run.latencies, 50), "p99": percentile(run.latencies, 99)}
+    def round(self, seconds: float) -> float:
+        offset = sum(len(r.latencies) for r in self.runs)
+        run = measure_sequential(lambda i: self.once(offset + i), max_calls=100_000, max_seconds=seconds)
+        self.runs.append(run)
+        self.channel.queue_purge("bench-baseline-intake")
+        return run.throughput
+
+    def close(self) -> None:
+        self.channel.queue_delete("bench-baseline-intake")
+        self.conn.close()
+        self.db.close()
 
 
-def _intake(config: str) -> dict:
+def _cpu_groups(service_pid: int) -> dict:
+    import os
+
+    me = os.getpid()
+    return {
+        "ticketing service": lambda pid, name: pid == service_pid,
+        "PostgreSQL": lambda pid, name: name == "postgres",
+        "RabbitMQ": lambda pid, name: name == "beam.smp",
+        "bench client": lambda pid, name: pid == me,
+    }
+
+
+def _intake(env: Environment, config: str, service_pid: int) -> tuple[dict, dict]:
     from redprop.config import load_settings
     from redprop.messaging.client import RpcClient
 
     settings = load_settings(config)
+    baseline = Baseline(env)
     with RpcClient(settings, timeout=60) as rpc:
         rpc.registry.upsert(records=_district(), request_id="bench-load-district")
         tag = uuid.uuid4().hex[:8]
@@ -123,13 +150,40 @@ def _intake(config: str) -> dict:
             rpc.call("ticketing", "submit", body(10_000_000 + i))
         seq = measure_sequential(lambda i: rpc.call("ticketing", "submit", body(i)), max_calls=100_000,
                                  max_seconds=SECONDS)
-        offset = 1_000_000
-        pipe = measure_pipelined(lambda i: rpc.call_async("ticketing", "submit", body(offset + i)),
-                                 lambda pending: pending.result(), window=WINDOW, max_calls=100_000,
-                                 max_seconds=SECONDS)
+        pipe_rates, base_rates, cpu, tickets = [], [], {}, 0
+        for r in range(ROUNDS):
+            log(f"ticketing intake: round {r + 1} of {ROUNDS}")
+            base_rates.append(baseline.round(ROUND_SECONDS))
+            offset = 1_000_000 * (r + 1)
+            meter = CpuMeter(_cpu_groups(service_pid)).start()
+            pipe = measure_pipelined(lambda i, o=offset: rpc.call_async("ticketing", "submit", body(o + i)),
+                                     lambda pending: pending.result(), window=WINDOW, max_calls=100_000,
+                                     max_seconds=ROUND_SECONDS)
+            time.sleep(0.3)  # the relay's last round of the load
+            meter.stop()
+            pipe_rates.append(pipe.throughput)
+            tickets += pipe.calls
+            for label, seconds in meter.spent.items():
+                cpu[label] = cpu.get(label, 0.0) + seconds
+            cpu.setdefault("elapsed", 0.0)
+            cpu["elapsed"] += pipe.elapsed + 0.3
         total = rpc.ticketing.list(limit=1).total
-    return {"seq_per_s": seq.throughput, "p50": percentile(seq.latencies, 50), "p99": percentile(seq.latencies, 99),
-            "pipe_per_s": pipe.throughput, "tickets": total}
+    base_latencies = [x for run in baseline.runs for x in run.latencies]
+    baseline.close()
+    base = {"per_s": median(base_rates), "range": (min(base_rates), max(base_rates)),
+            "p50": percentile(base_latencies, 50), "p99": percentile(base_latencies, 99)}
+    intake = {"seq_per_s": seq.throughput, "p50": percentile(seq.latencies, 50), "p99": percentile(seq.latencies, 99),
+              "pipe_per_s": median(pipe_rates), "pipe_range": (min(pipe_rates), max(pipe_rates)),
+              "ratios": [p / b for p, b in zip(pipe_rates, base_rates, strict=True)], "tickets": total,
+              "cpu_ms_per_ticket": {k: 1000 * v / tickets for k, v in cpu.items() if k != "elapsed"},
+              "machine_share": cpu["whole machine"] / (cpu["elapsed"] * _cores())}
+    return base, intake
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 1
 
 
 def _fill(ticketing_db: str) -> None:
@@ -188,11 +242,9 @@ def run() -> str:
     try:
         ports, config = _config(env, ticketing_db)
         _start(env, "registry", config, ports["registry"])
-        _start(env, "ticketing", config, ports["ticketing"])
-        log("ticketing intake: baseline")
-        base = _baseline(env)
-        log("ticketing intake: redprop")
-        intake = _intake(config)
+        service = _start(env, "ticketing", config, ports["ticketing"])
+        log("ticketing intake: baseline and redprop, interleaved")
+        base, intake = _intake(env, config, service.pid)
         log(f"ticketing sweep: filling {SWEEP_TICKETS:,} open tickets")
         started = time.perf_counter()
         _fill(ticketing_db)
@@ -213,29 +265,47 @@ def _report(base: dict, intake: dict, fill_s: float, sweeps: dict) -> str:
         return a / b if b else float("nan")
 
     seq_ratio = ratio(intake["seq_per_s"], base["per_s"])
-    pipe_ratio = ratio(intake["pipe_per_s"], base["per_s"])
+    pipe_ratio = median(intake["ratios"])
+    cpu = intake["cpu_ms_per_ticket"]
+    measured = sum(v for k, v in cpu.items() if k != "whole machine")
     lines = [
         "## Ticketing",
         "",
         "### Intake end to end (`ticketing.submit`)",
         "",
         "A resident's ticket submitted over AMQP (persistent, publisher-confirmed, idempotent on `request_id`),",
-        "validated against the registry (two RPC queries: `resolve` and the resident), persisted with its history",
-        "and outbox events, routed and dispatched, on PostgreSQL. Baseline from the same run: a confirmed",
-        "persistent publish plus a one-row insert and commit, sequentially.",
+        "validated against the registry (answers cached per place, dropped when the registry's structure",
+        "changes), checked for duplicates, persisted with its history and outbox events, routed and dispatched,",
+        "on PostgreSQL; its events published by the outbox relay. Baseline from the same run: a confirmed",
+        "persistent publish plus a one-row insert and commit, sequentially. The baseline and the pipelined",
+        f"intake alternate in {ROUNDS} rounds of {ROUND_SECONDS:g} s; the ratio is the median of the rounds' ratios.",
         "",
         "| measure | baseline | redprop | ratio | target | met? |",
         "|---|---:|---:|---:|---:|:---:|",
-        f"| tickets/s, one at a time | {base['per_s']:.0f} | {intake['seq_per_s']:.0f} | {seq_ratio:.2f} | >= 0.5 | "
-        f"{'yes' if seq_ratio >= 0.5 else 'no'} |",
-        f"| tickets/s, {WINDOW} in flight | {base['per_s']:.0f} | {intake['pipe_per_s']:.0f} | {pipe_ratio:.2f} | "
-        f">= 0.5 | {'yes' if pipe_ratio >= 0.5 else 'no'} |",
-        f"| latency p50 (ms) | {base['p50'] * 1000:.2f} | {intake['p50'] * 1000:.2f} | "
+        f"| tickets/s, {WINDOW} in flight (median of {ROUNDS} rounds) | {base['per_s']:.0f} "
+        f"({base['range'][0]:.0f}–{base['range'][1]:.0f}) | {intake['pipe_per_s']:.0f} "
+        f"({intake['pipe_range'][0]:.0f}–{intake['pipe_range'][1]:.0f}) | {pipe_ratio:.2f} | >= 0.5 | "
+        f"{'yes' if pipe_ratio >= 0.5 else '**no**'} |",
+        f"| tickets/s, one at a time | {base['per_s']:.0f} | {intake['seq_per_s']:.0f} | {seq_ratio:.2f} | | |",
+        f"| latency p50, one at a time (ms) | {base['p50'] * 1000:.2f} | {intake['p50'] * 1000:.2f} | "
         f"{ratio(intake['p50'], base['p50']):.2f} | | |",
-        f"| latency p99 (ms) | {base['p99'] * 1000:.2f} | {intake['p99'] * 1000:.2f} | "
+        f"| latency p99, one at a time (ms) | {base['p99'] * 1000:.2f} | {intake['p99'] * 1000:.2f} | "
         f"{ratio(intake['p99'], base['p99']):.2f} | | |",
         "",
         f"{intake['tickets']:,} tickets were created in the run, each exactly once.",
+        "",
+        f"Where the CPU went while {WINDOW} tickets were in flight (all rounds; the machine was "
+        f"{intake['machine_share']:.0%} busy over its {_cores()} cores):",
+        "",
+        "| process | CPU ms per ticket |",
+        "|---|---:|",
+        *[f"| {label} | {cpu[label]:.2f} |" for label in cpu if label != "whole machine"],
+        f"| whole machine (everything above, the kernel and other tenants) | {cpu['whole machine']:.2f} |",
+        "",
+        f"The intake is CPU-bound: these four processes take {measured:.1f} ms of CPU per ticket, so the machine's",
+        f"{_cores()} cores cannot carry more than about {1000 * _cores() / measured:.0f} tickets/s at that cost. "
+        "The baseline mostly",
+        "waits on its two disk flushes per iteration (the broker's and the database's) and leaves the CPU idle.",
         "",
         "### SLA sweep over 1,000,000 open tickets",
         "",
