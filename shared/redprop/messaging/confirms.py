@@ -22,6 +22,15 @@ from kombu.exceptions import OperationalError
 log = logging.getLogger(__name__)
 
 
+def renewed(connection: Connection) -> Connection:
+    """Close ``connection`` quietly (it may be broken) and return a fresh, unopened copy of it."""
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 - it is being thrown away
+        pass
+    return connection.clone()
+
+
 @dataclass(frozen=True)
 class Outgoing:
     exchange: Exchange
@@ -139,8 +148,4 @@ class BatchPublisher:
 
     def close(self) -> None:
         self._channel = None
-        try:
-            self._connection.close()
-        except Exception:  # noqa: BLE001 - it is being thrown away
-            pass
-        self._connection = self._connection.clone()
+        self._connection = renewed(self._connection)

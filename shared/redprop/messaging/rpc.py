@@ -38,6 +38,7 @@ from redprop.contracts.base import Operation, Request
 from redprop.db.provider import commit_unit_of_work, find_database, rollback_unit_of_work
 from redprop.errors import ConfigError, Conflict, RedpropError, ValidationFailed
 from redprop.messaging import wire
+from redprop.messaging.confirms import renewed
 from redprop.messaging.deadletter import DeadLetteringQueueConsumer
 from redprop.messaging.idempotency import ReplyLookup, record_reply, request_fingerprint
 from redprop.metrics import find_metrics_server
@@ -88,11 +89,7 @@ class ReplyPublisher:
 
     def close(self) -> None:
         self._channel = None
-        try:
-            self._connection.close()
-        except Exception:  # noqa: BLE001 - it is being thrown away
-            pass
-        self._connection = self._connection.clone()
+        self._connection = renewed(self._connection)
 
 
 class ContractRpcConsumer(RpcConsumer):
