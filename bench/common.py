@@ -348,10 +348,10 @@ def http_ok(url: str) -> bool:
         return False
 
 
-def queue_has_consumers(amqp_uri: str, queue: str) -> bool:
+def queue_has_consumers(amqp_uri: str, queue: str, at_least: int = 1) -> bool:
     vhost = quote(unquote(urlsplit(amqp_uri).path.lstrip("/")), safe="")
     try:
         info = management_json(f"/queues/{vhost}/{quote(queue, safe='')}")
     except urllib.error.HTTPError:
         return False
-    return info.get("consumers", 0) > 0
+    return info.get("consumers", 0) >= at_least
