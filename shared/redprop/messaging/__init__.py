@@ -7,6 +7,8 @@ Where to look:
   outbox.py       self.events.emit(...) and the relay that publishes after commit
   client.py       RpcClient (standalone) and ServiceRpc (inside a service)
   idempotency.py  stored replies keyed by request_id
+  group_commit.py self.group(request, build): commands that only add rows share a transaction
+  confirms.py     publishing a batch with publisher confirms awaited together (the relay's)
   deadletter.py   retry holding queues and the dead-letter queue
   wire.py         exchanges, routing keys, headers and the error object
   tables.py       the tables these keep in each service's database
@@ -14,7 +16,9 @@ Where to look:
 
 from redprop.messaging.client import RpcClient, ServiceRpc
 from redprop.messaging.events import broadcast_handler, event_handler, role_handler
+from redprop.messaging.group_commit import GroupCommit, Write
 from redprop.messaging.outbox import EventOutbox
 from redprop.messaging.rpc import command, query
 
-__all__ = ["EventOutbox", "RpcClient", "ServiceRpc", "broadcast_handler", "command", "event_handler", "query", "role_handler"]
+__all__ = ["EventOutbox", "GroupCommit", "RpcClient", "ServiceRpc", "Write", "broadcast_handler", "command",
+           "event_handler", "query", "role_handler"]

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
+from weakref import WeakSet
 
 from eventlet.semaphore import Semaphore
 from nameko.extensions import SharedExtension
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -63,6 +64,27 @@ def record_reply(session: Session, operation: str, request: CommandRequest, fing
         "reply": json.dumps(reply, ensure_ascii=False),
         "created_at": utcnow(),
     })
+
+
+#: Workers that wrote their command's reply record themselves (see :func:`reply_record`).
+_RECORDED_BY_WORKER: WeakSet = WeakSet()
+
+
+def reply_record(worker_ctx, request: CommandRequest, reply: Any) -> tuple[Table, list[dict]]:
+    """The stored-reply row of this worker's command, for a worker that writes it with its change itself
+    (group commit: the change is not in the worker's own transaction). The entrypoint then does not."""
+    _RECORDED_BY_WORKER.add(worker_ctx)
+    return _RECORDS, [{
+        "operation": worker_ctx.entrypoint.qualified_name,
+        "request_id": request.request_id,
+        "request_hash": request_fingerprint(request),
+        "reply": json.dumps(reply, ensure_ascii=False),
+        "created_at": utcnow(),
+    }]
+
+
+def recorded_by_worker(worker_ctx) -> bool:
+    return worker_ctx in _RECORDED_BY_WORKER
 
 
 class ReplyLookup(SharedExtension):

@@ -22,7 +22,7 @@ from eventlet.event import Event as GreenEvent
 from eventlet.semaphore import Semaphore
 from nameko.constants import PERSISTENT
 from nameko.extensions import DependencyProvider, SharedExtension
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from redprop.config import settings_from_config
@@ -216,6 +216,20 @@ class EventEmitter:
         self._staged: list[dict] = []
 
     def emit(self, evt: Event) -> None:
+        if not self._staged:
+            self._provider.db.before_commit(self._worker_ctx, self._insert_staged)
+        self._staged.append(self._row(evt))
+        self.relay_after_commit()
+
+    def rows(self, events: list[Event]) -> tuple[Table, list[dict]]:
+        """The outbox rows of ``events``, for a worker that writes them itself (group commit); the relay
+        is woken once the worker's unit of work commits."""
+        rows = [self._row(evt) for evt in events]
+        if rows:
+            self.relay_after_commit()
+        return _OUTBOX, rows
+
+    def _row(self, evt: Event) -> dict:
         provider = self._provider
         if type(evt).event_type not in provider.allowed_events:
             raise TypeError(
@@ -223,10 +237,7 @@ class EventEmitter:
                 f"{provider.container.service_name} contract"
             )
         headers = {"nameko.call_id_stack": list(self._worker_ctx.call_id_stack)}
-        if not self._staged:
-            provider.db.before_commit(self._worker_ctx, self._insert_staged)
-        self._staged.append(outbox_values(provider.container.service_name, evt, headers))
-        self.relay_after_commit()
+        return outbox_values(provider.container.service_name, evt, headers)
 
     def _insert_staged(self, session: Session) -> None:
         rows, self._staged = self._staged, []

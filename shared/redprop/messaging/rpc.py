@@ -40,7 +40,12 @@ from redprop.errors import ConfigError, Conflict, RedpropError, ValidationFailed
 from redprop.messaging import wire
 from redprop.messaging.confirms import renewed
 from redprop.messaging.deadletter import DeadLetteringQueueConsumer
-from redprop.messaging.idempotency import ReplyLookup, record_reply, request_fingerprint
+from redprop.messaging.idempotency import (
+    ReplyLookup,
+    record_reply,
+    recorded_by_worker,
+    request_fingerprint,
+)
 from redprop.metrics import find_metrics_server
 
 log = logging.getLogger(__name__)
@@ -257,16 +262,30 @@ class CommandEntrypoint(ContractRpc):
 
     def complete(self, worker_ctx, request, fingerprint, reply):
         try:
-            record_reply(self.db.session_for(worker_ctx), self.qualified_name, request, fingerprint, reply)
+            if not recorded_by_worker(worker_ctx):
+                record_reply(self.db.session_for(worker_ctx), self.qualified_name, request, fingerprint, reply)
             commit_unit_of_work(worker_ctx)
         except IntegrityError as exc:
-            # Another delivery of the same command may have committed first: answer as it did.
             rollback_unit_of_work(worker_ctx)
-            previous = self.replies.find(self.qualified_name, request, fingerprint)
-            if previous is not None:
-                return previous
-            raise Conflict("the change conflicts with existing data", {"constraint": str(exc.orig)[:300]}) from None
+            return self._answered_before(request, fingerprint, exc)
         return reply
+
+    def handle_result(self, message, request, state, worker_ctx, result, exc_info):
+        if exc_info is not None and isinstance(exc_info[1], IntegrityError):
+            # The worker wrote its change itself (group commit) and lost a race with another delivery.
+            try:
+                return self.rpc_consumer.handle_result(
+                    message, self._answered_before(request, state, exc_info[1]), None)
+            except Exception:
+                exc_info = sys.exc_info()
+        return super().handle_result(message, request, state, worker_ctx, result, exc_info)
+
+    def _answered_before(self, request, fingerprint, exc: IntegrityError):
+        """Another delivery of the same command may have committed first: answer as it did."""
+        previous = self.replies.find(self.qualified_name, request, fingerprint)
+        if previous is not None:
+            return previous
+        raise Conflict("the change conflicts with existing data", {"constraint": str(exc.orig)[:300]}) from None
 
 
 query = QueryEntrypoint.decorator

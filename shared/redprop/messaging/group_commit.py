@@ -1,0 +1,160 @@
+"""Group commit: commands that arrive together share one transaction, a few multi-row INSERTs and one COMMIT.
+
+A burst of intake (a storm, and a thousand leak reports) is many small commands whose writes are all
+new rows: a ticket, its history, its events, its stored reply. Written one transaction each, every
+command pays a BEGIN, an INSERT per table and a COMMIT, and the database plans each statement again.
+With ``self.group(request, build)`` a command's worker hands its work to one writer per container;
+the writer takes every job waiting, runs each ``build(session, batch)`` in one transaction (reads see
+the rows of the jobs before them through ``batch``), inserts all rows of a table in one statement,
+commits once, and wakes each worker with its reply. A worker waits no longer than one batch of the
+others' work. The command's stored reply (``idempotency.py``) is one of the rows, so a command and its
+reply still commit together.
+
+If the batch fails, each job runs again alone, so one bad job costs only itself: it gets its own
+exception, the others their results. ``build`` may therefore run twice and must write nothing itself:
+everything it writes goes in :attr:`Write.inserts`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import eventlet
+from eventlet.event import Event as GreenEvent
+from eventlet.queue import Empty, LightQueue
+from nameko.extensions import DependencyProvider
+from sqlalchemy import Table, insert
+from sqlalchemy.orm import Session
+
+from redprop.db.provider import find_database
+from redprop.messaging.idempotency import reply_record
+
+log = logging.getLogger(__name__)
+
+#: At most this many jobs share a transaction.
+MAX_BATCH = 64
+
+
+@dataclass
+class Write:
+    """What one job writes (rows per table, in an order that respects foreign keys) and returns."""
+
+    inserts: list[tuple[Table, list[dict]]]
+    result: Any = None
+
+
+@dataclass
+class _Job:
+    build: Callable[[Session, dict], Write]
+    done: GreenEvent = field(default_factory=GreenEvent)
+
+
+class GroupedCommand:
+    """What ``self.group`` is inside a worker."""
+
+    def __init__(self, provider: GroupCommit, worker_ctx):
+        self._provider, self._worker_ctx = provider, worker_ctx
+
+    def __call__(self, request, build: Callable[[Session, dict], Write]) -> Any:
+        """Run ``build`` in the next shared transaction, with the stored reply of ``request``; its
+        ``Write.result`` (the reply model) is returned once committed."""
+
+        def with_reply(session: Session, batch: dict) -> Write:
+            write = build(session, batch)
+            reply = write.result.model_dump(mode="json")  # what the entrypoint will send
+            write.inserts.append(reply_record(self._worker_ctx, request, reply))
+            return write
+
+        return self._provider.run(with_reply)
+
+
+class GroupCommit(DependencyProvider):
+    """Inject ``group(request, build) -> reply``: a command whose writes are all new rows, committed in a
+    transaction shared with the commands that arrive with it."""
+
+    def setup(self):
+        self.db = find_database(self.container)
+        self._queue: LightQueue = LightQueue()
+        self._running = False
+        self._gt = None
+        self.batches = self.jobs = 0  # for tests and metrics: how well jobs are grouped
+
+    def start(self):
+        self._running = True
+        self._gt = self.container.spawn_managed_thread(self._run, identifier="group-commit")
+
+    def stop(self):
+        # Workers have finished (nameko stops dependencies after them); let the writer go.
+        self._running = False
+        if self._gt is not None:
+            self._gt.wait()
+
+    def kill(self):
+        self._running = False
+        if self._gt is not None:
+            self._gt.kill()
+
+    def get_dependency(self, worker_ctx) -> GroupedCommand:
+        return GroupedCommand(self, worker_ctx)
+
+    def run(self, build: Callable[[Session, dict], Write]) -> Any:
+        """Queue ``build`` for the next batch and wait for its result (or its exception)."""
+        job = _Job(build)
+        self._queue.put(job)
+        return job.done.wait()
+
+    # -- the writer ------------------------------------------------------------------------------
+
+    def _run(self):
+        while self._running or not self._queue.empty():
+            try:
+                first = self._queue.get(timeout=0.2)
+            except Empty:
+                continue
+            eventlet.sleep(0)  # the workers already on their way to the queue join this batch
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except Empty:
+                    break
+            self._write(batch)
+
+    def _write(self, batch: list[_Job]) -> None:
+        try:
+            results = self._commit(batch)
+        except Exception:
+            if len(batch) == 1:
+                batch[0].done.send_exception(*sys.exc_info())
+                return
+            log.info("a batch of %d jobs failed; running each alone", len(batch))
+            for job in batch:
+                self._write([job])
+            return
+        self.batches += 1
+        self.jobs += len(batch)
+        for job, result in zip(batch, results, strict=True):
+            job.done.send(result)
+
+    def _commit(self, batch: list[_Job]) -> list[Any]:
+        shared: dict = {}
+        with self.db.new_session() as session:
+            writes = [job.build(session, shared) for job in batch]
+            for table, rows in _by_table(writes):
+                session.execute(insert(table), rows)
+            session.commit()
+        return [w.result for w in writes]
+
+
+def _by_table(writes: list[Write]) -> list[tuple[Table, list[dict]]]:
+    """All rows per table, tables in the order they first appear (a job lists parents first)."""
+    merged: dict[Table, list[dict]] = {}
+    for write in writes:
+        for table, rows in write.inserts:
+            merged.setdefault(table, []).extend(rows)
+    return [(table, rows) for table, rows in merged.items() if rows]
+
