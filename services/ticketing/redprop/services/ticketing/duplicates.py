@@ -38,7 +38,12 @@ _BY_BUILDING, _BY_COMPLEX = _candidates("building_id"), _candidates("complex_id"
 
 def likely_original(session: Session, *, district: str, category: str, building_id: str | None,
                     complex_id: str | None, description: str, now: datetime, window_days: int,
-                    threshold: float) -> str | None:
+                    threshold: float, unsaved: list[tuple[str, str]] = ()) -> str | None:
+    """The id of the live ticket the new one most likely repeats, or None.
+
+    ``unsaved``: (id, description) of tickets at the same place and category created in this
+    transaction and not yet written (group commit), oldest first; they are the newest candidates.
+    """
     if window_days == 0 or not (building_id or complex_id):
         return None
     query = _BY_BUILDING if building_id else _BY_COMPLEX
@@ -46,7 +51,14 @@ def likely_original(session: Session, *, district: str, category: str, building_
               "since": now - timedelta(days=window_days)}
     best, best_score = None, threshold
     matcher = SequenceMatcher(None, b=description)  # b is the side SequenceMatcher indexes: index it once
-    for tid, text in session.execute(query, params):
+    newest = list(reversed(unsaved))[:MAX_COMPARED]
+
+    def candidates():  # the database is asked only if the unsaved ones settle nothing
+        yield from newest
+        if len(newest) < MAX_COMPARED:
+            yield from session.execute(query, params).fetchmany(MAX_COMPARED - len(newest))
+
+    for tid, text in candidates():
         matcher.set_seq1(text)
         # The cheap upper bounds first: most candidates are ruled out without the full comparison.
         if matcher.real_quick_ratio() < best_score or matcher.quick_ratio() < best_score:

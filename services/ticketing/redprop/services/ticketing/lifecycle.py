@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, inspect, select
+from sqlalchemy import Table, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from redprop.contracts import ticketing as c
@@ -34,7 +34,6 @@ from redprop.services.ticketing.sla import SlaPolicy
 
 SYSTEM = c.Actor(kind="system", id="ticketing")
 
-_INSERT_TICKET, _INSERT_HISTORY = insert(TicketRow.__table__), insert(HistoryRow.__table__)
 _TICKET_COLUMNS = [(attr.key, attr.columns[0].key) for attr in inspect(TicketRow).column_attrs]
 
 
@@ -73,12 +72,17 @@ class TicketDesk:
     def save(self) -> None:
         """Write the tickets created and the history recorded since the last save (changes to loaded
         tickets are the ORM's to flush, at the commit)."""
-        if self._unsaved_tickets:
-            self.session.execute(_INSERT_TICKET, [_column_values(r) for r in self._unsaved_tickets])
-            self._unsaved_tickets.clear()
-        if self._unsaved_history:
-            self.session.execute(_INSERT_HISTORY, self._unsaved_history)
-            self._unsaved_history.clear()
+        for table, rows in self.take_inserts():
+            self.session.execute(insert(table), rows)
+
+    def take_inserts(self) -> list[tuple[Table, list[dict]]]:
+        """The rows :meth:`save` would write, tickets before their history, for a caller that writes
+        them itself (group commit); the desk forgets them."""
+        inserts = [(TicketRow.__table__, [_column_values(r) for r in self._unsaved_tickets]),
+                   (HistoryRow.__table__, list(self._unsaved_history))]
+        self._unsaved_tickets.clear()
+        self._unsaved_history.clear()
+        return [(table, rows) for table, rows in inserts if rows]
 
     # -- reading -----------------------------------------------------------------------------------
 

@@ -16,7 +16,15 @@ from redprop.contracts.base import utcnow
 from redprop.contracts.registry import StructureChanged
 from redprop.db import Database, find_database
 from redprop.errors import NotFound
-from redprop.messaging import EventOutbox, ServiceRpc, broadcast_handler, command, query
+from redprop.messaging import (
+    EventOutbox,
+    GroupCommit,
+    ServiceRpc,
+    Write,
+    broadcast_handler,
+    command,
+    query,
+)
 from redprop.service import RedpropService
 from redprop.services.ticketing import models as m
 from redprop.services.ticketing import pricing, stats
@@ -93,19 +101,25 @@ class TicketingService(RedpropService):
     registry = ServiceRpc("registry")
     toolkit = Toolkit()
     places = PlaceCache()
+    group = GroupCommit()
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _desk(self) -> TicketDesk:
-        return TicketDesk(self.db, self.toolkit.district, self.toolkit.catalogue, self.toolkit.policy,
+    def _desk(self, session=None) -> TicketDesk:
+        return TicketDesk(self.db if session is None else session, self.toolkit.district, self.toolkit.catalogue, self.toolkit.policy,
                           self.toolkit.router, self.toolkit.options.at_risk_fraction)
 
     def _finish(self, desk: TicketDesk) -> None:
         """Write the transition, stage its events, count it, and send its notices once it is committed."""
         desk.save()
-        outcome = desk.outcome
-        for evt in outcome.events:
+        for evt in desk.outcome.events:
             self.events.emit(evt)
+        desk.outcome.events.clear()
+        self._account(desk)
+
+    def _account(self, desk: TicketDesk) -> None:
+        """Count the transition in the metrics, and send its notices once it is committed."""
+        outcome = desk.outcome
         for deadline, sla_class in outcome.breaches:
             self.metrics.counter("redprop_ticketing_sla_breaches", "SLA deadlines missed.",
                                  ("deadline", "sla_class")).labels(deadline, sla_class).inc()
@@ -118,7 +132,6 @@ class TicketingService(RedpropService):
                                    buckets=TIME_BUCKETS).labels(sla_class).observe(seconds)
         if outcome.notices:
             self.toolkit.notify_after_commit(outcome.notices)
-        outcome.events.clear()
         outcome.breaches.clear()
         outcome.escalations.clear()
         outcome.timings.clear()
@@ -164,15 +177,29 @@ class TicketingService(RedpropService):
         place = self._place(building_id=request.building_id, complex_id=request.complex_id,
                             point=request.point.model_dump() if request.point else None)
         self._check_resident(request.resident_id)
-        duplicate = likely_original(
-            self.db, district=self.toolkit.district, category=request.category,
-            building_id=place.building.id if place.building else None, complex_id=place.complex.id,
-            description=request.description, now=utcnow(), window_days=options.duplicate_window_days,
-            threshold=options.duplicate_similarity)
-        desk = self._desk()
-        row = desk.submit(request, place, duplicate, options.auto_dispatch)
-        self._finish(desk)
-        return self._reply(desk, row)
+        building_id = place.building.id if place.building else None
+        desks: list[TicketDesk] = []
+
+        def build(session, batch: dict) -> Write:
+            # Runs in the transaction shared with the submits that arrived with this one (group commit);
+            # it may run again alone if that transaction fails, so it only reads and returns rows.
+            unsaved = batch.setdefault(("tickets", building_id or place.complex.id, request.category), [])
+            duplicate = likely_original(
+                session, district=self.toolkit.district, category=request.category, building_id=building_id,
+                complex_id=place.complex.id, description=request.description, now=utcnow(),
+                window_days=options.duplicate_window_days, threshold=options.duplicate_similarity,
+                unsaved=unsaved)
+            desk = self._desk(session)
+            row = desk.submit(request, place, duplicate, options.auto_dispatch)
+            unsaved.append((row.id, row.description))
+            inserts = [*desk.take_inserts(), self.events.rows(desk.outcome.events)]
+            desk.outcome.events.clear()
+            desks[:] = [desk]
+            return Write(inserts, self._reply(desk, row))
+
+        reply = self.group(request, build)
+        self._account(desks[0])
+        return reply
 
     @command
     def dispatch(self, request: c.DispatchRequest) -> c.TicketReply:
