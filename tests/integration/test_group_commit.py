@@ -42,7 +42,8 @@ class GroupContainer(SimpleNamespace):
 @pytest.fixture
 def group(make_settings, backend):
     settings = make_settings(["probe"], backend)
-    container = GroupContainer(config=settings.nameko_config("probe"), service_name="probe", max_workers=4)
+    container = GroupContainer(config=settings.nameko_config("probe"), service_name="probe", max_workers=4,
+                               subextensions=[])
     db = Database(GroupBase.metadata, migrations="unused").bind(container, "db")
     container.dependencies = [db]
     db.setup()
@@ -128,3 +129,15 @@ def test_jobs_queued_while_a_batch_commits_go_in_the_next(group):
     assert [t.wait()[0] for t in later] == ["B0", "B1", "B2"]
     assert provider.jobs == 6 and 2 <= provider.batches <= 6
     assert len(_rows(db)[0]) == 6
+
+
+def test_the_writer_goes_on_after_a_batch_that_fails_entirely(group):
+    provider, db = group
+
+    def broken(session, batch):
+        return Write([(Child.__table__, [{"parent_id": "X", "note": None}])], result="never")  # NOT NULL
+
+    outcomes = _run_all(provider, [broken, broken, broken])
+    assert all(isinstance(o, Exception) for o in outcomes)
+    assert provider.run(family("P9"))[0] == "P9"  # the next job is written as usual
+    assert _rows(db) == (["P9"], [("P9", "a"), ("P9", "b")])

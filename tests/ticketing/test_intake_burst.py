@@ -6,6 +6,8 @@ writer together.
 
 from __future__ import annotations
 
+import urllib.request
+
 import pytest
 
 from redprop.contracts.ticketing import TicketReply
@@ -45,6 +47,9 @@ def test_a_burst_goes_through_the_shared_writer_and_every_ticket_is_whole(pg_sui
     replies = _burst(pg_suite, [_body(i) for i in range(BURST)])
     assert all(isinstance(r, TicketReply) for r in replies), replies
     assert _group(pg_suite).jobs == BURST  # all went through the shared writer (grouping: test_group_commit)
+    port = pg_suite.settings.metrics_port("ticketing")
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    assert f'redprop_group_commit_batch_size_sum{{service="ticketing"}} {float(BURST)}' in metrics
     ids = {r.ticket.id for r in replies}
     assert len(ids) == BURST
     for reply in replies:  # each as if it had been alone: stored, dispatched, its history written

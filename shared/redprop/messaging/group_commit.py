@@ -27,11 +27,13 @@ import eventlet
 from eventlet.event import Event as GreenEvent
 from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
+from prometheus_client import Counter, Histogram
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from redprop.db.provider import find_database
 from redprop.messaging.idempotency import reply_record
+from redprop.metrics import find_metrics_server
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,7 @@ class GroupCommit(DependencyProvider):
         self._queue: LightQueue = LightQueue()
         self._running = False
         self._gt = None
-        self.batches = self.jobs = 0  # for tests and metrics: how well jobs are grouped
+        self.batches = self.jobs = 0  # how well jobs are grouped (also in the service's metrics)
 
     def start(self):
         self._running = True
@@ -132,11 +134,15 @@ class GroupCommit(DependencyProvider):
                 batch[0].done.send_exception(*sys.exc_info())
                 return
             log.info("a batch of %d jobs failed; running each alone", len(batch))
+            self._count("redprop_group_commit_failed_batches", Counter,
+                        "Shared transactions that failed; their commands were then written one by one.").inc()
             for job in batch:
                 self._write([job])
             return
         self.batches += 1
         self.jobs += len(batch)
+        self._count("redprop_group_commit_batch_size", Histogram, "Commands written per shared transaction.",
+                    buckets=(1, 2, 4, 8, 16, 32, 64)).observe(len(batch))
         for job, result in zip(batch, results, strict=True):
             job.done.send(result)
 
@@ -148,6 +154,23 @@ class GroupCommit(DependencyProvider):
                 session.execute(insert(table), rows)
             session.commit()
         return [w.result for w in writes]
+
+
+    def _count(self, name: str, cls, documentation: str, **kwargs):
+        metrics = find_metrics_server(self.container)
+        if metrics is None:
+            return _Unmeasured()
+        return metrics.metric(cls, name, documentation, ("service",), **kwargs).labels(metrics.service)
+
+
+class _Unmeasured:
+    """Stands in for a metric in a container without a metrics server (tests)."""
+
+    def inc(self, *_):
+        pass
+
+    def observe(self, *_):
+        pass
 
 
 def _by_table(writes: list[Write]) -> list[tuple[Table, list[dict]]]:

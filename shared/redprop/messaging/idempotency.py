@@ -114,16 +114,18 @@ class ReplyLookup(SharedExtension):
             with self.db.engine.connect() as connection:
                 return stored_reply(connection, operation, request, fingerprint)
         with self._lock:
-            for attempt in (1, 2):
-                if self._connection is None:
-                    self._connection = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-                try:
-                    return stored_reply(self._connection, operation, request, fingerprint)
-                except DBAPIError as exc:
-                    self._close()
-                    if attempt == 2 or not exc.connection_invalidated:
-                        raise
-        raise AssertionError("unreachable")
+            try:
+                return stored_reply(self._open(), operation, request, fingerprint)
+            except DBAPIError as exc:
+                self._close()
+                if not exc.connection_invalidated:
+                    raise
+            return stored_reply(self._open(), operation, request, fingerprint)  # once more, reconnected
+
+    def _open(self) -> Connection:
+        if self._connection is None:
+            self._connection = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        return self._connection
 
     def _close(self) -> None:
         if self._connection is not None:

@@ -6,6 +6,7 @@ need no word segmentation for a "same complaint again?" check.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from difflib import SequenceMatcher
 
@@ -38,7 +39,7 @@ _BY_BUILDING, _BY_COMPLEX = _candidates("building_id"), _candidates("complex_id"
 
 def likely_original(session: Session, *, district: str, category: str, building_id: str | None,
                     complex_id: str | None, description: str, now: datetime, window_days: int,
-                    threshold: float, unsaved: list[tuple[str, str]] = ()) -> str | None:
+                    threshold: float, unsaved: Sequence[tuple[str, str]] = ()) -> str | None:
     """The id of the live ticket the new one most likely repeats, or None.
 
     ``unsaved``: (id, description) of tickets at the same place and category created in this
