@@ -4,9 +4,10 @@
 events are inserted together, just before it commits), so the event exists if and only if the change
 does. The :class:`OutboxRelay` publishes unpublished rows in order, a batch at a time with publisher
 confirms awaited together (``confirms.py``), and marks them published. It is woken right after each
-commit and also sweeps every ``messaging.outbox_poll_interval`` seconds, so events left behind by a crash between commit and
-publish go out when the service (or another replica) runs again. A crash after publishing but before
-marking can publish an event twice; consumers are idempotent on ``event_id`` (see ``events.py``).
+commit and also sweeps every ``messaging.outbox_poll_interval`` seconds, so events left behind by a
+crash between commit and publish go out when the service (or another replica) runs again. A crash after
+publishing but before marking can publish an event twice; consumers are idempotent on ``event_id``
+(see ``events.py``).
 """
 
 from __future__ import annotations
