@@ -155,7 +155,6 @@ class GroupCommit(DependencyProvider):
             session.commit()
         return [w.result for w in writes]
 
-
     def _count(self, name: str, cls, documentation: str, **kwargs):
         metrics = find_metrics_server(self.container)
         if metrics is None:
