@@ -353,9 +353,10 @@ def recompute_section(results: list[dict], note: str) -> list[str]:
     if len(results) > 1:
         a, z = results[0], results[-1]
         k = z["events"] / a["events"]
+        above = [r["service"]["peak_mb"] - r["service"]["idle_mb"] for r in (a, z)]
         lines += ["", f"Scaling x{k:g} in events: service time x{z['service']['total_s'] / a['service']['total_s']:.1f}, "
                       f"baseline x{z['baseline']['total_s'] / a['baseline']['total_s']:.1f}, service peak memory above "
-                      f"idle x{(z['service']['peak_mb'] - z['service']['idle_mb']) / max(a['service']['peak_mb'] - a['service']['idle_mb'], 1):.1f}."]
+                      f"idle {above[0]:.0f} MB -> {above[1]:.0f} MB."]
     lines += ["", "`kpis.recount` leaves the sums to the database (one GROUP BY), so the ticket rows never enter "
                   "the process and its memory stays flat as the tickets grow; the service's time over the baseline "
                   "is the ratings."]
