@@ -57,13 +57,17 @@ def record_reply(session: Session, operation: str, request: CommandRequest, fing
 
     Raises ``IntegrityError`` if another delivery of the same request has recorded its reply first.
     """
-    session.execute(_RECORD, {
+    session.execute(_RECORD, _reply_row(operation, request, fingerprint, reply))
+
+
+def _reply_row(operation: str, request: CommandRequest, fingerprint: str, reply: Any) -> dict:
+    return {
         "operation": operation,
         "request_id": request.request_id,
         "request_hash": fingerprint,
         "reply": json.dumps(reply, ensure_ascii=False),
         "created_at": utcnow(),
-    })
+    }
 
 
 #: Workers that wrote their command's reply record themselves (see :func:`reply_record`).
@@ -74,13 +78,8 @@ def reply_record(worker_ctx, request: CommandRequest, reply: Any) -> tuple[Table
     """The stored-reply row of this worker's command, for a worker that writes it with its change itself
     (group commit: the change is not in the worker's own transaction). The entrypoint then does not."""
     _RECORDED_BY_WORKER.add(worker_ctx)
-    return _RECORDS, [{
-        "operation": worker_ctx.entrypoint.qualified_name,
-        "request_id": request.request_id,
-        "request_hash": request_fingerprint(request),
-        "reply": json.dumps(reply, ensure_ascii=False),
-        "created_at": utcnow(),
-    }]
+    operation = worker_ctx.entrypoint.qualified_name
+    return _RECORDS, [_reply_row(operation, request, request_fingerprint(request), reply)]
 
 
 def recorded_by_worker(worker_ctx) -> bool:
