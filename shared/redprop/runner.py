@@ -8,6 +8,9 @@ installed and fit their interfaces, their databases are migrated, and the broker
 from __future__ import annotations
 
 import logging
+import signal
+import time
+from dataclasses import dataclass
 
 import eventlet
 from eventlet.event import Event as GreenEvent
@@ -37,6 +40,24 @@ def check_broker(settings: Settings) -> None:
         ) from None
 
 
+#: How long a stop waits for in-flight workers before killing them (their unacknowledged messages go
+#: back to the queue). Well inside the chart's terminationGracePeriodSeconds (30 s by default).
+STOP_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Ending:
+    """Why :meth:`SuiteRunner.serve` returned: a signal, or a service that stopped by itself."""
+
+    signal: str | None = None
+    died: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        # A supervisor restarts on failure: a service that stopped by itself is one.
+        return 1 if self.died else 0
+
+
 class SuiteRunner:
     """Runs one nameko container per service, each with its own max_workers."""
 
@@ -48,7 +69,8 @@ class SuiteRunner:
         self.settings = settings
         self.service_classes = [load_service(n) for n in names]
         self.containers = []
-        self._died = GreenEvent()
+        self._ending = GreenEvent()
+        self._stopping = False
 
     def preflight(self) -> None:
         for cls in self.service_classes:
@@ -71,14 +93,51 @@ class SuiteRunner:
             gt.wait()
         except Exception:
             log.exception("service %s died", name)
-        if not self._died.ready():
-            self._died.send(name)
+        if not self._stopping:
+            self._end(Ending(died=name))
 
-    def wait(self) -> str:
-        """Block until a container dies; returns its name."""
-        return self._died.wait()
+    def _end(self, ending: Ending) -> None:
+        if not self._ending.ready():
+            self._ending.send(ending)
 
-    def stop(self) -> None:
+    def serve(self) -> Ending:
+        """Block until SIGTERM or SIGINT arrives or a service stops by itself, then stop everything once.
+
+        A signal handler only records the request: the stop itself runs here, in one place, so it never
+        races a second stop (two stops of one nameko container hang).
+        """
+        def on_signal(signum, _frame):
+            eventlet.spawn_n(self._end, Ending(signal=signal.Signals(signum).name))
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            ending = self._ending.wait()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if ending.died:
+            log.error("service %s stopped by itself; stopping the others", ending.died)
+        else:
+            log.info("%s received; stopping", ending.signal)
+        self.stop()
+        return ending
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop every container: no new messages are taken and in-flight workers may finish.
+
+        Workers still running after ``timeout`` seconds (shared by all containers) are killed; their
+        messages were never acknowledged, so the broker delivers them again to the next consumer.
+        """
+        if self._stopping:
+            return
+        self._stopping = True
+        deadline = time.monotonic() + timeout
         for container in reversed(self.containers):
-            container.stop()
+            remaining = max(deadline - time.monotonic(), 0.1)
+            with eventlet.Timeout(remaining, False):
+                container.stop()
+                continue
+            log.warning("%s did not stop within %.0f s; killing its workers (their messages are requeued)",
+                        container.service_name, timeout)
+            container.kill()
         self.containers.clear()

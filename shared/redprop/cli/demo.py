@@ -137,9 +137,10 @@ def cmd_demo(args, settings: Settings) -> int:
         if args.exit:
             return 0
         print("\nThe suite keeps running; press Ctrl-C to stop it.", flush=True)
-        died = runner.wait()
-        print(f"service {died} stopped", file=sys.stderr)
-        status = 1
+        ending = runner.serve()
+        print(f"service {ending.died} stopped by itself" if ending.died else "\nstopping the suite",
+              file=sys.stderr)
+        status = ending.exit_code
     except KeyboardInterrupt:
         print("\nstopping the suite", file=sys.stderr)
     finally:

@@ -23,7 +23,6 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import signal  # noqa: E402
 import sys  # noqa: E402
 from importlib.metadata import entry_points  # noqa: E402
 
@@ -51,16 +50,14 @@ def cmd_run(args, settings: Settings) -> int:
     runner = SuiteRunner(settings, _selected(args, settings))
     runner.preflight()
     runner.start()
-    signal.signal(signal.SIGTERM, lambda *_: eventlet.spawn(runner.stop))
     names = ", ".join(c.service_name for c in runner.containers)
     print(f"redprop: running {names} for district {settings.district}; Ctrl-C stops", file=sys.stderr)
-    try:
-        died = runner.wait()
-        print(f"redprop: service {died} stopped; stopping the others", file=sys.stderr)
-    except KeyboardInterrupt:
-        print("redprop: stopping", file=sys.stderr)
-    runner.stop()
-    return 0
+    ending = runner.serve()
+    if ending.died:
+        print(f"redprop: service {ending.died} stopped by itself; the others were stopped", file=sys.stderr)
+    else:
+        print(f"redprop: stopped on {ending.signal}", file=sys.stderr)
+    return ending.exit_code
 
 
 def cmd_migrate(args, settings: Settings) -> int:
