@@ -2,5 +2,6 @@
 
 from redprop.db.base import DistrictMixin, new_metadata
 from redprop.db.provider import Database, commit_unit_of_work, find_database
+from redprop.db.upsert import upsert
 
-__all__ = ["Database", "DistrictMixin", "commit_unit_of_work", "find_database", "new_metadata"]
+__all__ = ["Database", "DistrictMixin", "commit_unit_of_work", "find_database", "new_metadata", "upsert"]

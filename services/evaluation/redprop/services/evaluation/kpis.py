@@ -19,22 +19,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from redprop.contracts import evaluation as c
 from redprop.contracts.ticketing import TicketEvent, TicketFacts
+from redprop.db import upsert
 from redprop.services.evaluation import models as m
 from redprop.services.evaluation.counts import COUNTERS, KpiCounts, quantize, rate_decimal
 from redprop.services.evaluation.periods import period_of
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _insert(session: Session, table):
-    dialect = session.get_bind().dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
 def contribution(facts: TicketFacts) -> KpiCounts:
@@ -83,10 +77,10 @@ def ingest(session: Session, district: str, evt: TicketEvent) -> Ingested:
     version = (facts.reopen_count, at)
     t = m.kpi_tickets
     # Make sure the row exists, then lock it: concurrent events of one ticket take turns here.
-    session.execute(_insert(session, t).values(
+    session.execute(upsert(session, t).values(
         district=district, ticket_id=facts.ticket_id, period=period_of(facts.submitted_at), complex_id=None,
         company_id=None, version_reopens=-1, version_at=EPOCH, status="unknown", rating=None,
-        events_seen=0, last_event_at=at, **dict.fromkeys(COUNTERS, 0)).on_conflict_do_nothing())
+        events_seen=0, last_event_at=at, **dict.fromkeys(COUNTERS, 0)))
     row = session.execute(select(t).where(t.c.district == district, t.c.ticket_id == facts.ticket_id)
                           .with_for_update()).one()
     old = _counts(row)
@@ -126,17 +120,21 @@ def ingest(session: Session, district: str, evt: TicketEvent) -> Ingested:
 def _add_to_totals(session: Session, district: str, scope: str, scope_id: str, period: str, delta: KpiCounts,
                    at: datetime) -> None:
     totals = m.kpi_totals
-    stmt = _insert(session, totals).values(district=district, scope=scope, scope_id=scope_id, period=period,
-                                           last_event_at=at, **delta.as_dict())
-    changes = {name: totals.c[name] + stmt.excluded[name] for name in COUNTERS}
-    changes["last_event_at"] = case((stmt.excluded.last_event_at > totals.c.last_event_at, stmt.excluded.last_event_at),
-                                    else_=totals.c.last_event_at)
-    session.execute(stmt.on_conflict_do_update(index_elements=["district", "scope", "scope_id", "period"], set_=changes))
+
+    def add(new) -> dict:
+        changes = {name: totals.c[name] + new[name] for name in COUNTERS}
+        changes["last_event_at"] = case((new.last_event_at > totals.c.last_event_at, new.last_event_at),
+                                        else_=totals.c.last_event_at)
+        return changes
+
+    stmt = upsert(session, totals, ["district", "scope", "scope_id", "period"], update=add)
+    session.execute(stmt.values(district=district, scope=scope, scope_id=scope_id, period=period,
+                                last_event_at=at, **delta.as_dict()))
 
 
 def remember_name(session: Session, district: str, id_: str, kind: str, name: str) -> None:
-    stmt = _insert(session, m.names).values(district=district, id=id_, kind=kind, name=name[:200])
-    session.execute(stmt.on_conflict_do_update(index_elements=["district", "id"], set_={"name": stmt.excluded.name}))
+    stmt = upsert(session, m.names, ["district", "id"], update=["name"])
+    session.execute(stmt.values(district=district, id=id_, kind=kind, name=name[:200]))
 
 
 def names_of(session: Session, district: str, ids) -> dict[str, str]:

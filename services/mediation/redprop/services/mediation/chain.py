@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from redprop.db import upsert
 from redprop.services.mediation.models import log_heads, log_records
 
 GENESIS = "0" * 64
@@ -77,13 +78,7 @@ def append(session: Session, district: str, kind: str, matter_id: str, ref_id: s
 
 
 def _ensure_head(session: Session, district: str) -> None:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    session.execute(dialect_insert(log_heads).values(district=district, seq=0, hash=GENESIS)
-                    .on_conflict_do_nothing(index_elements=["district"]))
+    session.execute(upsert(session, log_heads, ["district"]).values(district=district, seq=0, hash=GENESIS))
 
 
 def head(session: Session, district: str) -> tuple[int, str]:

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Table, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from redprop.contracts.base import utcnow
@@ -35,6 +33,7 @@ from redprop.contracts.registry import (
     RowError,
     StructureChanged,
 )
+from redprop.db import upsert
 from redprop.messaging.outbox import stage_event
 from redprop.services.registry.models import TABLES, registry_meta
 
@@ -293,13 +292,8 @@ class BatchWriter:
         return found
 
     def _upsert(self, table: Table, values: list[dict]) -> None:
-        dialect = self.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[table.c.district, table.c.id],
-            set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in ("district", "id")},
-        )
+        stmt = upsert(self.session, table, [table.c.district, table.c.id],
+                      update=[c.name for c in table.columns if c.name not in ("district", "id")])
         for start in range(0, len(values), CHUNK * 4):
             self.session.execute(stmt, values[start:start + CHUNK * 4])
 
