@@ -17,10 +17,11 @@ from eventlet.event import Event as GreenEvent
 from kombu import Connection
 from nameko.containers import get_container_cls
 
+from redprop.checks import check_service
 from redprop.config import Settings
 from redprop.db.migrate import check_current, has_database
 from redprop.errors import ConfigError
-from redprop.plugins import check_extension_points, installed_services, load_service
+from redprop.plugins import installed_services, load_service
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class SuiteRunner:
 
     def preflight(self) -> None:
         for cls in self.service_classes:
-            check_extension_points(cls, self.settings)
+            check_service(cls, self.settings)  # plugins and options, as `config --check` does
             if has_database(cls):
                 check_current(cls, self.settings)
         check_broker(self.settings)
