@@ -31,7 +31,7 @@ def options_model(service_cls: type) -> type[BaseModel] | None:
 def check_service_names(settings: Settings) -> None:
     """Every name under ``services:`` is an installed service."""
     installed = sorted(installed_services())
-    unknown = [name for name in settings.services if name not in installed]
+    unknown = [name for name, svc in settings.services.items() if name not in installed and not svc.external]
     if unknown:
         lines = [f"  setting 'services.{name}': no such service is installed{nearest(name, installed)}"
                  for name in unknown]
@@ -56,10 +56,19 @@ def check_plugin_keys(settings: Settings) -> None:
 
 def check_service(service_cls: type, settings: Settings) -> None:
     """The service's chosen plugins are installed and fit; its options parse with its options model."""
-    check_extension_points(service_cls, settings)
+    problems = []
+    try:
+        check_extension_points(service_cls, settings)
+    except ConfigError as exc:
+        problems.append(str(exc))
     model = options_model(service_cls)
-    if model is not None:
-        settings.service_options(service_cls.name, model)
+    try:
+        if model is not None:
+            settings.service_options(service_cls.name, model)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def check_settings(settings: Settings, names: list[str]) -> list[str]:

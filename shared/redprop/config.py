@@ -33,10 +33,19 @@ CONFIG_FILE_ENV = "REDPROP_CONFIG"
 TOOLING_ENV_PREFIXES = ("REDPROP_TEST_", "REDPROP_BENCH_")
 #: Kubernetes (``enableServiceLinks``) and docker ``--link`` add ``<SERVICE>_SERVICE_HOST``,
 #: ``<SERVICE>_PORT_9101_TCP``... for every Service in the namespace, so a Service named
-#: ``redprop-registry`` gives ``REDPROP_REGISTRY_SERVICE_HOST``. They are recognised by name *and* value.
-_SERVICE_LINK_NAME = re.compile(
-    r"^REDPROP_\w+?_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT|PORT_\d+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)$")
-_SERVICE_LINK_VALUE = re.compile(r"^((tcp|udp|sctp)://)?[0-9a-fA-F.:\[\]]+(:\d+)?$|^(tcp|udp|sctp)$")
+#: ``redprop-registry`` gives ``REDPROP_REGISTRY_SERVICE_HOST``. Recognised by name *and* value, so
+#: that a typo such as ``REDPROP_METRICS_PORT=9101`` is still refused (the chart also turns the links off).
+_IP = r"[0-9a-fA-F.:\[\]]+"
+_LINK = rf"(tcp|udp|sctp)://{_IP}:\d+"
+_SERVICE_LINKS = [(re.compile(rf"^REDPROP_\w+{name}$"), re.compile(rf"^{value}$")) for name, value in (
+    ("_SERVICE_HOST", _IP),
+    (r"_SERVICE_PORT(_\w+)?", r"\d+"),
+    ("_PORT", _LINK),
+    (r"_PORT_\d+_(TCP|UDP|SCTP)", _LINK),
+    (r"_PORT_\d+_(TCP|UDP|SCTP)_PROTO", "(tcp|udp|sctp)"),
+    (r"_PORT_\d+_(TCP|UDP|SCTP)_PORT", r"\d+"),
+    (r"_PORT_\d+_(TCP|UDP|SCTP)_ADDR", _IP),
+)]
 #: SQLAlchemy dialects the suite runs on; a bare ``postgresql://`` gets psycopg2 (redprop.db.engine).
 DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg2")
 DEFAULT_CONFIG_FILE = Path("redprop.yaml")
@@ -63,6 +72,9 @@ class ServiceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
+    #: The service ships in another image (the chart's ``pluginServices``), so it may be missing from
+    #: this installation without that being a typo; other names not installed are refused.
+    external: bool = False
     #: Concurrent workers per service instance; also the AMQP prefetch count.
     max_workers: int = Field(default=10, ge=1, le=1000)
     #: Port for /metrics, /healthz and /readyz; None means the default for the service, 0 turns it off.
@@ -271,7 +283,7 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
         upper = name.upper()
         if not upper.startswith(ENV_PREFIX) or upper == CONFIG_FILE_ENV or upper.startswith(TOOLING_ENV_PREFIXES):
             continue
-        if _SERVICE_LINK_NAME.match(upper) and _SERVICE_LINK_VALUE.match(value.strip()):
+        if any(n.match(upper) and v.match(value.strip()) for n, v in _SERVICE_LINKS):
             continue
         top = upper[len(ENV_PREFIX):].split("__", 1)[0]
         if top in tops:
