@@ -17,7 +17,7 @@ from eventlet.event import Event as GreenEvent
 from kombu import Connection
 from nameko.containers import get_container_cls
 
-from redprop.checks import check_service
+from redprop.checks import require_valid
 from redprop.config import Settings
 from redprop.db.migrate import check_current, has_database
 from redprop.errors import ConfigError
@@ -74,8 +74,9 @@ class SuiteRunner:
         self._stopping = False
 
     def preflight(self) -> None:
+        # What `config --check` checks (plugins, options) for every service first, then what needs a connection.
+        require_valid(self.settings, [cls.name for cls in self.service_classes])
         for cls in self.service_classes:
-            check_service(cls, self.settings)  # plugins and options, as `config --check` does
             if has_database(cls):
                 check_current(cls, self.settings)
         check_broker(self.settings)
