@@ -8,6 +8,8 @@ passwords of the effective settings are replaced wherever they still appear in a
 from __future__ import annotations
 
 import logging
+import sys
+import traceback
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
@@ -100,3 +102,13 @@ def install_log_redaction(settings) -> None:
         for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
             handler.removeFilter(old)
         handler.addFilter(RedactingFilter(secrets))
+
+
+def install_excepthook(secrets: Iterable[str]) -> None:
+    """An unexpected crash still prints its traceback, with the settings' passwords masked in it."""
+    secrets = set(secrets)
+
+    def hook(kind, value, tb):
+        sys.stderr.write(redact("".join(traceback.format_exception(kind, value, tb)), secrets))
+
+    sys.excepthook = hook

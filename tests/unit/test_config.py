@@ -434,3 +434,20 @@ def test_every_first_party_service_declares_its_options_model():
         assert model is not None, name
         # The defaults are valid options: an empty options map passes.
         Settings().service_options(name, model)
+
+
+def test_an_unexpected_crash_prints_its_traceback_with_the_passwords_masked(capsys, monkeypatch):
+    import sys
+
+    from redprop.secrets import install_excepthook
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    install_excepthook({"Cr4sh-PW"})
+    try:
+        raise RuntimeError("cannot use postgresql://u:Cr4sh-PW@db/x")
+    except RuntimeError:
+        sys.excepthook(*sys.exc_info())
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert "RuntimeError: cannot use postgresql://u:***@db/x" in err
+    assert "Cr4sh-PW" not in err

@@ -225,13 +225,20 @@ def main(argv: list[str] | None = None) -> int:
     from kombu.exceptions import OperationalError as BrokerUnreachable
 
     from redprop.checks import check_service_names
-    from redprop.secrets import install_log_redaction, redact, redact_url, settings_passwords
+    from redprop.secrets import (
+        install_excepthook,
+        install_log_redaction,
+        redact,
+        redact_url,
+        settings_passwords,
+    )
 
     args = build_parser().parse_args(argv)
     secrets: set[str] = set()
     try:
         settings = load_settings(args.config)
         secrets = settings_passwords(settings)
+        install_excepthook(secrets)
         configure_logging(settings.log_level)
         install_log_redaction(settings)
         check_service_names(settings)  # a misspelt service under `services:` is a typo, whatever the command
