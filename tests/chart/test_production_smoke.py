@@ -188,13 +188,14 @@ def submit_ticket(env: dict[str, str], cwd: Path, district: str) -> dict:
     return reply["ticket"]
 
 
-def run_and_stop(procs: dict[str, tuple[RedpropProcess, int, int]], work: Callable) -> dict[str, str]:
-    """Start every process, wait until each is ready, do ``work``, SIGTERM each; their outputs."""
+def run_and_stop(procs: dict[str, tuple[RedpropProcess, list[int], int]], work: Callable) -> dict[str, str]:
+    """Start every process, wait until each is ready on its ports, do ``work``, SIGTERM each; their outputs."""
     try:
-        for proc, _port, _grace in procs.values():
+        for proc, _ports, _grace in procs.values():
             proc.start()
-        for proc, port, _grace in procs.values():
-            proc.wait_ready(port)
+        for proc, ports, _grace in procs.values():
+            for port in ports:
+                proc.wait_ready(port)
         work()
         for name, (proc, _port, grace) in procs.items():
             code, seconds = proc.terminate(timeout=grace + 5)
@@ -258,7 +259,7 @@ def test_what_the_chart_renders_migrates_runs_takes_a_ticket_and_stops_on_sigter
         assert not inits
         pod = Pod(manifests, spec, container, tmp_path / m.name)
         probe_port = pod.port(container["readinessProbe"]["httpGet"]["port"])
-        procs[m.name] = (RedpropProcess(pod.args, env=pod.process_env(), cwd=pod.root, name=m.name), probe_port,
+        procs[m.name] = (RedpropProcess(pod.args, env=pod.process_env(), cwd=pod.root, name=m.name), [probe_port],
                          int(spec["terminationGracePeriodSeconds"]))
         pods[pod.args[-1]] = pod
     assert set(pods) >= {"registry", "ticketing", "gateway"}
@@ -283,8 +284,16 @@ def image_environment() -> dict[str, str]:
     return env
 
 
+def image_default_command() -> list[str]:
+    [cmd] = re.findall(r"^CMD (\[.*\])$", DOCKERFILE.read_text(encoding="utf-8"), re.M)
+    return json.loads(cmd)
+
+
+@pytest.mark.parametrize("layout", ["a-process-per-service", "the-image-default-command"])
 def test_what_compose_declares_migrates_runs_takes_a_ticket_and_stops_on_sigterm(
-        tmp_path, vhost, broker_user, broker_uri, local_databases):
+        tmp_path, vhost, broker_user, broker_uri, local_databases, layout):
+    """Compose's services, each its own process; or, as `docker run IMAGE` does with compose's settings,
+    the image's default command (every service in one process), which `docker stop` must stop too."""
     amqp_user, amqp_password = broker_user
     pg_host, pg_port = pg_server()
     amqp_host, amqp_port = amqp_server(broker_uri)
@@ -327,20 +336,32 @@ def test_what_compose_declares_migrates_runs_takes_a_ticket_and_stops_on_sigterm
         assert done.returncode == 0, outputs[name]
     assert outputs["migrate"].count(": migrated (") == len(local_databases.names)
 
-    procs = {}
-    for name in (n for n in runners if n not in one_shot):
-        service = runners[name]
-        env = local_env(service)
+    def with_free_ports(env: dict[str, str], names) -> tuple[dict[str, str], list[int]]:
         # Free ports instead of the published defaults (parallel runs); the published ports are checked
         # against the defaults in test_docker.py.
-        port = free_port()
-        env[f"REDPROP_SERVICES__{name.upper()}__METRICS_PORT"] = str(port)
-        if name == "gateway":
-            env["REDPROP_SERVICES__GATEWAY__OPTIONS__HTTP_PORT"] = str(free_port())
-        # `docker stop` waits 10 s (compose's default stop_grace_period) before SIGKILL.
-        grace = int(str(service.get("stop_grace_period", "10s")).rstrip("s"))
-        procs[name] = (RedpropProcess(service["command"], env=env, cwd=tmp_path, name=f"compose-{name}"), port, grace)
-    ticketing_env = procs["ticketing"][0].env
+        ports = []
+        for name in names:
+            ports.append(free_port())
+            env[f"REDPROP_SERVICES__{name.upper()}__METRICS_PORT"] = str(ports[-1])
+        env["REDPROP_SERVICES__GATEWAY__OPTIONS__HTTP_PORT"] = str(free_port())
+        return env, ports
+
+    services = [n for n in runners if n not in one_shot]
+    procs = {}
+    if layout == "a-process-per-service":
+        for name in services:
+            service = runners[name]
+            env, ports = with_free_ports(local_env(service), [name])
+            # `docker stop` waits 10 s (compose's default stop_grace_period) before SIGKILL.
+            grace = int(str(service.get("stop_grace_period", "10s")).rstrip("s"))
+            procs[name] = (RedpropProcess(service["command"], env=env, cwd=tmp_path, name=f"compose-{name}"), ports,
+                           grace)
+        ticketing_env = procs["ticketing"][0].env
+    else:
+        assert image_default_command() == ["run", "--all"]
+        env, ports = with_free_ports(local_env(runners["registry"]), services)  # x-redprop-env, shared by all
+        procs["all"] = (RedpropProcess(image_default_command(), env=env, cwd=tmp_path, name="image-default"), ports, 10)
+        ticketing_env = env
     outputs |= run_and_stop(procs, lambda: submit_ticket(ticketing_env, tmp_path,
                                                          str(runners["registry"]["environment"]["REDPROP_DISTRICT"])))
     assert_no_secret_in(outputs, [amqp_password, PG_PASSWORD])
