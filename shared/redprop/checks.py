@@ -11,7 +11,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from redprop.config import Settings, nearest
-from redprop.errors import ConfigError
+from redprop.errors import ConfigError, PluginError
 from redprop.plugins import check_extension_points, installed_services, load_service
 
 
@@ -60,34 +60,44 @@ def check_service(service_cls: type, settings: Settings) -> None:
     try:
         check_extension_points(service_cls, settings)
     except ConfigError as exc:
-        problems.append(str(exc))
+        problems.append(exc)
     model = options_model(service_cls)
     try:
         if model is not None:
             settings.service_options(service_cls.name, model)
     except ConfigError as exc:
-        problems.append(str(exc))
+        problems.append(exc)
+    _raise_all(problems)
+
+
+def _raise_all(problems: list[ConfigError]) -> None:
+    """One error listing every problem; a PluginError when each of them is one (callers catch it as such)."""
+    if len(problems) == 1:
+        raise problems[0]
     if problems:
-        raise ConfigError("\n".join(problems))
+        kind = PluginError if all(isinstance(p, PluginError) for p in problems) else ConfigError
+        raise kind("\n".join(str(p) for p in problems))
 
 
-def check_settings(settings: Settings, names: list[str]) -> list[str]:
-    """Every static check for the named services; the messages of all that fail (empty: all is well)."""
+def _problems(settings: Settings, names: list[str]) -> list[ConfigError]:
     problems = []
     for check in (check_service_names, check_plugin_keys):
         try:
             check(settings)
         except ConfigError as exc:
-            problems.append(str(exc))
+            problems.append(exc)
     for name in names:
         try:
             check_service(load_service(name), settings)
         except ConfigError as exc:
-            problems.append(str(exc))
+            problems.append(exc)
     return problems
 
 
+def check_settings(settings: Settings, names: list[str]) -> list[str]:
+    """Every static check for the named services; the messages of all that fail (empty: all is well)."""
+    return [str(p) for p in _problems(settings, names)]
+
+
 def require_valid(settings: Settings, names: list[str]) -> None:
-    problems = check_settings(settings, names)
-    if problems:
-        raise ConfigError("\n".join(problems))
+    _raise_all(_problems(settings, names))
