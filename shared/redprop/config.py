@@ -9,9 +9,14 @@ Anything wrong stops start-up with a :class:`~redprop.errors.ConfigError` that n
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
+import types
+import typing
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Union
 from urllib.parse import quote, urlsplit
 
 import yaml
@@ -20,9 +25,29 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from redprop.contracts.base import DistrictCode
 from redprop.errors import ConfigError
+from redprop.secrets import redact_url
 
 ENV_PREFIX = "REDPROP_"
 CONFIG_FILE_ENV = "REDPROP_CONFIG"
+#: Variables with these prefixes belong to the test and bench tooling, not to the settings.
+TOOLING_ENV_PREFIXES = ("REDPROP_TEST_", "REDPROP_BENCH_")
+#: Kubernetes (``enableServiceLinks``) and docker ``--link`` add ``<SERVICE>_SERVICE_HOST``,
+#: ``<SERVICE>_PORT_9101_TCP``... for every Service in the namespace, so a Service named
+#: ``redprop-registry`` gives ``REDPROP_REGISTRY_SERVICE_HOST``. Recognised by name *and* value, so
+#: that a typo such as ``REDPROP_METRICS_PORT=9101`` is still refused (the chart also turns the links off).
+_IP = r"[0-9a-fA-F.:\[\]]+"
+_LINK = rf"(tcp|udp|sctp)://{_IP}:\d+"
+_SERVICE_LINKS = [(re.compile(rf"^REDPROP_\w+{name}$"), re.compile(rf"^{value}$")) for name, value in (
+    ("_SERVICE_HOST", _IP),
+    (r"_SERVICE_PORT(_\w+)?", r"\d+"),
+    ("_PORT", _LINK),
+    (r"_PORT_\d+_(TCP|UDP|SCTP)", _LINK),
+    (r"_PORT_\d+_(TCP|UDP|SCTP)_PROTO", "(tcp|udp|sctp)"),
+    (r"_PORT_\d+_(TCP|UDP|SCTP)_PORT", r"\d+"),
+    (r"_PORT_\d+_(TCP|UDP|SCTP)_ADDR", _IP),
+)]
+#: SQLAlchemy dialects the suite runs on; a bare ``postgresql://`` gets psycopg2 (redprop.db.engine).
+DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg2")
 DEFAULT_CONFIG_FILE = Path("redprop.yaml")
 
 #: Where each first-party service serves /metrics unless configured otherwise (0 turns it off).
@@ -47,12 +72,15 @@ class ServiceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
+    #: The service ships in another image (the chart's ``pluginServices``), so it may be missing from
+    #: this installation without that being a typo; other names not installed are refused.
+    external: bool = False
     #: Concurrent workers per service instance; also the AMQP prefetch count.
     max_workers: int = Field(default=10, ge=1, le=1000)
     #: Port for /metrics, /healthz and /readyz; None means the default for the service, 0 turns it off.
     metrics_port: Port | None = None
-    #: SQLAlchemy URL; None means a SQLite file under ``data_dir``.
-    database_url: str | None = None
+    #: SQLAlchemy URL; None means a SQLite file under ``data_dir``. Kept out of repr: it may hold a password.
+    database_url: str | None = Field(default=None, repr=False)
     #: The service's own options (catalogues, intervals...), validated by the service at start-up
     #: against its options model; errors name ``services.<name>.options.<field>``.
     options: dict[str, Any] = Field(default_factory=dict)
@@ -60,8 +88,19 @@ class ServiceSettings(BaseModel):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("sqlite", "postgresql")):
-            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        if value is None:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            driver = make_url(value).drivername
+        except (ArgumentError, ValueError):  # the message would quote the URL, password and all
+            raise ValueError("is not a valid database URL (e.g. postgresql://user:password@host:5432/name)") from None
+        if driver not in DATABASE_DRIVERS:
+            # psycopg 3 and asyncpg do not work under eventlet (docs/architecture.md, Data).
+            raise ValueError(f"must be a sqlite:// or postgresql:// URL (postgresql+psycopg2 is the driver), "
+                             f"not {driver}://")
         return value
 
 
@@ -95,7 +134,8 @@ class Settings(BaseSettings):
     #: GB/T 2260 code of the district this release serves. The default is the demo district.
     district: DistrictCode = "990001"
     district_name: str = "示范区 Demo District"
-    amqp_uri: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    #: Kept out of repr: it holds the broker password.
+    amqp_uri: str = Field(default="amqp://guest:guest@127.0.0.1:5672/%2F", repr=False)
     #: Where the embedded SQLite databases live.
     data_dir: Path = Path("var")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
@@ -138,11 +178,8 @@ class Settings(BaseSettings):
         try:
             return model.model_validate(self.service(service).options)
         except ValidationError as exc:
-            lines = [f"invalid options for service {service!r}:"]
-            for err in exc.errors(include_url=False):
-                path = ".".join(str(p) for p in err["loc"])
-                lines.append(f"  setting 'services.{service}.options.{path}': {err['msg']}")
-            raise ConfigError("\n".join(lines)) from None
+            lines = describe_validation(exc, model, prefix=f"services.{service}.options.")
+            raise ConfigError("\n".join([f"invalid options for service {service!r}:", *lines])) from None
 
     def plugin_choice(self, point: str, default: str | list[str]) -> str | list[str]:
         return self.plugins.get(point, default)
@@ -164,20 +201,97 @@ class Settings(BaseSettings):
         }
 
     def redacted_amqp_uri(self) -> str:
-        parts = urlsplit(self.amqp_uri)
-        if parts.password:
-            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-            return parts._replace(netloc=netloc).geturl()
-        return self.amqp_uri
+        return redact_url(self.amqp_uri)
+
+    def redacted_database_url(self, service: str) -> str:
+        return redact_url(self.database_url(service))
+
+
+# -- naming what is wrong, with the nearest valid name -----------------------------------------------
+
+
+def nearest(name: str, valid) -> str:
+    """`` (did you mean 'x'?)`` for the closest valid name, or nothing when none is close."""
+    close = difflib.get_close_matches(str(name), [str(v) for v in valid], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unwrap(annotation):
+    """The model or mapping type an annotation holds (``X | None`` -> X, ``Annotated[X, ...]`` -> X)."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            if arg is not type(None):
+                return _unwrap(arg)
+    return annotation
+
+
+def fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The field names valid at ``loc`` inside ``model`` (best effort: [] where it cannot tell)."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        origin = typing.get_origin(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        elif origin in (dict, list, tuple, set, Mapping):  # a key or an index: on to the values' type
+            args = typing.get_args(current)
+            current = args[-1] if args else Any
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def describe_validation(exc: ValidationError, model: type[BaseModel], prefix: str = "",
+                        with_env: bool = False) -> list[str]:
+    """One line per error: the setting, its variable, the message, and the nearest name for a typo."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        path = prefix + ".".join(str(p) for p in loc)
+        env = f" (env {ENV_PREFIX + '__'.join(path.split('.')).upper()})" if with_env else ""
+        hint = ""
+        if err["type"] == "extra_forbidden" and loc:
+            hint = nearest(loc[-1], fields_at(model, loc[:-1]))
+        # err["msg"] only: err["input"] could be a URL with its password.
+        lines.append(f"  setting '{path}'{env}: {err['msg']}{hint}")
+    return lines
 
 
 def _describe_errors(exc: ValidationError, source: str) -> str:
-    lines = [f"invalid settings ({source}):"]
-    for err in exc.errors(include_url=False):
-        path = ".".join(str(p) for p in err["loc"])
-        env = ENV_PREFIX + "__".join(str(p) for p in err["loc"]).upper()
-        lines.append(f"  setting '{path}' (env {env}): {err['msg']}")
-    return "\n".join(lines)
+    return "\n".join([f"invalid settings ({source}):", *describe_validation(exc, Settings, with_env=True)])
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A line for each ``REDPROP_*`` variable that names no setting.
+
+    pydantic-settings reads only the variables of known top-level fields, so ``REDPROP_DISTRIKT`` or
+    ``REDPROP_AMQP_URL`` would be ignored and the default used; unknown nested names are caught by
+    the models themselves (``extra="forbid"``).
+    """
+    tops = {name.upper() for name in Settings.model_fields}
+    lines = []
+    for name, value in sorted(environ.items()):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper == CONFIG_FILE_ENV or upper.startswith(TOOLING_ENV_PREFIXES):
+            continue
+        if any(n.match(upper) and v.match(value.strip()) for n, v in _SERVICE_LINKS):
+            continue
+        top = upper[len(ENV_PREFIX):].split("__", 1)[0]
+        if top in tops:
+            continue
+        valid = [ENV_PREFIX + t for t in sorted(tops)] + [CONFIG_FILE_ENV]
+        guess = ENV_PREFIX + top if "__" in upper[len(ENV_PREFIX):] else upper
+        lines.append(f"  variable {name}: no such setting{nearest(guess, valid)}")
+    return lines
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
@@ -200,6 +314,9 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         data = loaded or {}
     data.update(overrides)
     source = f"file {str(path)!r} and environment" if path.is_file() else "environment"
+    unknown = unknown_variables(os.environ)
+    if unknown:
+        raise ConfigError("\n".join([f"invalid settings ({source}):", *unknown]))
     try:
         return Settings(**data)
     except ValidationError as exc:

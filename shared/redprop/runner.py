@@ -17,10 +17,11 @@ from eventlet.event import Event as GreenEvent
 from kombu import Connection
 from nameko.containers import get_container_cls
 
+from redprop.checks import require_valid
 from redprop.config import Settings
 from redprop.db.migrate import check_current, has_database
 from redprop.errors import ConfigError
-from redprop.plugins import check_extension_points, installed_services, load_service
+from redprop.plugins import installed_services, load_service
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,9 @@ class SuiteRunner:
         self._stopping = False
 
     def preflight(self) -> None:
+        # What `config --check` checks (plugins, options) for every service first, then what needs a connection.
+        require_valid(self.settings, [cls.name for cls in self.service_classes])
         for cls in self.service_classes:
-            check_extension_points(cls, self.settings)
             if has_database(cls):
                 check_current(cls, self.settings)
         check_broker(self.settings)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from nameko.extensions import DependencyProvider
+from pydantic import BaseModel
 
 from redprop.config import Settings, settings_from_config
 from redprop.contracts.base import ServiceContract
@@ -34,6 +35,9 @@ class RedpropService:
     contract: ClassVar[ServiceContract]
     #: Extension points whose configured plugins are checked before the service starts.
     extension_points: ClassVar[tuple[ExtensionPoint, ...]] = ()
+    #: The model of ``services.<name>.options``, checked by ``config --check``, ``migrate`` and ``run``
+    #: before anything starts; None: the service takes no options (any option is an error).
+    options_model: ClassVar[type[BaseModel] | None] = None
 
     metrics = Metrics()
     settings = SettingsProvider()

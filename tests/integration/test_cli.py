@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from redprop.config import Settings
+from redprop.testing.pytest_plugin import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -244,3 +245,151 @@ def test_schema_writes_json_schema_files(tmp_path):
     assert request["title"] == "ResolveRequest"
     assert request["additionalProperties"] is False
     assert {"building_id", "household_id", "complex_id", "point"} <= set(request["properties"])
+
+
+# -- plain URLs, secrets, typos: what an operator meets first ---------------------------------------
+
+
+@pytest.fixture
+def passworded(tmp_path, vhost, rabbit_management, broker_uri, database_url_factory):
+    """A config file with a password in the broker URI and in a plain postgresql:// database URL."""
+    from urllib.parse import quote, urlsplit
+
+    from sqlalchemy.engine import make_url
+
+    from redprop.testing.credentials import temporary_broker_user
+
+    with temporary_broker_user(rabbit_management, vhost) as (user, amqp_password):
+        db = make_url(database_url_factory("registry", "postgresql"))
+        db_password = "Db-S3cretPW-" + os.urandom(4).hex()  # the local server trusts; any password works
+        plain = f"postgresql://{db.username}:{db_password}@{db.host}:{db.port or 5432}/{db.database}"
+        host = urlsplit(broker_uri)
+        amqp = f"amqp://{user}:{quote(amqp_password)}@{host.hostname}:{host.port or 5672}/{quote(vhost, safe='')}"
+        port = free_port()
+        config = write_config(tmp_path / "redprop.yaml", {
+            "amqp_uri": amqp, "services": {"registry": {"database_url": plain, "metrics_port": port}}})
+        yield {"config": config, "secrets": [amqp_password, db_password], "metrics_port": port, "db": db}
+
+
+def test_a_plain_postgresql_url_migrates_and_runs_and_no_command_prints_a_password(tmp_path, passworded, dead_port):
+    from redprop.testing.processes import RedpropProcess, clean_environment
+
+    config, secrets = passworded["config"], passworded["secrets"]
+    outputs = {}
+
+    def run(*args, env=None):
+        done = redprop(*args, cwd=tmp_path, config=config, env=env)
+        outputs[" ".join(args)] = done.stdout + done.stderr
+        return done
+
+    assert run("config").returncode == 0
+    assert run("config", "--check").returncode == 0
+    migrated = run("migrate", "registry")
+    assert migrated.returncode == 0, migrated.stderr
+    assert migrated.stdout.strip() == (f"registry: migrated (postgresql://{passworded['db'].username}:***@"
+                                       f"{passworded['db'].host}:{passworded['db'].port or 5432}/"
+                                       f"{passworded['db'].database})")
+    assert run("migrate", "--check", "registry").stdout.strip() == "registry: current"
+
+    # The service itself, logging at DEBUG (kombu, nameko and SQLAlchemy say the most there).
+    env = clean_environment({"REDPROP_CONFIG": str(config), "REDPROP_LOG_LEVEL": "DEBUG"})
+    proc = RedpropProcess(["run", "registry"], env=env, cwd=tmp_path).start()
+    try:
+        proc.wait_ready(passworded["metrics_port"])
+        summary = run("call", "registry.summary")
+        assert summary.returncode == 0, summary.stdout + summary.stderr
+        code, seconds = proc.terminate(timeout=30)
+        assert code == 0, proc.output()[-2000:]
+    finally:
+        proc.kill()
+    outputs["run registry"] = proc.output()
+    assert "started registry" in outputs["run registry"]
+
+    # Failed connections: a database that does not exist, a broker port nobody listens on.
+    missing = run("migrate", "registry", env={
+        "REDPROP_SERVICES__REGISTRY__DATABASE_URL": f"postgresql://postgres:{secrets[1]}@127.0.0.1:5432/no_such_db_x"})
+    assert missing.returncode == 2
+    no_broker = run("call", "registry.summary", env={
+        "REDPROP_AMQP_URI": f"amqp://guest:{secrets[0]}@127.0.0.1:{dead_port}/%2F"})
+    assert no_broker.returncode == 2
+    for command, output in outputs.items():
+        for secret in secrets:
+            assert secret not in output, f"`redprop {command}` printed a password:\n{output[-2000:]}"
+
+
+@pytest.fixture
+def dead_port():
+    """A port bound but not listening: connections are refused, and no other process can take it meanwhile."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+def test_a_missing_database_or_an_unreachable_broker_is_one_line_naming_the_setting(tmp_path, dead_port):
+    url = "postgresql://postgres@127.0.0.1:5432/redprop_no_such_database"
+    for command in (["migrate", "registry"], ["migrate", "--check", "registry"], ["run", "registry"]):
+        done = redprop(*command, cwd=tmp_path, env={"REDPROP_SERVICES__REGISTRY__DATABASE_URL": url})
+        assert done.returncode == 2, done.stderr
+        assert done.stdout == ""
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, done.stderr
+        assert lines[0].startswith("redprop: setting 'services.registry.database_url': cannot use the registry "
+                                   "database at postgresql://postgres@127.0.0.1:5432/redprop_no_such_database")
+        assert 'database "redprop_no_such_database" does not exist' in lines[0]
+
+    migrated = redprop("migrate", "registry", cwd=tmp_path)  # the SQLite default: run gets as far as the broker
+    assert migrated.returncode == 0, migrated.stderr
+    dead = f"amqp://redprop:not-here@127.0.0.1:{dead_port}/%2F"
+    for command in (["run", "registry"], ["call", "registry.summary"]):
+        done = redprop(*command, cwd=tmp_path, env={"REDPROP_AMQP_URI": dead})
+        assert done.returncode == 2
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, done.stderr
+        assert lines[0].startswith(f"redprop: setting 'amqp_uri': cannot reach RabbitMQ at "
+                                   f"amqp://redprop:***@127.0.0.1:{dead_port}/%2F (")
+
+
+@pytest.mark.parametrize("setup, expected", [
+    ({"env": {"REDPROP_DISTRIKT": "310101"}},
+     "variable REDPROP_DISTRIKT: no such setting (did you mean 'REDPROP_DISTRICT'?)"),
+    ({"env": {"REDPROP_AMQP_URL": "amqp://rabbit/"}}, "did you mean 'REDPROP_AMQP_URI'?"),
+    ({"file": {"services": {"ticketin": {"enabled": False}}}},
+     "setting 'services.ticketin': no such service is installed (did you mean 'ticketing'?)"),
+    ({"file": {"services": {"ticketing": {"options": {"sweep_intervall": 30}}}}},
+     "setting 'services.ticketing.options.sweep_intervall': Extra inputs are not permitted "
+     "(did you mean 'sweep_interval'?)"),
+    ({"file": {"services": {"ticketing": {"options": {"sweep_interval": 0}}}}},
+     "setting 'services.ticketing.options.sweep_interval': Input should be greater than or equal to 1"),
+    ({"file": {"services": {"registry": {"options": {"colour": "red"}}}}},
+     "setting 'services.registry.options.colour': Extra inputs are not permitted"),
+    ({"file": {"plugins": {"ticketing.routr": "default"}}},
+     "setting 'plugins.ticketing.routr': no installed service has this extension point "
+     "(did you mean 'ticketing.router'?)"),
+    ({"file": {"plugins": {"registry.locator": "grid_polygons"}}},
+     "setting 'plugins.registry.locator': plugin 'grid_polygons' is not installed"),
+])
+def test_config_check_migrate_and_run_refuse_what_run_would_refuse(tmp_path, setup, expected):
+    config = write_config(tmp_path / "redprop.yaml", setup.get("file", {}))
+    names = ["registry", "ticketing"]
+    for command in (["config", "--check"], ["migrate", *names], ["run", *names]):
+        done = redprop(*command, cwd=tmp_path, config=config, env=setup.get("env"))
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        assert expected in done.stderr, (command, done.stderr)
+        assert "Traceback" not in done.stderr
+    # Nothing was migrated: the check comes before any database is touched.
+    assert not (tmp_path / "var").exists()
+
+
+def test_config_check_passes_valid_settings_and_lists_the_services(tmp_path):
+    config = write_config(tmp_path / "redprop.yaml", {
+        "district": "310104",
+        "services": {"ticketing": {"options": {"sweep_interval": 30}}, "mediation": {"enabled": False},
+                     "parking": {"external": True, "metrics_port": 9120}},  # a plugin in its own image
+        "plugins": {"registry.locator": "nearest_building"}})
+    done = redprop("config", "--check", cwd=tmp_path, config=config)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ("settings are valid for district 310104: "
+                                   "evaluation, gateway, matching, registry, ticketing")
+    assert not (tmp_path / "var").exists()  # it connects to nothing and creates nothing

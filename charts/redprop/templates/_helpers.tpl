@@ -293,6 +293,10 @@ redprop-city
 {{- $services := dict -}}
 {{- range $name, $svc := (include "redprop.services" . | fromYaml) -}}
 {{- $entry := dict "enabled" $svc.enabled "max_workers" (int $svc.maxWorkers) "metrics_port" (int $svc.metricsPort) -}}
+{{- if $svc.plugin -}}
+{{- /* Not installed in the suite's image: `external` tells its pods that this is no typo. */ -}}
+{{- $_ := set $entry "external" true -}}
+{{- end -}}
 {{- $options := deepCopy $svc.options -}}
 {{- if $svc.httpPort -}}
 {{- $_ := set $options "http_port" (int $svc.httpPort) -}}

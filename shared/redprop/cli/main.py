@@ -61,10 +61,14 @@ def cmd_run(args, settings: Settings) -> int:
 
 
 def cmd_migrate(args, settings: Settings) -> int:
+    from redprop.checks import require_valid
     from redprop.db.migrate import autogenerate, has_database, pending, upgrade
     from redprop.plugins import load_service
 
-    for name in _selected(args, settings):
+    names = _selected(args, settings)
+    # A wrong option fails here, before any schema changes, not only once `run` starts the service.
+    require_valid(settings, names)
+    for name in names:
         cls = load_service(name)
         if not has_database(cls):
             continue
@@ -77,7 +81,7 @@ def cmd_migrate(args, settings: Settings) -> int:
             print(f"{name}: {state}")
             continue
         upgrade(cls, settings)
-        print(f"{name}: migrated ({settings.database_url(name)})")
+        print(f"{name}: migrated ({settings.redacted_database_url(name)})")
     return 0
 
 
@@ -150,14 +154,29 @@ def cmd_asyncapi(args, settings: Settings) -> int:
 
 
 def cmd_config(args, settings: Settings) -> int:
-    from sqlalchemy.engine import make_url
+    from redprop.secrets import redact_url
 
+    if args.check:
+        return _check_config(settings)
     data = settings.model_dump(mode="json")
-    data["amqp_uri"] = settings.redacted_amqp_uri()
+    data["amqp_uri"] = redact_url(data["amqp_uri"])
     for service in data["services"].values():  # database URLs may carry a password too
-        if service.get("database_url"):
-            service["database_url"] = make_url(service["database_url"]).render_as_string(hide_password=True)
+        service["database_url"] = redact_url(service.get("database_url"))
     print(json.dumps(data, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _check_config(settings: Settings) -> int:
+    """What `run --all` would refuse, found without connecting: every problem listed, exit 2 if any."""
+    from redprop.checks import check_settings
+    from redprop.runner import enabled_services
+
+    names = enabled_services(settings)
+    problems = check_settings(settings, names)
+    if problems:
+        print("redprop: " + "\n".join(problems), file=sys.stderr)
+        return 2
+    print(f"settings are valid for district {settings.district}: {', '.join(names) or 'no services'}")
     return 0
 
 
@@ -188,7 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("asyncapi", help="print the AsyncAPI 3 document of the contracts")
     p.add_argument("--out", help="write it to this file instead of standard output")
     p.set_defaults(func=cmd_asyncapi)
-    sub.add_parser("config", help="print the effective settings").set_defaults(func=cmd_config)
+    p = sub.add_parser("config", help="print the effective settings (secrets masked)")
+    p.add_argument("--check", action="store_true",
+                   help="validate everything `run --all` would (services, options, plugins) and exit non-zero if wrong")
+    p.set_defaults(func=cmd_config)
 
     from redprop.cli import demo, dlq
 
@@ -200,18 +222,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from kombu.exceptions import OperationalError as BrokerUnreachable
+
+    from redprop.checks import check_service_names
+    from redprop.secrets import (
+        install_excepthook,
+        install_log_redaction,
+        redact,
+        redact_url,
+        settings_passwords,
+    )
+
     args = build_parser().parse_args(argv)
+    secrets: set[str] = set()
     try:
         settings = load_settings(args.config)
+        secrets = settings_passwords(settings)
+        install_excepthook(secrets)
         configure_logging(settings.log_level)
+        install_log_redaction(settings)
+        check_service_names(settings)  # a misspelt service under `services:` is a typo, whatever the command
         return args.func(args, settings) or 0
     except ConfigError as exc:
-        print(f"redprop: {exc}", file=sys.stderr)
+        print(f"redprop: {redact(str(exc), secrets)}", file=sys.stderr)
+        return 2
+    except BrokerUnreachable as exc:  # kombu's OperationalError: a command could not reach the broker
+        print(f"redprop: setting 'amqp_uri': cannot reach RabbitMQ at {redact_url(settings.amqp_uri)} "
+              f"({redact(str(exc), secrets)})", file=sys.stderr)
         return 2
     except RedpropError as exc:
-        print(f"redprop: {exc.code}: {exc.message}", file=sys.stderr)
+        print(f"redprop: {exc.code}: {redact(exc.message, secrets)}", file=sys.stderr)
         for field in exc.details.get("fields", []):
-            print(f"  {field['field']}: {field['message']}", file=sys.stderr)
+            print(f"  {field['field']}: {redact(field['message'], secrets)}", file=sys.stderr)
         return 1
 
 

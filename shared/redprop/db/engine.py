@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 #: A pooled connection idle longer than this is pinged before it is handed out (see ``_ping_if_idle``).
 PING_AFTER_IDLE_S = 5.0
@@ -59,8 +59,21 @@ def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
         raise exc.DisconnectionError(f"a pooled connection failed its ping: {error}") from error
 
 
-def build_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> Engine:
+def with_default_driver(url: str | URL) -> URL:
+    """The URL with psycopg2 named when it names no driver (``postgresql://`` -> ``postgresql+psycopg2://``).
+
+    SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3, which is not installed and does not
+    work under eventlet (docs/architecture.md, Data); the chart, compose and docs write plain URLs.
+    """
     parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg2")
+    return parsed
+
+
+def build_engine(url: str | URL, *, pool_size: int = 5, echo: bool = False) -> Engine:
+    parsed = with_default_driver(url)
+    url = parsed
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from alembic import command as alembic_command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.exc import DBAPIError
 
 from redprop.config import Settings
 from redprop.db.engine import build_engine
@@ -60,8 +61,31 @@ def _messaging_metadata():
     return MessagingBase.metadata
 
 
+def unreachable(service: str, settings: Settings, error: DBAPIError) -> ConfigError:
+    """One line naming the setting for a database that cannot be reached (no 125-line traceback)."""
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+    # libpq's first line says it all ("connection to server at ... failed: FATAL: database ... does not exist").
+    detail = " ".join(line.strip() for line in reason[:2]) if reason else type(error).__name__
+    return ConfigError(
+        f"setting 'services.{service}.database_url': cannot use the {service} database at "
+        f"{settings.redacted_database_url(service)} ({detail})"
+    )
+
+
 def upgrade(service_cls: type, settings: Settings, revision: str = "heads") -> None:
-    alembic_command.upgrade(alembic_config(service_cls, settings), revision)
+    try:
+        alembic_command.upgrade(alembic_config(service_cls, settings), revision)
+    except DBAPIError as error:
+        if not _is_connect_error(error):
+            raise
+        raise unreachable(service_cls.name, settings, error) from None
+
+
+def _is_connect_error(error: DBAPIError) -> bool:
+    """An error from opening the connection (as opposed to one from a migration's own SQL)."""
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(error, OperationalError) and error.statement is None
 
 
 def pending(service_cls: type, settings: Settings) -> tuple[set[str], set[str]]:
@@ -72,6 +96,8 @@ def pending(service_cls: type, settings: Settings) -> tuple[set[str], set[str]]:
     try:
         with engine.connect() as conn:
             current = set(MigrationContext.configure(conn).get_current_heads())
+    except DBAPIError as error:
+        raise unreachable(service_cls.name, settings, error) from None
     finally:
         engine.dispose()
     return current, expected
@@ -81,7 +107,7 @@ def check_current(service_cls: type, settings: Settings) -> None:
     current, expected = pending(service_cls, settings)
     if current != expected:
         raise ConfigError(
-            f"the {service_cls.name} database ({settings.database_url(service_cls.name)}) is at "
+            f"the {service_cls.name} database ({settings.redacted_database_url(service_cls.name)}) is at "
             f"{sorted(current) or 'no revision'}, the code expects {sorted(expected)}: "
             f"run `redprop migrate {service_cls.name}` first"
         )

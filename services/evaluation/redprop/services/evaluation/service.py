@@ -43,6 +43,7 @@ class EvaluationService(RedpropService):
     name = "evaluation"
     contract = c.CONTRACT
     extension_points = (RUBRIC,)
+    options_model = EvaluationOptions
 
     db = Database(m.metadata, migrations=MIGRATIONS)
     events = EventOutbox()

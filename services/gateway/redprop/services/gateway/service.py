@@ -42,6 +42,7 @@ def _dump(reply) -> dict:
 class GatewayService(RedpropService):
     name = "gateway"
     contract = None  # HTTP only: it offers no RPC operations and publishes no events
+    options_model = GatewayOptions
 
     registry = ServiceRpc("registry")
     ticketing = ServiceRpc("ticketing")

@@ -53,6 +53,7 @@ class MatchingService(RedpropService):
     name = "matching"
     contract = c.CONTRACT
     extension_points = (SCORERS, FAIRNESS)
+    options_model = MatchingOptions
 
     db = Database(m.metadata, migrations=MIGRATIONS)
     events = EventOutbox()

@@ -95,6 +95,7 @@ class TicketingService(RedpropService):
     name = "ticketing"
     contract = c.CONTRACT
     extension_points = (ROUTER, SLA_POLICY, NOTIFIERS)
+    options_model = TicketingOptions
 
     db = Database(m.metadata, migrations=MIGRATIONS)
     events = EventOutbox()
