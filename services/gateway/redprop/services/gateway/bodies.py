@@ -13,9 +13,11 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from redprop.contracts import evaluation, mediation, ticketing
-from redprop.contracts.base import Id, RequestId
+from redprop.contracts.base import MAX_OFFSET, Id, RequestId
 from redprop.errors import ValidationFailed
+from redprop.services.gateway.edge import json_depth_exceeds
 from redprop.services.gateway.http import BadRequest
+from redprop.services.gateway.options import HttpLimits
 
 
 class HttpModel(BaseModel):
@@ -72,7 +74,7 @@ TicketListQuery = derive("TicketListQuery", ticketing.ListTicketsRequest, base=Q
 
 class PageQuery(QueryModel):
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 # -- consultations -------------------------------------------------------------------------------------
@@ -93,10 +95,17 @@ def read_json(request) -> Any:
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise BadRequest("the request needs a JSON body")
+    limit = getattr(request, "limits", HttpLimits()).max_json_depth
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
+        too_deep = json_depth_exceeds(data, limit)
+    except RecursionError:  # deeper than the interpreter itself can parse: never a 500
+        too_deep = True
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    if too_deep:
+        raise BadRequest(f"the JSON body nests deeper than {limit} levels", {"max_depth": limit})
+    return data
 
 
 def parse(model: type[BaseModel], data: Any, prefix: str = "") -> BaseModel:

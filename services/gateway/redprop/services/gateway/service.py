@@ -199,8 +199,8 @@ class GatewayService(RedpropService):
            open311=True)
     def open311_discovery(self, request, principal, format):
         options = self._options()
-        base = request.host_url.rstrip("/")
-        data = open311.discovery(base, options.open311.contact, options.open311.key_service)
+        # The configured public URL: the Host header is the client's to choose (cache poisoning).
+        data = open311.discovery(options.base_url(), options.open311.contact, options.open311.key_service)
         return formatted(data, format, "discovery", None)
 
     @route("GET", "/open311/v2/services.{format}", "open311Services", "The service list (the ticket catalogue).",
