@@ -131,8 +131,11 @@ def error_response(exc: BaseException, *, open311: bool = False, fmt: str = "jso
         status = 500
     headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
     if open311:
-        # GeoReport v2's own error shape: a list of {code, description}; invalid input is a 400 there.
+        # GeoReport v2's own error shape: a list of {code, description}; invalid input is a 400 there,
+        # and a key not provided or invalid a 403 ("403 - api_key was not provided or is invalid").
         status = 400 if status == 422 else status
+        if code == "unauthorized":
+            status, headers = 403, None
         description = message
         for bad in details.get("fields", [])[:5]:
             description += f"; {bad.get('field')}: {bad.get('message')}"

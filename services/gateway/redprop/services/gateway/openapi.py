@@ -156,9 +156,9 @@ def _operation(spec: RouteSpec, refs: dict, defs: dict) -> dict[str, Any]:
     responses: dict[str, Any] = {str(spec.status): {"description": "OK", "content": content}}
     codes = ["400", "404", "422", "503"] if not spec.open311 else ["400", "404", "503"]
     if spec.permission:
-        codes += ["401", "403"]
+        codes += ["403"] if spec.open311 else ["401", "403"]  # GeoReport v2: a missing or bad api_key is 403
     if spec.method == "POST":
-        codes.append("409")
+        codes += ["408", "409", "413"]  # a body too slow or too large (options.http)
     for code in sorted(codes):
         responses[code] = error
     op["responses"] = responses
