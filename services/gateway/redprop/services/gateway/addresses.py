@@ -54,9 +54,10 @@ def match(registry, address_string: str) -> dict[str, str]:
             if key and key in wanted and len(key) > best_len:
                 best, best_len, rest = complex_, len(key), wanted.replace(key, "", 1)
     if best is None:
-        raise ValidationFailed.for_field(
-            "address_string", "no complex or building of this district matches this address; give its complex's "
-            "name or street address, or lat and long, address_id or attribute[building_id]", "no_match")
+        # Like an unknown address_id, an address that names no place of the registry is a 404.
+        raise NotFound("address_string: no complex or building of this district matches this address; give its "
+                       "complex's name or street address, or lat and long, address_id or attribute[building_id]",
+                       {"entity": "address", "field": "address_string"})
     buildings = [b for b in _all(registry, "building", within=best.id)
                  if normalise(b.name) and normalise(b.name) in rest]
     if buildings:

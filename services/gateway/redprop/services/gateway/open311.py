@@ -95,15 +95,17 @@ def sent(value: Any) -> bool:
 def read_posted(form: dict[str, Any]) -> PostedRequest:
     data: dict[str, Any] = {}
     attributes: dict[str, str] = {}
+    known = {a["code"] for a in ATTRIBUTES}  # attributes no service defines are ignored, like other fields
     for key, value in form.items():
         if not sent(value):
             continue
         if key.startswith("attribute[") and key.endswith("]"):
-            attributes[key[len("attribute["):-1]] = value
-        else:
+            if key[len("attribute["):-1] in known:
+                attributes[key[len("attribute["):-1]] = value
+        elif key in PostedRequest.model_fields:
             data[key] = value
     if isinstance(data.get("attribute"), dict):  # JSON bodies may nest them
-        attributes.update({str(k): str(v) for k, v in data.pop("attribute").items() if sent(v)})
+        attributes.update({k: v for k, v in data.pop("attribute").items() if k in known and sent(v)})
     data["attribute"] = attributes
     try:
         return PostedRequest.model_validate(data)
@@ -112,7 +114,7 @@ def read_posted(form: dict[str, Any]) -> PostedRequest:
 
 
 def submit_fields(posted: PostedRequest, principal: Principal, public_reporter_id: str | None,
-                  registry=None) -> dict[str, Any]:
+                  registry=None, service_name: str | None = None) -> dict[str, Any]:
     """The ticketing.submit fields for a GeoReport POST by ``principal``.
 
     A resident key reports as its resident. Any other key reports for ``account_id`` (a person of the
@@ -120,7 +122,9 @@ def submit_fields(posted: PostedRequest, principal: Principal, public_reporter_i
     The location is the most precise given: a building, a complex, a point, else ``address_string``
     matched against the registry (the spec: "either lat & long or address_string or address_id").
     """
-    fields: dict[str, Any] = {"category": posted.service_code, "description": posted.description or ""}
+    # GeoReport's description is optional; the ticket needs one: the service's name stands in.
+    fields: dict[str, Any] = {"category": posted.service_code,
+                              "description": posted.description or service_name or posted.service_code}
     building = posted.attribute.get("building_id") or posted.address_id
     if building:
         fields["building_id"] = building
@@ -144,7 +148,10 @@ def submit_fields(posted: PostedRequest, principal: Principal, public_reporter_i
     else:
         reporter = posted.account_id or public_reporter_id
         if reporter is None:
-            raise ValidationFailed.for_field("account_id", "name the reporter (a person id of the registry)", "missing")
+            # A well-formed report this key may not file: anonymous reports are off in this district.
+            raise PermissionDenied("this district takes no anonymous reports (no open311.public_reporter_id): "
+                                   "name the reporter with account_id (a person id of the registry)",
+                                   {"field": "account_id"})
         fields["resident_id"] = reporter
         fields["entered_by"] = principal.subject
     return fields
@@ -163,7 +170,8 @@ class RequestsQuery(BaseModel):
     service_code: str | None = Field(default=None, max_length=2000)
     start_date: datetime | None = None
     end_date: datetime | None = None
-    status: str | None = Field(default=None, max_length=100)
+    status: str | None = Field(default=None, max_length=100,
+                               pattern=r"^(\s*(open|closed)?\s*)(,\s*(open|closed)?\s*)*$")
     jurisdiction_id: str | None = Field(default=None, max_length=64)
 
     @field_validator("*", mode="before")
@@ -192,10 +200,11 @@ class RequestsQuery(BaseModel):
         return split(self.service_code)
 
     def window(self, default_days: int, now: datetime) -> tuple[datetime, datetime]:
+        """The requested_datetime range; a start after the end is an empty range (nothing matches)."""
         end = self.end_date or max(now, self.start_date or now)
-        start = self.start_date or end - timedelta(days=default_days)
-        if start > end:
-            raise ValidationFailed.for_field("start_date", "start_date must not be after end_date", "range")
+        earliest = datetime.min.replace(tzinfo=UTC)
+        start = self.start_date or (end - timedelta(days=default_days) if end - earliest > timedelta(
+            days=default_days) else earliest)
         return start, end
 
     def redprop_statuses(self) -> list[str] | None:

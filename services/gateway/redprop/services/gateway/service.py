@@ -113,6 +113,8 @@ class GatewayService(RedpropService):
            idempotent_key=True)
     def submit_ticket(self, request, principal: Principal):
         fields = read_body(request, SubmitTicketBody).model_dump(mode="json", exclude_unset=True)
+        # A well-formed code the catalogue lacks is a reference to nothing: 404, as for a building.
+        self._known_codes([fields["category"]])
         if principal.role == "resident":
             if fields.get("resident_id", principal.subject) != principal.subject:
                 raise PermissionDenied("a resident key submits only for its own resident",
@@ -230,8 +232,9 @@ class GatewayService(RedpropService):
             raise BadRequest("the body must be a JSON object or a form")
         posted = open311.read_posted(form)
         self._jurisdiction(posted.jurisdiction_id)
-        self._known_codes([posted.service_code])
-        fields = open311.submit_fields(posted, principal, self._options().open311.public_reporter_id, self.registry)
+        category = self._known_codes([posted.service_code])[posted.service_code]
+        fields = open311.submit_fields(posted, principal, self._options().open311.public_reporter_id, self.registry,
+                                       category.name_zh)
         reply = self.ticketing.submit(request_id=idempotency_key(request), **fields)
         ticket = reply.ticket
         data = [{"service_request_id": ticket.id,
@@ -255,7 +258,7 @@ class GatewayService(RedpropService):
             for ticket_id in query.ids():
                 try:
                     tickets.append(self._visible_ticket(principal, ticket_id).ticket)
-                except NotFound:
+                except (NotFound, ValidationFailed):  # not a ticket, or not one this key may see
                     continue
         else:
             tickets = self._tickets_in_window(principal, query, limit)
