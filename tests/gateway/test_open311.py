@@ -69,6 +69,8 @@ def test_post_a_request_and_read_it_back(gateway):
     assert request["agency_responsible"] == ticket.handler.name == "安居物业"
     assert request["expected_datetime"] == ticket.resolution_due_at.isoformat()
     assert request["address_id"] == "B1" and ticket.urgency == "urgent" and ticket.resident_id == "P2"
+    # The address is written out for people, most specific first (not the registry's id).
+    assert request["address"] == "1号楼, 阳光小区, 幸福社区, 测试街道, 测试区 Test District"
 
     # The handler resolves it: closed for Open311, with the handler's summary as the status notes.
     rpc = gateway.suite.rpc
@@ -94,12 +96,16 @@ def test_post_a_request_and_read_it_back(gateway):
 
 def test_post_errors_in_georeport_format(gateway):
     for response, status in [
-        (gateway.call("POST", "/open311/v2/requests.json", data={"service_code": "leak"}), 401),
+        # GeoReport v2: "403 - api_key was not provided or is invalid".
+        (gateway.call("POST", "/open311/v2/requests.json", data={"service_code": "leak"}), 403),
+        (gateway.call("POST", "/open311/v2/requests.json", key="not-a-key", data={"service_code": "leak"}), 403),
+        (gateway.call("POST", "/open311/v2/requests.json", data={"service_code": "leak", "api_key": ""}), 403),
         (gateway.call("POST", "/open311/v2/requests.json", key=key_of("resident", OTHER_DISTRICT),
                       data={"service_code": "leak"}), 403),
         (post(gateway), 400),                                              # no location
         (post(gateway, lat="north", long="121"), 400),                     # not a number
-        (post(gateway, service_code="no_such", address_id="B1"), 400),     # the service validates
+        (post(gateway, service_code="no_such", address_id="B1"), 404),     # an unknown service_code
+        (post(gateway, address_string="火星路1号"), 404),                   # an address nothing matches
         (post(gateway, address_id="NO-SUCH"), 404),
         (post(gateway, address_id="B1", jurisdiction_id="999999"), 404),
         (post(gateway, address_id="B1", account_id="P3"), 403),            # a resident reports as themself
@@ -118,6 +124,24 @@ def test_post_errors_in_georeport_format(gateway):
                             data={"api_key": key_of("resident"), "service_code": "leak", "description": "漏水",
                                   "address_id": "B1"})
     assert as_field.status_code == 201
+
+
+def test_address_string_alone_is_a_location_and_empty_arguments_are_not_sent(gateway):
+    rpc = gateway.suite.rpc
+    for text, building, complex_ in [("阳光小区 1号楼", "B1", "X1"), ("老街小区１号楼门口", "B2", "X2"),
+                                      ("阳光小区东门", None, "X1")]:
+        created = post(gateway, address_string=text, address_id="", lat="", long="", email="",
+                       **{"attribute[building_id]": "", "attribute[urgency]": ""})
+        assert created.status_code == 201, (text, created.text)
+        ticket = rpc.ticketing.get(ticket_id=created.json()[0]["service_request_id"]).ticket
+        assert (ticket.location.building_id, ticket.location.complex_id) == (building, complex_), text
+        assert ticket.urgency == "normal"
+    nothing = post(gateway, address_string="火星路 1 号")
+    assert nothing.status_code == 404
+    assert "address_string" in nothing.json()[0]["description"] and "matches" in nothing.json()[0]["description"]
+    # Empty everywhere but the service code: still "give a location", not an error about the empties.
+    empty = post(gateway, address_string=" ", lat="", long="", account_id="")
+    assert empty.status_code == 400 and "lat" in empty.json()[0]["description"]
 
 
 def test_get_requests_filters_and_limits(gateway):
@@ -148,10 +172,22 @@ def test_get_requests_filters_and_limits(gateway):
     p3 = gateway.call("GET", "/open311/v2/requests.json", key="test-key-resident-P3")
     assert p3.status_code == 200 and p3.json() == []
     assert gateway.call("GET", f"/open311/v2/requests/{ids[1]}.json", key="test-key-resident-P3").status_code == 404
-    for bad in ("?status=pending", "?start_date=yesterday", f"?start_date={future}&end_date={past}"):
+    assert get(f"?start_date={future}&end_date={past}") == []  # an empty range
+    for bad in ("?status=pending", "?status=open,pending", "?start_date=yesterday", "?end_date=2026-13-01T00:00:00Z"):
         response = gateway.call("GET", f"/open311/v2/requests.json{bad}", "operator")
         assert response.status_code == 400, (bad, response.text)
         spec.validate(spec.ERRORS, response.json())
-    assert gateway.call("GET", "/open311/v2/requests.json").status_code == 401
+    assert gateway.call("GET", "/open311/v2/requests.json").status_code == 403
+    # Lists: comma-delimited, repeated, or both; an unknown code among them is 404.
+    both = get("?service_code=leak,noise&start_date=" + past)
+    assert len(both) == 3 and both[0] == noise  # max_requests 3
+    assert get("?service_code=noise") == [noise]
+    assert get("?service_code=noise&service_code=noise") == [noise]
+    assert set(get("?service_code=leak&status=open,closed")) <= set(ids) and len(get("?status=open&status=closed")) == 3
+    assert get("?status=closed,closed") == [ids[0]]
+    unknown = gateway.call("GET", "/open311/v2/requests.json?service_code=leak,nope", "operator")
+    assert unknown.status_code == 404 and "nope" in unknown.json()[0]["description"]
+    # An optional argument sent empty is not sent.
+    assert get("?service_code=&status=&start_date=&end_date=&jurisdiction_id=&service_request_id=") == get("")
     xml = ET.fromstring(gateway.call("GET", "/open311/v2/requests.xml?status=closed", "operator").content)
     assert [r.findtext("service_request_id") for r in xml.findall("request")] == [ids[0]]

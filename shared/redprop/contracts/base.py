@@ -82,11 +82,15 @@ class GeoPoint(Contract):
     lon: float = Field(ge=-180, le=180)
 
 
+MAX_OFFSET = 2**31 - 1
+
+
 class Page(Request):
     """Paging for list queries."""
 
     limit: int = Field(default=100, ge=1, le=5000)
-    offset: int = Field(default=0, ge=0)
+    #: Bounded so that every database takes it as an OFFSET (an unbounded int overflowed as a 502).
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class ExactlyOne(Request):

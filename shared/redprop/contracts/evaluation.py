@@ -52,6 +52,9 @@ CONTRACT = ServiceContract(
 
 #: A quarter, Asia/Shanghai: ``2026Q3``.
 Period = Annotated[str, Field(pattern=r"^20[0-9]{2}Q[1-4]$")]
+#: The last quarter of a window of up to 40 (``periods``): 2010Q1 or later, so that the window's first
+#: quarter is still a Period (2000Q1 or later) and a request is refused with the field named, not failed.
+UntilPeriod = Annotated[str, Field(pattern=r"^20[1-9][0-9]Q[1-4]$")]
 Points = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
 ItemCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 Scores = Annotated[dict[ItemCode, Points], Field(max_length=100)]
@@ -497,7 +500,7 @@ class LeagueRow(Contract):
 
 class LeagueTableRequest(Request):
     #: The last period shown (default: the current quarter).
-    until: Period | None = None
+    until: UntilPeriod | None = None
     periods: int = Field(default=4, ge=1, le=40)
     limit: int = Field(default=100, ge=1, le=5000)
 
@@ -535,7 +538,7 @@ class StarCount(Contract):
 
 class DistrictSummaryRequest(Request):
     #: The last period shown (default: the current quarter).
-    until: Period | None = None
+    until: UntilPeriod | None = None
     periods: int = Field(default=4, ge=1, le=40)
 
 
@@ -625,7 +628,7 @@ class DistrictLeagueSummary(Contract):
 
 class CityLeagueTableRequest(Request):
     #: The last period shown (default: the newest period any district has closed).
-    period: Period | None = None
+    period: UntilPeriod | None = None
     periods: int = Field(default=4, ge=1, le=40)
     #: Rows per rubric group.
     limit: int = Field(default=100, ge=1, le=5000)

@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, HttpUrl, model_validator
+from pydantic import Field, HttpUrl, WithJsonSchema, model_validator
 
 from redprop.contracts.base import (
     CommandRequest,
@@ -107,7 +107,10 @@ class PriceItem(Contract):
 
 class UsedItem(Contract):
     code: str
-    quantity: Decimal = Field(gt=0, le=10_000, max_digits=10, decimal_places=2)
+    #: Hundredths at most: the schema says so (multipleOf), so a finer quantity is not schema-valid.
+    quantity: Annotated[Decimal, Field(gt=0, le=10_000, max_digits=10, decimal_places=2),
+                        WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 10_000,
+                                        "multipleOf": 0.01})]
 
 
 class CostLine(Contract):

@@ -13,9 +13,11 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from redprop.contracts import evaluation, mediation, ticketing
-from redprop.contracts.base import Id, RequestId
+from redprop.contracts.base import MAX_OFFSET, Id, RequestId
 from redprop.errors import ValidationFailed
+from redprop.services.gateway.edge import json_depth_exceeds
 from redprop.services.gateway.http import BadRequest
+from redprop.services.gateway.options import HttpLimits
 
 
 class HttpModel(BaseModel):
@@ -32,22 +34,52 @@ GATEWAY_FILLS = {"schema_version", "request_id", "ticket_id", "actor"}
 
 
 def derive(name: str, request: type[BaseModel], *, exclude: set[str] = frozenset(), base: type = HttpModel,
-           **overrides: Any) -> type[BaseModel]:
+           schema_extra: dict | None = None, **overrides: Any) -> type[BaseModel]:
+    """``schema_extra``: what the OpenAPI document must add to say the rule a model validator of the
+    contract enforces (which a derived model does not carry), so a schema-valid body is a valid one."""
     fields: dict[str, Any] = {}
     for field_name, info in request.model_fields.items():
         if field_name in GATEWAY_FILLS or field_name in exclude:
             continue
         fields[field_name] = overrides.pop(field_name, (info.annotation, info))
     fields.update(overrides)
+    if schema_extra:
+        base = type(f"{name}Base", (base,), {"model_config": ConfigDict(json_schema_extra=schema_extra)})
     return create_model(name, __base__=base, __doc__=request.__doc__, **fields)
+
+
+def _require(*names: str):
+    """json_schema_extra: these fields are required in the document, though the server lets some keys
+    omit them (a resident's key stands for its own resident)."""
+    def extra(schema: dict) -> None:
+        schema["required"] = sorted({*schema.get("required", []), *names})
+        for name in names:  # required means given: not null either
+            prop = schema["properties"][name]
+            given = [s for s in prop.pop("anyOf", []) if s.get("type") != "null"]
+            prop.pop("default", None)
+            prop.update(given[0] if given else {})
+    return extra
+
+
+def _also(*extras):
+    def extra(schema: dict) -> None:
+        for more in extras:
+            more(schema) if callable(more) else schema.update(more)
+    return extra
+
+
+#: ticketing.SubmitRequest: "give exactly one location": exactly one of these present and not null.
+ONE_LOCATION = {"oneOf": [{"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                          for name in ("building_id", "complex_id", "point")]}
 
 
 # -- tickets -------------------------------------------------------------------------------------------
 
 SubmitTicketBody = derive(
     "SubmitTicketBody", ticketing.SubmitRequest, exclude={"entered_by"},
-    resident_id=(Id | None, Field(default=None, description="A resident key submits for itself; a worker key "
-                                                            "names the resident it submits for.")))
+    schema_extra=_also(ONE_LOCATION, _require("resident_id")),
+    resident_id=(Id | None, Field(default=None, description="The resident the ticket is for: a worker key must "
+                                                            "name one; a resident key may omit its own.")))
 
 #: action -> (permission, body model); each is POST /api/v1/tickets/{ticket_id}/{action}.
 TICKET_ACTIONS: dict[str, tuple[str, type[BaseModel], str]] = {
@@ -72,15 +104,16 @@ TicketListQuery = derive("TicketListQuery", ticketing.ListTicketsRequest, base=Q
 
 class PageQuery(QueryModel):
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 # -- consultations -------------------------------------------------------------------------------------
 
 BallotBody = derive(
     "BallotBody", mediation.CastBallotRequest, exclude={"consultation_id", "channel", "entered_by", "cast_at"},
-    owner_id=(Id | None, Field(default=None, description="A resident key votes as itself; a community admin "
-                                                         "enters a paper ballot for the named owner.")))
+    schema_extra=_require("owner_id"),
+    owner_id=(Id | None, Field(default=None, description="The owner voting: a community admin entering a paper "
+                                                         "ballot must name one; a resident key may omit its own.")))
 
 
 LeagueQuery = derive("LeagueQuery", evaluation.LeagueTableRequest, base=QueryModel)
@@ -93,10 +126,17 @@ def read_json(request) -> Any:
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise BadRequest("the request needs a JSON body")
+    limit = getattr(request, "limits", HttpLimits()).max_json_depth
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
+        too_deep = json_depth_exceeds(data, limit)
+    except RecursionError:  # deeper than the interpreter itself can parse: never a 500
+        too_deep = True
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    if too_deep:
+        raise BadRequest(f"the JSON body nests deeper than {limit} levels", {"max_depth": limit})
+    return data
 
 
 def parse(model: type[BaseModel], data: Any, prefix: str = "") -> BaseModel:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from eventlet import wsgi
 from eventlet.event import Event
 from nameko.exceptions import UnknownService
 from nameko.web.handlers import HttpRequestHandler
@@ -28,6 +29,7 @@ from werkzeug.wrappers import Request, Response
 
 from redprop.config import settings_from_config
 from redprop.errors import RedpropError, Unavailable
+from redprop.services.gateway import edge
 from redprop.services.gateway.auth import Authenticator
 from redprop.services.gateway.options import GatewayOptions
 
@@ -62,6 +64,8 @@ STATUS = {
     "not_found": 404,
     "method_not_allowed": 405,
     "conflict": 409,
+    "request_timeout": 408,
+    "payload_too_large": 413,
     "unavailable": 503,
     "internal_error": 502,
 }
@@ -115,6 +119,8 @@ def formatted(data: Any, fmt: str, root: str, item: str | None, status: int = 20
 def error_response(exc: BaseException, *, open311: bool = False, fmt: str = "json") -> Response:
     if isinstance(exc, UnknownService):  # nameko: a command's target is not running
         exc = Unavailable(f"service {exc.args[0] if exc.args else ''} is not running", {})
+    if isinstance(exc, HTTPException):  # werkzeug's own limits (form parts, a body cut short)
+        exc = (edge.PayloadTooLarge if exc.code == 413 else BadRequest)(exc.description or exc.name, {})
     if isinstance(exc, RedpropError):
         code, message, details = exc.code, exc.message, exc.details
         status = STATUS.get(code, 400)
@@ -125,8 +131,11 @@ def error_response(exc: BaseException, *, open311: bool = False, fmt: str = "jso
         status = 500
     headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
     if open311:
-        # GeoReport v2's own error shape: a list of {code, description}; invalid input is a 400 there.
+        # GeoReport v2's own error shape: a list of {code, description}; invalid input is a 400 there,
+        # and a key not provided or invalid a 403 ("403 - api_key was not provided or is invalid").
         status = 400 if status == 422 else status
+        if code == "unauthorized":
+            status, headers = 403, None
         description = message
         for bad in details.get("fields", [])[:5]:
             description += f"; {bad.get('field')}: {bad.get('message')}"
@@ -179,6 +188,14 @@ class GatewayWsgiApp(WsgiApp):
         request = Request(environ, shallow=True)
         open311 = request.path.startswith("/open311/")
         fmt = "xml" if open311 and request.path.endswith(".xml") else "json"
+        limit = self.server.limits.max_body_bytes
+        if (request.content_length or 0) > limit:
+            # Refused from the header alone, and the connection closed: the body is never read.
+            edge.close_after_response(environ)
+            response = error_response(edge.PayloadTooLarge(
+                f"the body is {request.content_length} bytes; at most {limit} are accepted", {"limit": limit}),
+                open311=open311, fmt=fmt)
+            return response(environ, start_response)
         try:
             adapter = self.url_map.bind_to_environ(environ)
             provider, values = adapter.match()
@@ -202,7 +219,7 @@ class GatewayWsgiApp(WsgiApp):
 
 
 class GatewayWebServer(WebServer):
-    """Listens on ``services.gateway.options.http_host:http_port``."""
+    """Listens on ``services.gateway.options.http_host:http_port``, within ``options.http``'s limits."""
 
     @property
     def bind_addr(self):
@@ -213,8 +230,26 @@ class GatewayWebServer(WebServer):
     def port(self) -> int:
         return self._sock.getsockname()[1]
 
+    def setup(self):
+        super().setup()
+        self.limits = gateway_options(self.container).http
+        self.connections = edge.ConnectionTable(edge.connection_cap(self.limits))
+
+    def run(self):
+        edge.accept_loop(self)
+
+    def stop(self):
+        super().stop()
+        self.connections.close_idle()
+
     def get_wsgi_app(self):
         return GatewayWsgiApp(self)
+
+    def get_wsgi_server(self, sock, wsgi_app, protocol=edge.GatewayProtocol, debug=False):
+        limits = self.limits
+        protocol = type("Protocol", (protocol,), {"request_timeout": limits.request_timeout})
+        return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug, log=log,
+                           keepalive=limits.idle_timeout, socket_timeout=limits.request_timeout)
 
 
 class Route(HttpRequestHandler):
@@ -241,6 +276,9 @@ class Route(HttpRequestHandler):
         request.shallow = False
         fmt = request.path_values.get("format", "json")
         try:
+            # The body is read here, bounded in size and time, before a worker is taken for it.
+            request.limits = self.server.limits
+            request._cached_data = edge.read_body(request, request.limits)
             principal = self.auth.authorise(request, self.spec.permission) if self.spec.permission else None
             event = Event()
             self.container.spawn_worker(self, (request, principal), dict(request.path_values), context_data={},

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from redprop.contracts.base import Id
 from redprop.contracts.ticketing import OPEN_STATUSES, Category, Ticket
 from redprop.errors import PermissionDenied, ValidationFailed
+from redprop.services.gateway import addresses
 from redprop.services.gateway.auth import Principal
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -86,16 +87,25 @@ class PostedRequest(BaseModel):
     attribute: dict[str, str] = Field(default_factory=dict)
 
 
+def sent(value: Any) -> bool:
+    """An optional argument sent empty is the same as one not sent (form fields arrive as "")."""
+    return not (value is None or isinstance(value, str) and not value.strip())
+
+
 def read_posted(form: dict[str, Any]) -> PostedRequest:
     data: dict[str, Any] = {}
     attributes: dict[str, str] = {}
+    known = {a["code"] for a in ATTRIBUTES}  # attributes no service defines are ignored, like other fields
     for key, value in form.items():
+        if not sent(value):
+            continue
         if key.startswith("attribute[") and key.endswith("]"):
-            attributes[key[len("attribute["):-1]] = value
-        else:
+            if key[len("attribute["):-1] in known:
+                attributes[key[len("attribute["):-1]] = value
+        elif key in PostedRequest.model_fields:
             data[key] = value
     if isinstance(data.get("attribute"), dict):  # JSON bodies may nest them
-        attributes.update({str(k): str(v) for k, v in data.pop("attribute").items()})
+        attributes.update({k: v for k, v in data.pop("attribute").items() if k in known and sent(v)})
     data["attribute"] = attributes
     try:
         return PostedRequest.model_validate(data)
@@ -103,13 +113,18 @@ def read_posted(form: dict[str, Any]) -> PostedRequest:
         raise ValidationFailed.from_pydantic(exc) from None
 
 
-def submit_fields(posted: PostedRequest, principal: Principal, public_reporter_id: str | None) -> dict[str, Any]:
+def submit_fields(posted: PostedRequest, principal: Principal, public_reporter_id: str | None,
+                  registry=None, service_name: str | None = None) -> dict[str, Any]:
     """The ticketing.submit fields for a GeoReport POST by ``principal``.
 
     A resident key reports as its resident. Any other key reports for ``account_id`` (a person of the
     registry), else for the district's configured public reporter (reports from anonymous apps).
+    The location is the most precise given: a building, a complex, a point, else ``address_string``
+    matched against the registry (the spec: "either lat & long or address_string or address_id").
     """
-    fields: dict[str, Any] = {"category": posted.service_code, "description": posted.description or ""}
+    # GeoReport's description is optional; the ticket needs one: the service's name stands in.
+    fields: dict[str, Any] = {"category": posted.service_code,
+                              "description": posted.description or service_name or posted.service_code}
     building = posted.attribute.get("building_id") or posted.address_id
     if building:
         fields["building_id"] = building
@@ -117,8 +132,11 @@ def submit_fields(posted: PostedRequest, principal: Principal, public_reporter_i
         fields["complex_id"] = posted.attribute["complex_id"]
     elif posted.lat is not None and posted.long is not None:
         fields["point"] = {"lat": posted.lat, "lon": posted.long}
+    elif posted.address_string and registry is not None:
+        fields.update(addresses.match(registry, posted.address_string))
     else:
-        raise ValidationFailed.for_field("lat", "give lat and long, address_id, or attribute[building_id]", "missing")
+        raise ValidationFailed.for_field(
+            "lat", "give lat and long, address_string, address_id, or attribute[building_id]", "missing")
     if posted.attribute.get("urgency"):
         fields["urgency"] = posted.attribute["urgency"]
     if posted.media_url:
@@ -130,7 +148,10 @@ def submit_fields(posted: PostedRequest, principal: Principal, public_reporter_i
     else:
         reporter = posted.account_id or public_reporter_id
         if reporter is None:
-            raise ValidationFailed.for_field("account_id", "name the reporter (a person id of the registry)", "missing")
+            # A well-formed report this key may not file: anonymous reports are off in this district.
+            raise PermissionDenied("this district takes no anonymous reports (no open311.public_reporter_id): "
+                                   "name the reporter with account_id (a person id of the registry)",
+                                   {"field": "account_id"})
         fields["resident_id"] = reporter
         fields["entered_by"] = principal.subject
     return fields
@@ -140,14 +161,23 @@ def submit_fields(posted: PostedRequest, principal: Principal, public_reporter_i
 
 
 class RequestsQuery(BaseModel):
+    """GET Service Requests. ``service_request_id``, ``service_code`` and ``status`` take comma-delimited
+    lists (and may be repeated); an argument sent empty is not sent."""
+
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     service_request_id: str | None = Field(default=None, max_length=2000)
-    service_code: str | None = Field(default=None, max_length=40)
+    service_code: str | None = Field(default=None, max_length=2000)
     start_date: datetime | None = None
     end_date: datetime | None = None
-    status: str | None = None
+    status: str | None = Field(default=None, max_length=100,
+                               pattern=r"^(\s*(open|closed)?\s*)(,\s*(open|closed)?\s*)*$")
     jurisdiction_id: str | None = Field(default=None, max_length=64)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_absent(cls, value: Any) -> Any:
+        return value if sent(value) else None
 
     @field_validator("start_date", "end_date")
     @classmethod
@@ -159,25 +189,33 @@ class RequestsQuery(BaseModel):
     @field_validator("status")
     @classmethod
     def _statuses(cls, value: str | None) -> str | None:
-        if value is not None and not set(value.split(",")) <= {"open", "closed"}:
+        if value is not None and not set(split(value)) <= {"open", "closed"}:
             raise ValueError("status is open, closed, or open,closed")
         return value
 
     def ids(self) -> list[str]:
-        return [part for part in (self.service_request_id or "").split(",") if part][:200]
+        return split(self.service_request_id)[:200]
+
+    def service_codes(self) -> list[str]:
+        return split(self.service_code)
 
     def window(self, default_days: int, now: datetime) -> tuple[datetime, datetime]:
+        """The requested_datetime range; a start after the end is an empty range (nothing matches)."""
         end = self.end_date or max(now, self.start_date or now)
-        start = self.start_date or end - timedelta(days=default_days)
-        if start > end:
-            raise ValidationFailed.for_field("start_date", "start_date must not be after end_date", "range")
+        earliest = datetime.min.replace(tzinfo=UTC)
+        start = self.start_date or (end - timedelta(days=default_days) if end - earliest > timedelta(
+            days=default_days) else earliest)
         return start, end
 
     def redprop_statuses(self) -> list[str] | None:
-        if not self.status or set(self.status.split(",")) == {"open", "closed"}:
+        if not self.status or set(split(self.status)) == {"open", "closed"}:
             return None
-        wanted = self.status.split(",")
-        return list(OPEN_STATUSES) if "open" in wanted else [s for s in CLOSED_STATUSES]
+        return list(OPEN_STATUSES) if "open" in split(self.status) else list(CLOSED_STATUSES)
+
+
+def split(value: str | None) -> list[str]:
+    """A comma-delimited list, without blanks or repeats, in the order given."""
+    return list(dict.fromkeys(part.strip() for part in (value or "").split(",") if part.strip()))
 
 
 CLOSED_STATUSES: tuple[str, ...] = ("resolved", "closed", "cancelled")
@@ -209,7 +247,7 @@ def status_notes(ticket: Ticket) -> str:
     return STATUS_PHRASES.get(ticket.status, ticket.status)
 
 
-def to_request(ticket: Ticket, categories: dict[str, Category]) -> dict[str, Any]:
+def to_request(ticket: Ticket, categories: dict[str, Category], address: str | None = None) -> dict[str, Any]:
     category = categories.get(ticket.category)
     handler = ticket.handler
     updated = max([ticket.submitted_at, *(h.at for h in ticket.history)])
@@ -228,7 +266,7 @@ def to_request(ticket: Ticket, categories: dict[str, Category]) -> dict[str, Any
         "requested_datetime": ticket.submitted_at.isoformat(),
         "updated_datetime": updated.isoformat(),
         "expected_datetime": ticket.resolution_due_at.isoformat(),
-        "address": ticket.location.building_id or ticket.location.complex_id,
+        "address": address,
         "address_id": ticket.location.building_id,
         "zipcode": None,
         "lat": point.lat if point else None,

@@ -54,6 +54,45 @@ OPEN311_ERRORS = {"type": "array", "items": {
     "type": "object", "required": ["code", "description"],
     "properties": {"code": {"type": "integer"}, "description": {"type": "string"}}}}
 _OPT_STR = {"type": ["string", "null"]}
+_ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"}
+_BLANK = {"type": "string", "pattern": r"^\s*$"}
+
+
+def _optional(schema: dict) -> dict:
+    """A GeoReport argument that may also be sent empty (which is the same as not sending it)."""
+    return {"anyOf": [_BLANK, schema]}
+
+
+#: POST Service Request, as the server takes it. The location is one of: attribute[building_id] or
+#: address_id (a building), attribute[complex_id], lat with long, or address_string (matched against the
+#: registry; 404 when nothing matches). An unknown service_code is 404.
+_LOCATIONS = [{"required": names, "properties": {name: schema for name, schema in props.items()}}
+              for names, props in [
+                  (["attribute[building_id]"], {"attribute[building_id]": _ID}),
+                  (["address_id"], {"address_id": _ID}),
+                  (["attribute[complex_id]"], {"attribute[complex_id]": _ID}),
+                  (["lat", "long"], {"lat": {"type": "number"}, "long": {"type": "number"}}),
+                  (["address_string"], {"address_string": {"type": "string", "pattern": r"\S"}}),
+              ]]
+OPEN311_POST_FORM: dict[str, Any] = {
+    "type": "object", "required": ["service_code"], "anyOf": _LOCATIONS,
+    "properties": {
+        "api_key": {"type": "string"}, "jurisdiction_id": _optional({"type": "string", "maxLength": 64}),
+        "service_code": {"type": "string", "minLength": 1, "maxLength": 40, "pattern": r"\S"},
+        # Optional (the service's name stands in); when given, at least two characters.
+        "description": _optional({"type": "string", "maxLength": 10_000, "pattern": r"\S[\s\S]*\S"}),
+        "lat": _optional({"type": "number", "minimum": -90, "maximum": 90}),
+        "long": _optional({"type": "number", "minimum": -180, "maximum": 180}),
+        "address_id": _optional(_ID), "address_string": _optional({"type": "string", "maxLength": 500}),
+        "account_id": _optional(_ID), "email": _optional({"type": "string", "maxLength": 254}),
+        "device_id": _optional({"type": "string", "maxLength": 200}),
+        "phone": _optional({"type": "string", "maxLength": 50}), "first_name": {"type": "string"},
+        "last_name": {"type": "string"},
+        "media_url": _optional({"type": "string", "maxLength": 2000, "format": "uri", "pattern": r"^https?://[A-Za-z0-9]"}),
+        "attribute[building_id]": _optional(_ID), "attribute[complex_id]": _optional(_ID),
+        "attribute[urgency]": _optional({"enum": ["normal", "urgent", "emergency"]}),
+    },
+}
 OPEN311_SCHEMAS: dict[str, Any] = {
     "Open311Discovery": {"type": "object", "required": ["changeset", "contact", "endpoints"], "properties": {
         "changeset": {"type": "string"}, "contact": {"type": "string"}, "key_service": {"type": "string"},
@@ -81,15 +120,7 @@ OPEN311_SCHEMAS: dict[str, Any] = {
                                                   "properties": {"service_request_id": {"type": "string"},
                                                                  "service_notice": _OPT_STR,
                                                                  "account_id": _OPT_STR}}},
-    "Open311PostForm": {"type": "object", "required": ["service_code"], "properties": {
-        "api_key": {"type": "string"}, "jurisdiction_id": {"type": "string"},
-        "service_code": {"type": "string"}, "description": {"type": "string"},
-        "lat": {"type": "number"}, "long": {"type": "number"}, "address_id": {"type": "string"},
-        "address_string": {"type": "string"}, "account_id": {"type": "string"}, "email": {"type": "string"},
-        "device_id": {"type": "string"}, "phone": {"type": "string"}, "first_name": {"type": "string"},
-        "last_name": {"type": "string"}, "media_url": {"type": "string"},
-        "attribute[building_id]": {"type": "string"}, "attribute[complex_id]": {"type": "string"},
-        "attribute[urgency]": {"enum": ["normal", "urgent", "emergency"]}}},
+    "Open311PostForm": OPEN311_POST_FORM,
 }
 OPEN311_REPLIES = {
     "open311Discovery": "Open311Discovery", "open311Services": "Open311Services",
@@ -156,9 +187,9 @@ def _operation(spec: RouteSpec, refs: dict, defs: dict) -> dict[str, Any]:
     responses: dict[str, Any] = {str(spec.status): {"description": "OK", "content": content}}
     codes = ["400", "404", "422", "503"] if not spec.open311 else ["400", "404", "503"]
     if spec.permission:
-        codes += ["401", "403"]
+        codes += ["403"] if spec.open311 else ["401", "403"]  # GeoReport v2: a missing or bad api_key is 403
     if spec.method == "POST":
-        codes.append("409")
+        codes += ["408", "409", "413"]  # a body too slow or too large (options.http)
     for code in sorted(codes):
         responses[code] = error
     op["responses"] = responses
@@ -168,6 +199,21 @@ def _operation(spec: RouteSpec, refs: dict, defs: dict) -> dict[str, Any]:
     else:
         op["security"] = []
     return op
+
+
+def _non_blank(node: Any) -> None:
+    """Request strings are stripped before their length is checked (``str_strip_whitespace``), so a
+    ``minLength`` string must also have that many characters once stripped: say so with a pattern
+    (JSON Schema patterns are unanchored, so ``\\S[\\s\\S]{n-2,}\\S`` reads "n or more, not blank at the ends")."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and node.get("minLength", 0) >= 1 and "pattern" not in node:
+            n = node["minLength"]
+            node["pattern"] = r"\S" if n == 1 else rf"\S[\s\S]{{{n - 2},}}\S"
+        for value in node.values():
+            _non_blank(value)
+    elif isinstance(node, list):
+        for value in node:
+            _non_blank(value)
 
 
 def _path_names(path: str) -> list[str]:
@@ -182,6 +228,7 @@ def _document_json() -> str:
 
     refs, top = models_json_schema(_models(), ref_template=REF)
     defs = top.get("$defs", {})
+    _non_blank(defs)
     paths: dict[str, dict] = {}
     for spec in ROUTES:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, refs, defs)

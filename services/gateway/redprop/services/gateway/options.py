@@ -53,11 +53,36 @@ class Open311Options(BaseModel):
     default_days: int = Field(default=90, ge=1, le=3650)
 
 
+class HttpLimits(BaseModel):
+    """What one HTTP client may take of the gateway: the edge that keeps a hostile or broken client
+    from stopping it (or, with ``run --all``, every service in the process)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: A request body larger than this is answered 413 before it is read.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    #: JSON nested deeper than this is answered 400 (the contracts nest far less).
+    max_json_depth: int = Field(default=32, ge=4, le=200)
+    #: Open connections at most; at the cap the longest-open idle one is closed for a new one. It is
+    #: also held to half the process's file-descriptor limit, so the brokers, databases and other
+    #: services in the process always have descriptors left.
+    max_connections: int = Field(default=1000, ge=4, le=100_000)
+    #: Seconds a connection may wait for its next request (keep-alive and freshly opened alike).
+    idle_timeout: float = Field(default=15, gt=0, le=3600)
+    #: Seconds to receive a request's line and headers, and again its body (slow clients).
+    request_timeout: float = Field(default=10, gt=0, le=3600)
+
+
 class GatewayOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     http_host: str = "0.0.0.0"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    #: The address clients reach the gateway at (behind the ingress), e.g. https://311.example.gov.cn;
+    #: Open311 discovery announces it. Never taken from a request's Host header, which the client
+    #: chooses. None: http://<http_host>:<http_port> (127.0.0.1 for a wildcard host), for local use.
+    public_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")] | None = None
+    http: HttpLimits = Field(default_factory=HttpLimits)
     api_keys: list[ApiKey] = Field(default_factory=list)
     open311: Open311Options = Field(default_factory=Open311Options)
 
@@ -67,3 +92,9 @@ class GatewayOptions(BaseModel):
         if len(set(hashes)) != len(hashes):
             raise ValueError("the same key hash is configured twice")
         return self
+
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.http_host in ("0.0.0.0", "", "::") else self.http_host
+        return f"http://{host}:{self.http_port}"

@@ -13,7 +13,7 @@ from redprop.contracts.base import utcnow
 from redprop.errors import NotFound, PermissionDenied, RedpropError, ValidationFailed
 from redprop.messaging import ServiceRpc
 from redprop.service import RedpropService
-from redprop.services.gateway import open311
+from redprop.services.gateway import addresses, open311
 from redprop.services.gateway.auth import Principal, may_see_ticket, ticket_filters
 from redprop.services.gateway.bodies import (
     TICKET_ACTIONS,
@@ -23,6 +23,7 @@ from redprop.services.gateway.bodies import (
     SubmitTicketBody,
     TicketListQuery,
     idempotency_key,
+    parse,
     read_body,
     read_json,
     read_query,
@@ -33,6 +34,7 @@ from redprop.services.gateway.options import GatewayOptions
 
 READY_TIMEOUT = 2.0  # seconds a readiness probe waits for each service
 LIST_PAGE = 500
+LIST_ARGS = ("service_request_id", "service_code", "status")
 
 
 def _dump(reply) -> dict:
@@ -112,6 +114,8 @@ class GatewayService(RedpropService):
            idempotent_key=True)
     def submit_ticket(self, request, principal: Principal):
         fields = read_body(request, SubmitTicketBody).model_dump(mode="json", exclude_unset=True)
+        # A well-formed code the catalogue lacks is a reference to nothing: 404, as for a building.
+        self._known_codes([fields["category"]])
         if principal.role == "resident":
             if fields.get("resident_id", principal.subject) != principal.subject:
                 raise PermissionDenied("a resident key submits only for its own resident",
@@ -200,8 +204,8 @@ class GatewayService(RedpropService):
            open311=True)
     def open311_discovery(self, request, principal, format):
         options = self._options()
-        base = request.host_url.rstrip("/")
-        data = open311.discovery(base, options.open311.contact, options.open311.key_service)
+        # The configured public URL: the Host header is the client's to choose (cache poisoning).
+        data = open311.discovery(options.base_url(), options.open311.contact, options.open311.key_service)
         return formatted(data, format, "discovery", None)
 
     @route("GET", "/open311/v2/services.{format}", "open311Services", "The service list (the ticket catalogue).",
@@ -229,7 +233,10 @@ class GatewayService(RedpropService):
             raise BadRequest("the body must be a JSON object or a form")
         posted = open311.read_posted(form)
         self._jurisdiction(posted.jurisdiction_id)
-        reply = self.ticketing.submit(request_id=idempotency_key(request), **open311.submit_fields(posted, principal, self._options().open311.public_reporter_id))
+        category = self._known_codes([posted.service_code])[posted.service_code]
+        fields = open311.submit_fields(posted, principal, self._options().open311.public_reporter_id, self.registry,
+                                       category.name_zh)
+        reply = self.ticketing.submit(request_id=idempotency_key(request), **fields)
         ticket = reply.ticket
         data = [{"service_request_id": ticket.id,
                  "service_notice": f"Expected by {ticket.resolution_due_at.isoformat()}",
@@ -240,27 +247,43 @@ class GatewayService(RedpropService):
            "Service requests, by id(s) or by service_code, dates and status (newest first).", tags=("open311",),
            open311=True, permission="tickets.read", query=open311.RequestsQuery)
     def open311_requests(self, request, principal: Principal, format):
-        query = read_query(request, open311.RequestsQuery)
+        # A list argument may be comma-delimited, repeated, or both (GeoReport v2, GET Service Requests).
+        args = {name: ",".join(request.args.getlist(name)) if name in LIST_ARGS else request.args.get(name)
+                for name in open311.RequestsQuery.model_fields if name in request.args}
+        query = parse(open311.RequestsQuery, args)
         self._jurisdiction(query.jurisdiction_id)
-        categories = self._categories()
+        categories = self._known_codes(query.service_codes())
         limit = self._options().open311.max_requests
         tickets = []
         if query.ids():
             for ticket_id in query.ids():
                 try:
                     tickets.append(self._visible_ticket(principal, ticket_id).ticket)
-                except NotFound:
+                except (NotFound, ValidationFailed):  # not a ticket, or not one this key may see
                     continue
         else:
             tickets = self._tickets_in_window(principal, query, limit)
-        data = [open311.to_request(t, categories) for t in tickets[:limit]]
+        data = [self._to_request(t, categories) for t in tickets[:limit]]
         return formatted(data, format, "service_requests", "request")
+
+    def _to_request(self, ticket, categories) -> dict:
+        return open311.to_request(ticket, categories,
+                                  addresses.written_out(self.registry, self.settings.district, ticket.location))
+
+    def _known_codes(self, codes: list[str]) -> dict[str, ticketing_c.Category]:
+        """The catalogue, after checking ``codes`` are in it: an unknown service_code is 404 (GeoReport v2)."""
+        categories = self._categories()
+        unknown = [code for code in codes if code not in categories]
+        if unknown:
+            raise NotFound.entity("service", ",".join(unknown), "service_code")
+        return categories
 
     def _tickets_in_window(self, principal: Principal, query, limit: int) -> list:
         start, end = query.window(self._options().open311.default_days, utcnow())
         filters = {**ticket_filters(principal)}
-        if query.service_code:
-            filters["category"] = query.service_code
+        codes = set(query.service_codes())
+        if len(codes) == 1:
+            filters["category"] = next(iter(codes))
         if query.redprop_statuses():
             filters["status"] = query.redprop_statuses()
         found, offset = [], 0
@@ -269,7 +292,7 @@ class GatewayService(RedpropService):
             for ticket in page.tickets:  # newest first: stop at the window's start
                 if ticket.submitted_at < start:
                     return found
-                if ticket.submitted_at <= end:
+                if ticket.submitted_at <= end and (not codes or ticket.category in codes):
                     found.append(ticket)
             offset += len(page.tickets)
             if not page.tickets or offset >= page.total:
@@ -281,7 +304,7 @@ class GatewayService(RedpropService):
     def open311_request(self, request, principal: Principal, service_request_id, format):
         self._jurisdiction(request.args.get("jurisdiction_id"))
         ticket = self._visible_ticket(principal, service_request_id).ticket
-        return formatted([open311.to_request(ticket, self._categories())], format, "service_requests", "request")
+        return formatted([self._to_request(ticket, self._categories())], format, "service_requests", "request")
 
 
 def _action_entrypoint(action: str, permission: str, body, summary: str):
