@@ -19,6 +19,9 @@ import amqp
 import pytest
 
 from redprop.messaging import wire
+from redprop.testing.events import dead_letters
+from redprop.testing.suite import wait_for
+from tests.integration.test_faults import audit  # noqa: F401 - a fixture: a consumer of registry events
 
 pytestmark = pytest.mark.integration
 
@@ -315,3 +318,26 @@ def test_the_longest_request_id_fits_its_column_and_replays(run_suite, small_dis
         assert first["result"]["counts"]["person"]["created"] == 1
     finally:
         client.close()
+
+
+def test_a_reply_to_nobody_listens_on_costs_nothing(edge):
+    for reply_to in ("amq.rabbitmq.reply-to.garbage", "amq.rabbitmq.reply-to.g2gCZA", "x" * 255):
+        edge.publish(GOOD, reply_to=reply_to)
+    edge.assert_still_serving()
+    edge.assert_still_serving()  # the reply connection survived each of them
+
+
+# -- events: the same envelope check ----------------------------------------------------------------
+
+
+def test_an_event_with_a_header_nameko_cannot_read_is_dead_lettered_and_consuming_goes_on(audit):  # noqa: F811
+    from tests.integration.test_faults import publish_event, structure_event
+
+    publish_event(audit.settings, structure_event(21), headers={wire.H_CALL_ID_STACK: 5})
+    publish_event(audit.settings, structure_event(22), headers={wire.H_CALL_ID_STACK: ["registry.x.1"]})
+    wait_for(lambda: audit.seen(), message="the good event after the bad one")
+    letters = wait_for(lambda: dead_letters(audit.settings, "audit") or None, message="the dead letter")
+    assert len(letters) == 1
+    assert wire.H_CALL_ID_STACK in letters[0].headers[wire.H_DEAD_REASON]
+    assert letters[0].headers[wire.H_DEAD_ERROR_CODE] == "bad_request"
+    assert [v for _, v in audit.seen()] == [22]
