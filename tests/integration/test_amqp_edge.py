@@ -190,13 +190,16 @@ def test_an_invalid_request_without_reply_to_is_dead_lettered_with_its_field_err
                  delivery_mode=2)
     edge.publish(request({}), "registry.no_such_operation", reply=False)
     edge.publish(request({"building_id": "NOPE"}), reply=False)
-    letters = edge.dead_letters("registry", 4)
+    edge.publish(b"[1, 2]", reply=False)
+    letters = edge.dead_letters("registry", 5)
     by_key = {m.headers[wire.H_ORIGINAL_ROUTING_KEY]: m.headers for m in letters}
-    assert len(letters) == 4 and len(by_key) == 3
+    assert len(letters) == 5 and len(by_key) == 3
 
     resolve = [m.headers for m in letters if m.headers[wire.H_ORIGINAL_ROUTING_KEY] == "registry.resolve"]
     codes = sorted(h[wire.H_DEAD_ERROR_CODE] for h in resolve)
-    assert codes == ["not_found", "validation_failed"]
+    assert codes == ["bad_request", "not_found", "validation_failed"]
+    not_an_object = next(h for h in resolve if h[wire.H_DEAD_ERROR_CODE] == "bad_request")
+    assert "JSON object" in not_an_object[wire.H_DEAD_REASON]
     invalid = next(h for h in resolve if h[wire.H_DEAD_ERROR_CODE] == "validation_failed")
     assert "building_id: Input should be a valid string" in invalid[wire.H_DEAD_REASON]
     assert invalid[wire.H_DEAD_ERROR] == "ValidationFailed"
