@@ -344,3 +344,11 @@ def test_an_event_with_a_header_nameko_cannot_read_is_dead_lettered_and_consumin
     assert wire.H_CALL_ID_STACK in letters[0].headers[wire.H_DEAD_REASON]
     assert letters[0].headers[wire.H_DEAD_ERROR_CODE] == "bad_request"
     assert [v for _, v in audit.seen()] == [22]
+
+
+def test_deep_nesting_the_decoder_accepts_is_a_validation_error(edge):
+    deep = b'{"args": [], "kwargs": {"building_id": "B1", "extra": ' + b"[" * 900 + b"]" * 900 + b"}}"
+    body = edge.call(deep)
+    assert body["error"]["code"] == "validation_failed"
+    assert [f["field"] for f in body["error"]["details"]["fields"]] == ["extra"]
+    edge.assert_still_serving()
