@@ -23,6 +23,7 @@ from nameko.messaging import QueueConsumer
 
 from redprop.config import settings_from_config
 from redprop.contracts.base import utcnow
+from redprop.errors import RedpropError
 from redprop.messaging import wire
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,9 @@ class DeadLetters(SharedExtension):
                         queue_name, attempt + 1, self.max_attempts, exc)
             return "retried"
         why = f"failed {attempt} time(s): {exc}" if retryable else f"cannot succeed: {exc}"
-        self.dead_letter(message, queue_name, why, type(exc).__name__)
+        # A domain error says its code; anything else is a fault of the handler.
+        self.dead_letter(message, queue_name, why, type(exc).__name__,
+                         error_code=exc.code if isinstance(exc, RedpropError) else "internal_error")
         return "dead-lettered"
 
     def dead_letter(self, message, queue_name: str, reason: str, error_type: str, *,
