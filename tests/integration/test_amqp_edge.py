@@ -142,7 +142,7 @@ UNDECODABLE = [
     (GOOD, {"content_type": "text/plain"}, ["content_type", "text/plain"]),
     (GOOD, {"content_type": None}, ["content_type"]),
     (GOOD, {"content_type": "application/x-python-serialize"}, ["content_type"]),
-    # GBK that happens to be valid UTF-8 too: it would be misread as "¥", not refused as bad JSON.
+    # GBK whose bytes happen to be valid UTF-8 too ("¥"): refused for its declared encoding.
     ('{"args": [], "kwargs": {"building_id": "楼"}}'.encode("gbk"), {"content_encoding": "gbk"},
      ["content_encoding", "gbk"]),
     (GOOD, {"application_headers": {wire.H_CALL_ID_STACK: 5}}, [wire.H_CALL_ID_STACK]),

@@ -86,8 +86,9 @@ def retry_queue(queue_name: str, delay_seconds: float) -> Queue:
 def check_envelope(message) -> None:
     """Refuse (``MalformedRequest``) a message whose body or headers our code cannot safely read.
 
-    Runs before the body is decoded: kombu's JSON decoder ignores ``content_encoding``, so a GBK body
-    that happens to be valid UTF-8 would be misread silently, and a ``nameko.call_id_stack`` that is
+    Runs before the body is decoded. The protocol is UTF-8 only (RFC 8259 section 8.1); another
+    declared encoding is refused rather than half-honoured (the amqp library applies one it knows, and
+    leaves bytes that are then read as UTF-8 for one it does not). A ``nameko.call_id_stack`` that is
     not an array of strings makes nameko's worker set-up raise, which kills the container.
     """
     content_type = message.content_type or ""
