@@ -352,3 +352,16 @@ def test_deep_nesting_the_decoder_accepts_is_a_validation_error(edge):
     assert body["error"]["code"] == "validation_failed"
     assert [f["field"] for f in body["error"]["details"]["fields"]] == ["extra"]
     edge.assert_still_serving()
+
+
+def test_an_attempt_count_set_by_the_sender_buys_no_extra_retries(audit):  # noqa: F811
+    from tests.integration.test_faults import POISON_VERSION, publish_event, structure_event
+
+    max_attempts = audit.settings.messaging.max_delivery_attempts
+    publish_event(audit.settings, structure_event(POISON_VERSION), headers={wire.H_ATTEMPT: -1_000_000})
+    publish_event(audit.settings, structure_event(POISON_VERSION), headers={wire.H_ATTEMPT: "many"})
+    letters: list = []
+    wait_for(lambda: letters.extend(dead_letters(audit.settings, "audit")) or len(letters) >= 2, timeout=15,
+             message="both poison events parked after the usual number of attempts")
+    assert len(letters) == 2
+    assert [m.headers[wire.H_ATTEMPT] for m in letters] == [max_attempts] * 2

@@ -30,9 +30,10 @@ log = logging.getLogger(__name__)
 
 
 def attempt_of(message) -> int:
+    # Anyone who may publish can set this header: a count below 1 would buy endless retries.
     try:
-        return int((message.headers or {}).get(wire.H_ATTEMPT, 1))
-    except (TypeError, ValueError):
+        return max(1, int((message.headers or {}).get(wire.H_ATTEMPT, 1)))
+    except (TypeError, ValueError, OverflowError):
         return 1
 
 
