@@ -122,6 +122,8 @@ def test_a_body_that_breaks_the_contract_goes_straight_to_the_dead_letters(audit
     reasons = [m.headers[wire.H_DEAD_REASON] for m in letters]
     assert any("district" in r for r in reasons), reasons
     assert any("undecodable" in r for r in reasons), reasons
+    codes = sorted(m.headers[wire.H_DEAD_ERROR_CODE] for m in letters)
+    assert codes == ["bad_request", "validation_failed"]
     assert all(m.headers[wire.H_DEAD_QUEUE].startswith("evt-registry-registry.structure_changed")
                for m in letters)
     assert [v for _, v in audit.seen()] == [11]
@@ -138,6 +140,7 @@ def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered_and_never_bl
     assert headers[wire.H_ATTEMPT] == audit.settings.messaging.max_delivery_attempts
     assert "cannot handle this one" in headers[wire.H_DEAD_REASON]
     assert headers[wire.H_DEAD_ERROR] == "RuntimeError"
+    assert headers[wire.H_DEAD_ERROR_CODE] == "internal_error"  # a fault of the handler, not the sender
     assert [v for _, v in audit.seen()] == [12]
     eventlet.sleep(1.0)  # nothing comes back from the dead-letter queue by itself
     assert dead_letters(audit.settings, "audit") == []

@@ -36,9 +36,11 @@ def cmd_list(args, settings: Settings) -> int:
             "queue": headers.get(wire.H_DEAD_QUEUE),
             "reason": headers.get(wire.H_DEAD_REASON),
             "error_type": headers.get(wire.H_DEAD_ERROR),
+            "error_code": headers.get(wire.H_DEAD_ERROR_CODE),
             "attempts": headers.get(wire.H_ATTEMPT),
             "dead_at": headers.get(wire.H_DEAD_AT),
-            "body": message.body.decode("utf-8", "replace")[:500],
+            # The client library has already decoded a body whose content_encoding it knows.
+            "body": (body if isinstance(body := message.body, str) else body.decode("utf-8", "replace"))[:500],
         }, ensure_ascii=False))
     print(f"{count} dead letter(s) shown for {args.service}")
     return 0
@@ -49,15 +51,20 @@ def cmd_replay(args, settings: Settings) -> int:
     for message, channel in _dead_letters(settings, args.service, args.limit):
         headers = dict(message.headers or {})
         queue = headers.get(wire.H_DEAD_QUEUE)
+        # An RPC request goes back through the RPC exchange: its routing key names the operation.
+        exchange, routing_key = "", queue
+        if headers.get(wire.H_ORIGINAL_EXCHANGE) == wire.RPC_EXCHANGE:
+            exchange, routing_key = wire.RPC_EXCHANGE, headers.get(wire.H_ORIGINAL_ROUTING_KEY)
         for key in list(headers):
-            if key.startswith("x-redprop-dead") or key == wire.H_ATTEMPT:
+            if key.startswith("x-redprop-dead") or key in (wire.H_ATTEMPT, wire.H_ORIGINAL_EXCHANGE,
+                                                            wire.H_ORIGINAL_ROUTING_KEY):
                 del headers[key]
         props = message.properties or {}
         producer_msg = channel.prepare_message(
             message.body, content_type=message.content_type, content_encoding=message.content_encoding,
             headers=headers, properties={k: v for k, v in props.items()
                                          if k in ("correlation_id", "reply_to", "delivery_mode")})
-        channel.basic_publish(producer_msg, exchange="", routing_key=queue)
+        channel.basic_publish(producer_msg, exchange=exchange, routing_key=routing_key)
         message.ack()
         count += 1
     print(f"replayed {count} dead letter(s) of {args.service} to their queues")

@@ -125,12 +125,19 @@ def _common_schemas() -> dict[str, Any]:
             "type": "object",
             "description": "AMQP basic properties of a request (properties of the message, not entries "
                            "of its header table).",
-            "required": ["correlation_id", "reply_to", "content_type"],
+            "required": ["content_type"],
+            # A request with reply_to but no correlation_id is refused (bad_request).
+            "dependencies": {"reply_to": ["correlation_id"]},
             "properties": {
                 "correlation_id": {"type": "string", "description": "Unique per call; the reply carries it back."},
                 "reply_to": {"type": "string",
-                             "description": "The routing key of the caller's reply queue on `nameko-rpc`."},
-                "content_type": {"type": "string", "const": "application/json"},
+                             "description": "The routing key of the caller's reply queue on `nameko-rpc`. "
+                                            "Without it nobody hears the reply: a request that fails is "
+                                            "dead-lettered with its error instead."},
+                "content_type": {"type": "string", "const": wire.CONTENT_TYPE,
+                                 "description": "Anything else is refused (bad_request)."},
+                "content_encoding": {"type": "string", "enum": sorted(wire.UTF8_NAMES),
+                                     "description": "Absent means UTF-8; anything else is refused."},
                 "delivery_mode": {"type": "integer", "enum": [1, 2],
                                   "description": "1 (transient) for a query, 2 (persistent) for a command."},
             },
@@ -159,6 +166,8 @@ def _common_schemas() -> dict[str, Any]:
             "properties": {
                 wire.H_DEAD_REASON: {"type": "string"},
                 wire.H_DEAD_ERROR: {"type": "string"},
+                wire.H_DEAD_ERROR_CODE: {"type": "string",
+                                         "description": "The error code, as in an RPC reply's `error.code`."},
                 wire.H_DEAD_QUEUE: {"type": "string"},
                 wire.H_DEAD_AT: {"type": "string", "format": "date-time"},
                 wire.H_ATTEMPT: {"type": "integer"},

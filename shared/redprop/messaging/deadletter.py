@@ -6,6 +6,8 @@
   cannot be decoded, or does not match the contract), the message is published to the dead-letter
   exchange with ``x-redprop-dead-*`` headers saying why, where from and when, and is then acknowledged.
   Nothing is redelivered forever. ``redprop dlq`` lists and replays dead letters.
+- A request that failed and has no ``reply_to`` (nobody is waiting to hear why) is dead-lettered too,
+  with its error (see ``rpc.py``).
 """
 
 from __future__ import annotations
@@ -21,15 +23,17 @@ from nameko.messaging import QueueConsumer
 
 from redprop.config import settings_from_config
 from redprop.contracts.base import utcnow
+from redprop.errors import RedpropError
 from redprop.messaging import wire
 
 log = logging.getLogger(__name__)
 
 
 def attempt_of(message) -> int:
+    # Anyone who may publish can set this header: a count below 1 would buy endless retries.
     try:
-        return int((message.headers or {}).get(wire.H_ATTEMPT, 1))
-    except (TypeError, ValueError):
+        return max(1, int((message.headers or {}).get(wire.H_ATTEMPT, 1)))
+    except (TypeError, ValueError, OverflowError):
         return 1
 
 
@@ -61,7 +65,10 @@ class DeadLetters(SharedExtension):
             exchange=exchange,
             routing_key=routing_key,
             content_type=message.content_type or "application/octet-stream",
-            content_encoding=message.content_encoding or "binary",
+            # kombu would call an absent encoding "binary", which a JSON request is not: absent
+            # means UTF-8 on the wire (see wire.check_envelope), so a replay is read as it was.
+            content_encoding=message.content_encoding or (
+                "utf-8" if message.content_type == wire.CONTENT_TYPE else "binary"),
             headers={**(message.headers or {}), **headers},
             correlation_id=props.get("correlation_id"),
             reply_to=props.get("reply_to"),
@@ -78,11 +85,16 @@ class DeadLetters(SharedExtension):
                         queue_name, attempt + 1, self.max_attempts, exc)
             return "retried"
         why = f"failed {attempt} time(s): {exc}" if retryable else f"cannot succeed: {exc}"
-        self.dead_letter(message, queue_name, why, type(exc).__name__)
+        # A domain error says its code; anything else is a fault of the handler.
+        self.dead_letter(message, queue_name, why, type(exc).__name__,
+                         error_code=exc.code if isinstance(exc, RedpropError) else "internal_error")
         return "dead-lettered"
 
-    def dead_letter(self, message, queue_name: str, reason: str, error_type: str) -> None:
+    def dead_letter(self, message, queue_name: str, reason: str, error_type: str, *,
+                    error_code: str | None = None, level: int = logging.ERROR) -> None:
+        """Park ``message`` with why; ``level`` is WARNING for a caller's own mistake (not a fault here)."""
         info = message.delivery_info or {}
+        extra = {wire.H_DEAD_ERROR_CODE: error_code} if error_code else {}
         self._republish(
             message,
             exchange=wire.DEAD_LETTER_EXCHANGE,
@@ -95,16 +107,21 @@ class DeadLetters(SharedExtension):
                 wire.H_ATTEMPT: attempt_of(message),
                 wire.H_ORIGINAL_EXCHANGE: info.get("exchange", ""),
                 wire.H_ORIGINAL_ROUTING_KEY: info.get("routing_key", ""),
+                **extra,
             },
         )
-        log.error("dead-lettered a message from %s: %s", queue_name, reason)
+        log.log(level, "dead-lettered a message from %s: %s", queue_name, reason[:500])
 
 
 class DeadLetteringQueueConsumer(QueueConsumer):
-    """nameko's QueueConsumer, except that a message whose body cannot be decoded is dead-lettered.
+    """nameko's QueueConsumer, except that it decodes each message itself and refuses one it cannot read.
 
     Plain nameko lets the decode error escape the consumer loop, which reconnects and receives the same
-    message again: an endless redelivery loop.
+    message again: an endless redelivery loop. Here the envelope is checked first (``wire.check_envelope``:
+    content type, encoding, the header nameko trips over) and then the body decoded; a message that
+    fails either goes to its provider's ``refuse_undecodable(message, exc)`` if it has one (the RPC
+    edge replies with a typed error when the caller can hear it), else to the dead letters. Nothing
+    raised here may escape: it would stop the consumer thread and with it the container.
     """
 
     dead_letters = DeadLetters()
@@ -120,11 +137,29 @@ class DeadLetteringQueueConsumer(QueueConsumer):
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():
+            # With ``on_message`` set kombu hands over the raw message instead of decoding it.
+            consumer.on_message = partial(self._on_message, provider)
             consumer.on_decode_error = partial(self._on_decode_error, provider)
         return consumers
 
+    def _on_message(self, provider, message):
+        try:
+            body = wire.decode_body(message)
+        except Exception as exc:  # noqa: BLE001 - every way of being unreadable is refused alike
+            self._on_decode_error(provider, message, exc)
+            return
+        self.handle_message(provider, body, message)
+
     def _on_decode_error(self, provider, message, exc):
-        # If dead-lettering fails the message stays unacknowledged and comes back: never lost.
-        self.dead_letters.dead_letter(message, provider.queue.name, f"undecodable message: {exc}",
-                                      type(exc).__name__)
-        message.ack()
+        try:
+            refuse = getattr(provider, "refuse_undecodable", None)
+            if refuse is not None:
+                refuse(message, exc)
+                return
+            self.dead_letters.dead_letter(message, provider.queue.name, f"undecodable message: {exc}",
+                                          type(exc).__name__, error_code="bad_request")
+            self.ack_message(message)
+        except Exception as failure:  # noqa: BLE001 - see the class docstring
+            # The message stays unacknowledged: it comes back when the connection is renewed, never lost.
+            log.warning("could not refuse an undecodable message from %s (%s); it stays on the queue",
+                        provider.queue.name, failure)

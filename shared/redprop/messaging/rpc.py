@@ -11,6 +11,10 @@ plain AMQP clients both work) with four differences:
 4. Replies are transient and unconfirmed: the reply queue is the caller's own, and a lost reply is
    recovered by retrying (harmless for queries, idempotent for commands). Errors are typed
    (``wire.error_payload``), never a traceback.
+5. Hostile input at the edge is answered, never fatal: a message that cannot be read (not JSON in
+   UTF-8, a bad ``nameko.call_id_stack``), names no operation, or has a ``reply_to`` but no
+   ``correlation_id`` gets a ``bad_request`` reply; any failed request without ``reply_to``, which
+   nobody is waiting for, is dead-lettered with its error instead of vanishing.
 
 At start-up the decorated method must match an operation of the service's ``contract`` with the same
 kind, so code and published contract cannot drift apart.
@@ -28,7 +32,7 @@ import kombu.serialization
 from eventlet.semaphore import Semaphore
 from kombu import Connection
 from nameko.constants import NON_PERSISTENT
-from nameko.exceptions import ContainerBeingKilled, MalformedRequest
+from nameko.exceptions import BadRequest, ContainerBeingKilled, MalformedRequest, MethodNotFound
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -115,26 +119,61 @@ class ContractRpcConsumer(RpcConsumer):
     def kill(self):
         self.reply_publisher.close()
 
+    def get_provider_for_method(self, routing_key):
+        try:
+            return super().get_provider_for_method(routing_key)
+        except MethodNotFound:
+            # nameko's message is the bare method name (often empty); say what was asked for.
+            raise MethodNotFound(f"{self.container.service_name} has no operation for routing key "
+                                 f"{routing_key[:255]!r}") from None
+
+    def refuse_undecodable(self, message, exc) -> None:
+        """Called by the queue consumer for a message it could not decode (see deadletter.py)."""
+        provider = next((p for p in self._providers
+                         if f"{self.container.service_name}.{p.method_name}"
+                         == (message.delivery_info or {}).get("routing_key")), None)
+        if provider is not None:
+            provider._count_rejection("bad_request")
+        refusal = MalformedRequest(f"undecodable request: {exc}")
+        self.handle_result(message, None, (MalformedRequest, refusal, None))
+
     def handle_result(self, message, result, exc_info):
-        self.send_reply(message, result, exc_info)
-        self.queue_consumer.ack_message(message)
+        if self.send_reply(message, result, exc_info):
+            self.queue_consumer.ack_message(message)
         return result, exc_info
 
-    def send_reply(self, message, result, exc_info) -> None:
-        reply_to = (message.properties or {}).get("reply_to")
-        if not reply_to:
-            return  # a fire-and-forget command: nobody is waiting
+    def send_reply(self, message, result, exc_info) -> bool:
+        """Reply, or dead-letter a failed request nobody waits for. False: leave it unacknowledged."""
+        props = message.properties or {}
+        reply_to = props.get("reply_to")
         error = wire.error_payload(exc_info[1]) if exc_info is not None else None
+        if not reply_to:
+            return error is None or self._dead_letter(message, error, exc_info[1])
         payload = {"result": None if error else result, "error": error}
-        serializer = kombu.serialization.registry.type_to_name.get(message.content_type, "json")
         direct = reply_to.startswith(wire.DIRECT_REPLY_TO)
         self.reply_publisher.publish(
             payload,
-            serializer=serializer,
+            # Always JSON, the protocol's only format: a refused request may have named another.
+            serializer="json",
             exchange="" if direct else self.rpc_exchange,
             routing_key=reply_to,
-            correlation_id=(message.properties or {}).get("correlation_id"),
+            correlation_id=props.get("correlation_id"),
         )
+        return True
+
+    def _dead_letter(self, message, error: dict, exc: BaseException) -> bool:
+        # A fire-and-forget request that failed would otherwise vanish without a trace.
+        server_fault = error["code"] == "internal_error"
+        try:
+            self.queue_consumer.dead_letters.dead_letter(
+                message, self.queue.name, wire.error_reason(error), type(exc).__name__,
+                error_code=error["code"], level=logging.ERROR if server_fault else logging.WARNING)
+        except Exception as failure:  # noqa: BLE001 - a worker thread must not raise: it kills the container
+            # Unacknowledged, it is delivered again once the connection is renewed.
+            log.warning("could not dead-letter a failed request from %s (%s); it stays on the queue",
+                        self.queue.name, failure)
+            return False
+        return True
 
 
 class ContractRpc(Rpc):
@@ -181,11 +220,19 @@ class ContractRpc(Rpc):
         return request
 
     def handle_message(self, body, message):
-        # Exceptions raised here are replied by the RpcConsumer (typed, via wire.error_payload).
+        # Exceptions raised here are replied by the RpcConsumer (typed, via wire.error_payload), or
+        # dead-lettered when there is no reply_to.
         try:
+            props = message.properties or {}
+            if props.get("reply_to") and not props.get("correlation_id"):
+                # The caller could not match the reply to its call (docs/wire-protocol.md, step 3).
+                raise MalformedRequest("a request with reply_to needs a correlation_id")
             request = self.parse_request(body)
         except RedpropError as exc:
             self._count_rejection(exc.code)
+            raise
+        except BadRequest:
+            self._count_rejection("bad_request")
             raise
         context_data = self.unpack_message_headers(message)
         state = self.before_worker(request, message)

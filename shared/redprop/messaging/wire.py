@@ -10,6 +10,9 @@ RPC (nameko-compatible):
 Events:
   exchange ``<service>.events`` (topic, durable), routing key = event type (``<service>.<fact>``),
   body = the event model as JSON, persistent; headers below.
+Every message, both directions: content type ``application/json``, encoding UTF-8; a message that is
+not (or whose ``nameko.call_id_stack`` header is not an array of strings) is refused at the edge
+(``check_envelope``): a ``bad_request`` reply if it has a ``reply_to``, else a dead letter.
 Dead letters:
   exchange ``redprop.dead-letter`` (topic), routing key ``<service>.<queue>``, one queue per service
   ``redprop.dlq.<service>``; the reason is in the ``x-redprop-dead-*`` headers.
@@ -23,7 +26,7 @@ import uuid
 from typing import Any
 
 from kombu import Exchange, Queue
-from nameko.exceptions import BadRequest, get_module_path, safe_for_serialization
+from nameko.exceptions import BadRequest, MalformedRequest, get_module_path, safe_for_serialization
 
 from redprop.errors import InternalError, RedpropError
 
@@ -32,6 +35,12 @@ log = logging.getLogger(__name__)
 RPC_EXCHANGE = "nameko-rpc"
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 DEAD_LETTER_EXCHANGE = "redprop.dead-letter"
+CONTENT_TYPE = "application/json"
+#: ``content_encoding`` values read as UTF-8; absent means UTF-8 too (JSON between systems is UTF-8,
+#: RFC 8259 section 8.1).
+UTF8_NAMES = frozenset({"utf-8", "utf8"})
+#: nameko's call-id stack header: nameko joins it into a string before any of our code runs.
+H_CALL_ID_STACK = "nameko.call_id_stack"
 
 # Headers on events (all strings, readable by any AMQP client).
 H_EVENT_ID = "x-redprop-event-id"
@@ -42,6 +51,7 @@ H_SCHEMA_VERSION = "x-redprop-schema-version"
 H_ATTEMPT = "x-redprop-attempt"
 H_DEAD_REASON = "x-redprop-dead-reason"
 H_DEAD_ERROR = "x-redprop-dead-error-type"
+H_DEAD_ERROR_CODE = "x-redprop-dead-error-code"
 H_DEAD_QUEUE = "x-redprop-dead-queue"
 H_DEAD_AT = "x-redprop-dead-at"
 H_ORIGINAL_EXCHANGE = "x-redprop-original-exchange"
@@ -71,6 +81,44 @@ def retry_queue(queue_name: str, delay_seconds: float) -> Queue:
             "x-dead-letter-routing-key": queue_name,
         },
     )
+
+
+def check_envelope(message) -> None:
+    """Refuse (``MalformedRequest``) a message whose body or headers our code cannot safely read.
+
+    Runs before the body is decoded. The protocol is UTF-8 only (RFC 8259 section 8.1); another
+    declared encoding is refused rather than half-honoured (the amqp library applies one it knows, and
+    leaves bytes that are then read as UTF-8 for one it does not). A ``nameko.call_id_stack`` that is
+    not an array of strings makes nameko's worker set-up raise, which kills the container.
+    """
+    content_type = message.content_type or ""
+    if content_type != CONTENT_TYPE:
+        raise MalformedRequest(f"content_type must be {CONTENT_TYPE!r}, not {content_type[:100]!r}")
+    encoding = message.content_encoding
+    if encoding and encoding.lower() not in UTF8_NAMES:
+        raise MalformedRequest(f"content_encoding must be 'utf-8', not {encoding[:100]!r}")
+    stack = (message.headers or {}).get(H_CALL_ID_STACK)
+    if stack is not None and not (isinstance(stack, list) and all(isinstance(i, str) for i in stack)):
+        raise MalformedRequest(f"header {H_CALL_ID_STACK} must be an array of strings")
+
+
+def decode_body(message) -> Any:
+    """The decoded body of a message that passed ``check_envelope``, or ``MalformedRequest`` saying why
+    not (the reason names the JSON error and its position, never the body's text)."""
+    check_envelope(message)
+    try:
+        return message.decode()
+    except Exception as exc:  # noqa: BLE001 - kombu wraps every decoder failure; each is the caller's
+        raise MalformedRequest(f"the body is not JSON in UTF-8: {str(exc)[:200]}") from None
+
+
+def error_reason(error: dict[str, Any]) -> str:
+    """One line saying why a request failed, from its error object (for a dead letter's reason)."""
+    reason = f"{error['code']}: {error['message']}"
+    fields = (error.get("details") or {}).get("fields") or []
+    if fields:
+        reason += " (" + "; ".join(f"{f.get('field') or '(body)'}: {f.get('message')}" for f in fields) + ")"
+    return reason
 
 
 def error_payload(exc: BaseException) -> dict[str, Any]:
