@@ -25,9 +25,11 @@ from redprop.messaging import (
     command,
     query,
 )
+from redprop.metrics import find_metrics_server
 from redprop.service import RedpropService
 from redprop.services.ticketing import models as m
 from redprop.services.ticketing import pricing, stats
+from redprop.services.ticketing.calendarwatch import CalendarWatch
 from redprop.services.ticketing.catalogue import Catalogue
 from redprop.services.ticketing.duplicates import likely_original
 from redprop.services.ticketing.lifecycle import TicketDesk
@@ -56,6 +58,12 @@ class Toolkit(DependencyProvider):
         self.notifiers = NOTIFIERS.create_all(settings, options=self.options)
         self.district = settings.district
         self.db = find_database(self.container)
+        self.calendar_watch: CalendarWatch | None = None
+
+    def start(self):
+        # In start, not setup: the metrics server's registry exists once every extension is set up.
+        self.calendar_watch = CalendarWatch(self.options, find_metrics_server(self.container))
+        self.calendar_watch.check(utcnow())
 
     def get_dependency(self, worker_ctx) -> WorkerToolkit:
         return WorkerToolkit(self, worker_ctx)
@@ -76,6 +84,7 @@ class WorkerToolkit:
         self._provider, self._worker_ctx = provider, worker_ctx
         self.options, self.catalogue, self.policy = provider.options, provider.catalogue, provider.policy
         self.router, self.district = provider.router, provider.district
+        self.calendar_watch = provider.calendar_watch
 
     def notify_after_commit(self, notices) -> None:
         notices = list(notices)
@@ -285,7 +294,9 @@ class TicketingService(RedpropService):
 
     @SweepTimer.decorator(interval=60, eager=True)  # eager: the open-tickets gauge is filled at start
     def scheduled_sweep(self) -> None:
-        totals = self._sweep(utcnow())
+        now = utcnow()
+        self.toolkit.calendar_watch.check(now)  # the gauge, and the daily warning when it runs out soon
+        totals = self._sweep(now)
         if totals.examined:
             log.info("SLA sweep: %s", totals)
         self._refresh_open_gauge()
