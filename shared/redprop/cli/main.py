@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(args.config)
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         return args.func(args, settings) or 0
     except ConfigError as exc:
         print(f"redprop: {exc}", file=sys.stderr)

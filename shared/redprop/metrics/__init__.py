@@ -42,6 +42,7 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from redprop import logs
 from redprop.config import settings_from_config
 from redprop.errors import ConfigError, RedpropError
 
@@ -106,6 +107,7 @@ class MetricsServer(SharedExtension):
         self.service = self.container.service_name
         self.port = settings.metrics_port(self.service)
         self.amqp_uri = settings.amqp_uri
+        self.district = settings.district
         self.registry = CollectorRegistry()
         # The process (CPU, memory, file descriptors) and Python (platform, gc) series, as on any
         # Prometheus client; one registry per service, so with `run --all` each service shows the process.
@@ -234,7 +236,8 @@ class MetricsServer(SharedExtension):
 
 
 class Metrics(DependencyProvider):
-    """Times every worker and counts it by outcome; injects :class:`ServiceMetrics`."""
+    """Times every worker and counts it by outcome; injects :class:`ServiceMetrics`. Also puts the
+    worker's service, entrypoint, call id, district and ticket or matter id in its log context."""
 
     server = MetricsServer()
 
@@ -247,6 +250,10 @@ class Metrics(DependencyProvider):
     def worker_setup(self, worker_ctx):
         self._started[worker_ctx] = time.perf_counter()
         self.server.in_flight.inc()
+        # nameko runs worker_setup, the worker and every worker_teardown in the worker's own green
+        # thread, which starts with an empty context: nothing to undo (and the teardowns of other
+        # dependencies, after-commit notices among them, keep the fields).
+        logs.bind_worker(worker_ctx, self.server.district)
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
         started = self._started.pop(worker_ctx, None)

@@ -10,6 +10,7 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 from sqlalchemy import func, select
 
+from redprop import logs
 from redprop.config import settings_from_config
 from redprop.contracts import ticketing as c
 from redprop.contracts.base import utcnow
@@ -207,6 +208,7 @@ class TicketingService(RedpropService):
             return Write(inserts, self._reply(desk, row))
 
         reply = self.group(request, build)
+        logs.bind(ticket_id=reply.ticket.id)  # known from here on: the after-commit notices log it
         self._account(desks[0])
         return reply
 
