@@ -156,3 +156,17 @@ def test_the_warning_threshold_is_an_option():
     today = date(2027, 1, 1) - timedelta(days=90)
     assert cal.coverage_warning(today, TicketingOptions(calendar_warning_days=90).calendar_warning_days)
     assert cal.coverage_warning(today, TicketingOptions().calendar_warning_days) is None
+
+
+def test_the_watch_warns_at_start_and_then_once_a_day(caplog):
+    from redprop.services.ticketing.calendarwatch import CalendarWatch
+
+    watch = CalendarWatch(TicketingOptions(), server=None)
+    with caplog.at_level(logging.WARNING, logger="redprop.services.ticketing.calendarwatch"):
+        watch.check(local(2026, 12, 1, 8, 0))
+        watch.check(local(2026, 12, 1, 23, 59))  # the same day in China: no second line
+        watch.check(local(2026, 12, 2, 0, 1))  # the next day: again
+        watch.check(local(2026, 10, 1, 9, 0))  # 92 days left: no warning that day
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 2
+    assert "(31 days left)" in warnings[0] and "(30 days left)" in warnings[1]
