@@ -1,5 +1,6 @@
-"""The working calendar in the chart: `calendar.years` becomes calendar.yaml in the ConfigMaps, ticketing's
-options name it, the service accepts what the chart writes, and the alert fires before the calendar runs out."""
+"""What the chart gives operators: the working calendar (`calendar.years` becomes calendar.yaml in the
+ConfigMaps, ticketing's options name it, the service accepts what the chart writes, and the alert fires
+before the calendar runs out), the error-rate alert on server faults only, and JSON logs."""
 
 from __future__ import annotations
 
@@ -92,3 +93,16 @@ def test_the_error_rate_alert_counts_exactly_the_server_faults():
     counted = {o for o in known_outcomes() + ["replayed"] if re.fullmatch(regex, o)}
     assert counted == set(SERVER_FAULTS)
     assert not counted & {"success", "replayed", "validation_failed", "not_found", "conflict", "permission_denied"}
+
+
+def test_log_format_reaches_the_settings_file_and_the_settings_accept_it():
+    from redprop.config import Settings
+
+    for fmt in ("text", "json"):
+        for data in config_maps(merged(MINIMAL, {"config": {"logFormat": fmt}})).values():
+            settings = yaml.safe_load(data["redprop.yaml"])
+            assert settings["log_format"] == fmt
+            assert Settings(**settings).log_format == fmt
+    with pytest.raises(helm_python.HelmValuesError) as caught:
+        chart().validate_schema(merged(MINIMAL, {"config": {"logFormat": "xml"}}))
+    assert "/config/logFormat" in str(caught.value)

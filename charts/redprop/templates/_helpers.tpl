@@ -309,7 +309,7 @@ redprop-city
 {{- end -}}
 {{- $_ := set $services $name $entry -}}
 {{- end -}}
-{{- $config := dict "district" (include "redprop.districtCode" .) "district_name" (include "redprop.districtName" .) "log_level" .Values.config.logLevel "data_dir" "/tmp/redprop" "services" $services -}}
+{{- $config := dict "district" (include "redprop.districtCode" .) "district_name" (include "redprop.districtName" .) "log_level" .Values.config.logLevel "log_format" .Values.config.logFormat "data_dir" "/tmp/redprop" "services" $services -}}
 {{- with .Values.config.plugins }}{{ $_ := set $config "plugins" . }}{{ end -}}
 {{- with .Values.config.messaging }}{{ $_ := set $config "messaging" . }}{{ end -}}
 # redprop settings for {{ include "redprop.districtName" . }} ({{ .Values.role }} release {{ .Release.Name }}).
