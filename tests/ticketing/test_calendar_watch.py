@@ -36,6 +36,12 @@ def test_a_calendar_running_out_is_a_readiness_warning_a_metric_and_a_log_line(r
     assert f"days before {first_uncovered.isoformat()} only" in lines[1]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("the working calendar covers days before" in w for w in warnings)
+    # The SLA-breach series the chart alerts on exist at 0 before any breach.
+    values = samples(fetch(port, "/metrics")[1])
+    for sla_class in ("emergency", "utilities", "general", "complex"):
+        for deadline in ("response", "resolution"):
+            key = ("redprop_ticketing_sla_breaches_total", frozenset({"deadline": deadline, "sla_class": sla_class}.items()))
+            assert values[key] == 0, key
 
 
 def test_a_loaded_notice_moves_the_metric_and_clears_the_warning(run_suite, tmp_path):

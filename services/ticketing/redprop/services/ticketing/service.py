@@ -8,6 +8,7 @@ from pathlib import Path
 
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
+from prometheus_client import Counter
 from sqlalchemy import func, select
 
 from redprop import logs
@@ -44,6 +45,7 @@ from redprop.services.ticketing.sweep import SweepTotals, sweep_batch
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SLA_BREACHES = ("redprop_ticketing_sla_breaches", "SLA deadlines missed.", ("deadline", "sla_class"))
 TIME_BUCKETS = (60, 300, 900, 3600, 4 * 3600, 8 * 3600, 86400, 3 * 86400, 7 * 86400, 15 * 86400, 30 * 86400)
 
 
@@ -63,8 +65,15 @@ class Toolkit(DependencyProvider):
 
     def start(self):
         # In start, not setup: the metrics server's registry exists once every extension is set up.
-        self.calendar_watch = CalendarWatch(self.options, find_metrics_server(self.container))
+        server = find_metrics_server(self.container)
+        self.calendar_watch = CalendarWatch(self.options, server)
         self.calendar_watch.check(utcnow())
+        if server is not None:
+            # The SLA-breach alert takes increase(): each series must exist (at 0) before its first breach.
+            breaches = server.metric(Counter, *SLA_BREACHES)
+            for sla_class in self.policy.terms():
+                for deadline in ("response", "resolution"):
+                    breaches.labels(deadline, sla_class)
 
     def get_dependency(self, worker_ctx) -> WorkerToolkit:
         return WorkerToolkit(self, worker_ctx)
@@ -131,8 +140,7 @@ class TicketingService(RedpropService):
         """Count the transition in the metrics, and send its notices once it is committed."""
         outcome = desk.outcome
         for deadline, sla_class in outcome.breaches:
-            self.metrics.counter("redprop_ticketing_sla_breaches", "SLA deadlines missed.",
-                                 ("deadline", "sla_class")).labels(deadline, sla_class).inc()
+            self.metrics.counter(*SLA_BREACHES).labels(deadline, sla_class).inc()
         for trigger, level in outcome.escalations:
             self.metrics.counter("redprop_ticketing_escalations", "Tickets escalated up the ladder.",
                                  ("trigger", "to_level")).labels(trigger, level).inc()
