@@ -147,3 +147,25 @@ def test_a_failed_statement_does_not_quote_its_values(tmp_path):
         connection.execute(table.insert(), {"text": f"请联系 {PHONE}"})
     assert "UNIQUE" in str(failed.value) and PHONE not in str(failed.value)
     engine.dispose()
+
+
+def test_background_threads_name_their_service(run_suite, small_district, rabbit_management, vhost, captured):
+    import time
+    from urllib.parse import quote
+
+    suite = run_suite("registry")
+    # The broker refuses registry's events, so its outbox relay logs from its own green thread.
+    path = f"/permissions/{quote(vhost, safe='')}/{quote(rabbit_management.user, safe='')}"
+    rabbit_management.request("PUT", path, {"configure": ".*", "write": r"^(?!registry\.events$).*", "read": ".*"})
+    try:
+        suite.rpc.registry.upsert(records=small_district, request_id=rid("load"))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            relay = [r for r in lines(captured) if r["logger"] == "redprop.messaging.outbox" and r["level"] == "WARNING"]
+            if relay:
+                break
+            time.sleep(0.2)
+    finally:
+        rabbit_management.request("PUT", path, {"configure": ".*", "write": ".*", "read": ".*"})
+    assert relay, "the relay never logged the refusal"
+    assert relay[0]["service"] == "registry" and "entrypoint" not in relay[0]

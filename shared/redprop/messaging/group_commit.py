@@ -31,6 +31,7 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from redprop import logs
 from redprop.db.provider import find_database
 from redprop.messaging.idempotency import reply_record
 from redprop.metrics import find_metrics_server
@@ -115,6 +116,7 @@ class GroupCommit(DependencyProvider):
     # -- the writer ------------------------------------------------------------------------------
 
     def _run(self):
+        logs.bind(service=self.container.service_name)  # this green thread's log lines name their service
         while self._running or not self._queue.empty():
             try:
                 first = self._queue.get(timeout=0.2)

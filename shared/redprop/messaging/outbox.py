@@ -27,6 +27,7 @@ from prometheus_client import Gauge
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from redprop import logs
 from redprop.config import settings_from_config
 from redprop.contracts.base import Event, utcnow
 from redprop.db.provider import find_database
@@ -145,6 +146,7 @@ class OutboxRelay(SharedExtension):
             self._wakeup.send(True)
 
     def _run(self):
+        logs.bind(service=self.service)  # this green thread's log lines name their service
         woken, last_full = False, 0.0
         while self._running:
             try:
