@@ -4,7 +4,7 @@ the day it is published, without waiting for a release of chinese-calendar or of
 
 The State Council's General Office publishes each year's schedule (国务院办公厅关于XXXX年部分节假日
 安排的通知) under the Regulations on National Holidays and Commemorative Days (全国年节及纪念日放假办法,
-State Council Decree No. 795, 2024). A file holds one entry per year::
+as last amended by State Council Decree No. 795 of 2024). A file holds one entry per year::
 
     2027:
       notice: 国办发明电〔2026〕N号      # optional: where the dates come from
