@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     #: Where the embedded SQLite databases live.
     data_dir: Path = Path("var")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    #: ``text`` (one line per record) or ``json`` (one object per line, with service, entrypoint, call id...).
+    log_format: str = Field(default="text", pattern="^(json|text)$")
     services: dict[str, ServiceSettings] = Field(default_factory=dict)
     #: Extension point -> chosen plugin name(s), e.g. ``{"registry.locator": "nearest_building"}``.
     plugins: dict[str, str | list[str]] = Field(default_factory=dict)

@@ -613,7 +613,8 @@ def test_prometheus_rule_has_the_promised_alerts():
     consumers = alerts["RedpropServiceWithoutConsumers"]["expr"]
     assert "rabbitmq_queue_consumers" in consumers and 'vhost="redprop-310101"' in consumers
     error = alerts["RedpropHighErrorRate"]["expr"]
-    assert "redprop_entrypoint_calls_total" in error and 'outcome!~"success|replayed"' in error
+    # Server faults only: a caller's invalid, unknown, conflicting or forbidden request is an answer.
+    assert "redprop_entrypoint_calls_total" in error and 'outcome=~"internal_error|unavailable|error"' in error
     saturation = alerts["RedpropWorkerSaturation"]["expr"]
     assert "redprop_workers_in_flight" in saturation and "redprop_workers_max" in saturation
     for alert in alerts.values():

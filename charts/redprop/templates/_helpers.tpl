@@ -301,17 +301,43 @@ redprop-city
 {{- if $svc.httpPort -}}
 {{- $_ := set $options "http_port" (int $svc.httpPort) -}}
 {{- end -}}
+{{- /* Ticketing's calendar settings from `calendar`; its other options stay verbatim (60 is the service's default). */ -}}
+{{- if and (eq $name "ticketing") (or $.Values.calendar.years (ne (int $.Values.calendar.warningDays) 60)) -}}
+{{- $_ := set $options "calendar_warning_days" (int $.Values.calendar.warningDays) -}}
+{{- end -}}
+{{- if and (eq $name "ticketing") $.Values.calendar.years -}}
+{{- $_ := set $options "calendar_file" "/etc/redprop/calendar.yaml" -}}
+{{- end -}}
 {{- if $options -}}
 {{- $_ := set $entry "options" $options -}}
 {{- end -}}
 {{- $_ := set $services $name $entry -}}
 {{- end -}}
-{{- $config := dict "district" (include "redprop.districtCode" .) "district_name" (include "redprop.districtName" .) "log_level" .Values.config.logLevel "data_dir" "/tmp/redprop" "services" $services -}}
+{{- $config := dict "district" (include "redprop.districtCode" .) "district_name" (include "redprop.districtName" .) "log_level" .Values.config.logLevel "log_format" .Values.config.logFormat "data_dir" "/tmp/redprop" "services" $services -}}
 {{- with .Values.config.plugins }}{{ $_ := set $config "plugins" . }}{{ end -}}
 {{- with .Values.config.messaging }}{{ $_ := set $config "messaging" . }}{{ end -}}
 # redprop settings for {{ include "redprop.districtName" . }} ({{ .Values.role }} release {{ .Release.Name }}).
 # Credentials are not here: REDPROP_AMQP_URI and REDPROP_SERVICES__<NAME>__DATABASE_URL come from a Secret.
+{{- with .Values.calendar.years }}
+# calendar.yaml sha256 {{ include "redprop.calendarFile" $ | sha256sum }} (a new notice restarts the pods)
+{{- end }}
 {{ toYaml $config }}
+{{- end -}}
+
+{{/* calendar.yaml: the State Council holiday notices of `calendar.years` (ticketing's calendar_file). */}}
+{{- define "redprop.calendarFile" -}}
+# Holidays and adjusted working days (调休) by year, from the State Council's notices (values: calendar.years).
+{{ toYaml .Values.calendar.years }}
+{{- end -}}
+
+{{/* The ConfigMap data of the settings: redprop.yaml, and calendar.yaml when notices are given. */}}
+{{- define "redprop.configData" -}}
+redprop.yaml: |
+  {{- include "redprop.configFile" . | nindent 2 }}
+{{- if .Values.calendar.years }}
+calendar.yaml: |
+  {{- include "redprop.calendarFile" . | nindent 2 }}
+{{- end }}
 {{- end -}}
 
 {{/* The Secret's data (credentials). */}}

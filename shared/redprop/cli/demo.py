@@ -89,7 +89,7 @@ def cmd_demo(args, settings: Settings) -> int:
 
     make_psycopg_cooperative()
     if settings.log_level == "INFO":
-        configure_logging("WARNING")  # the scenario tells the story; service chatter would drown it
+        configure_logging("WARNING", settings.log_format)  # the scenario tells the story; service chatter would drown it
     data_dir = Path(args.data_dir)
     if data_dir.exists() and not args.keep:
         shutil.rmtree(data_dir)

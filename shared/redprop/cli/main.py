@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config)
         secrets = settings_passwords(settings)
         install_excepthook(secrets)
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         install_log_redaction(settings)
         check_service_names(settings)  # a misspelt service under `services:` is a typo, whatever the command
         return args.func(args, settings) or 0

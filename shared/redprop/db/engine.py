@@ -80,12 +80,15 @@ def build_engine(url: str | URL, *, pool_size: int = 5, echo: bool = False) -> E
         # SQLite's busy handler sleeps in C, which would freeze every green thread in the process, so
         # green threads queue for a single connection instead (the pool's wait is cooperative).
         engine = create_engine(
-            url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60,
+            url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60, hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": 10},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    # hide_parameters: a failed statement's error (logged with its traceback) would quote the values
+    # bound to it, residents' descriptions and phone numbers among them.
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+                           hide_parameters=True)
     event.listen(engine, "checkout", _ping_if_idle)
     event.listen(engine, "checkin", _stamp)
     return engine

@@ -81,8 +81,10 @@ class DeadLetters(SharedExtension):
             self.declare_retry_queue(queue_name)
             self._republish(message, exchange="", routing_key=f"{queue_name}.retry",
                             headers={wire.H_ATTEMPT: attempt + 1})
+            # The error's text can quote the message (a validation error's input): type only at WARNING.
             log.warning("retrying message from %s (attempt %d of %d): %s",
-                        queue_name, attempt + 1, self.max_attempts, exc)
+                        queue_name, attempt + 1, self.max_attempts, type(exc).__name__)
+            log.debug("retrying message from %s: %s", queue_name, exc)
             return "retried"
         why = f"failed {attempt} time(s): {exc}" if retryable else f"cannot succeed: {exc}"
         # A domain error says its code; anything else is a fault of the handler.
@@ -110,7 +112,10 @@ class DeadLetters(SharedExtension):
                 **extra,
             },
         )
-        log.log(level, "dead-lettered a message from %s: %s", queue_name, reason[:500])
+        # The reason can quote the message; it travels with the dead letter (`redprop dlq list` shows it).
+        log.log(level, "dead-lettered a message from %s (%s); `redprop dlq list` shows the reason",
+                queue_name, error_type)
+        log.debug("dead-letter reason for %s: %s", queue_name, reason[:500])
 
 
 class DeadLetteringQueueConsumer(QueueConsumer):

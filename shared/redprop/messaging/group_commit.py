@@ -31,6 +31,7 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from redprop import logs
 from redprop.db.provider import find_database
 from redprop.messaging.idempotency import reply_record
 from redprop.metrics import find_metrics_server
@@ -86,6 +87,9 @@ class GroupCommit(DependencyProvider):
         self.batches = self.jobs = 0  # how well jobs are grouped (also in the service's metrics)
 
     def start(self):
+        # Both series exist from start (at 0): a counter first seen with its first failure hides it from rate().
+        self._failed_batches()
+        self._batch_sizes()
         self._running = True
         self._gt = self.container.spawn_managed_thread(self._run, identifier="group-commit")
 
@@ -112,6 +116,7 @@ class GroupCommit(DependencyProvider):
     # -- the writer ------------------------------------------------------------------------------
 
     def _run(self):
+        logs.bind(service=self.container.service_name)  # this green thread's log lines name their service
         while self._running or not self._queue.empty():
             try:
                 first = self._queue.get(timeout=0.2)
@@ -134,15 +139,13 @@ class GroupCommit(DependencyProvider):
                 batch[0].done.send_exception(*sys.exc_info())
                 return
             log.info("a batch of %d jobs failed; running each alone", len(batch))
-            self._count("redprop_group_commit_failed_batches", Counter,
-                        "Shared transactions that failed; their commands were then written one by one.").inc()
+            self._failed_batches().inc()
             for job in batch:
                 self._write([job])
             return
         self.batches += 1
         self.jobs += len(batch)
-        self._count("redprop_group_commit_batch_size", Histogram, "Commands written per shared transaction.",
-                    buckets=(1, 2, 4, 8, 16, 32, 64)).observe(len(batch))
+        self._batch_sizes().observe(len(batch))
         for job, result in zip(batch, results, strict=True):
             job.done.send(result)
 
@@ -154,6 +157,14 @@ class GroupCommit(DependencyProvider):
                 session.execute(insert(table), rows)
             session.commit()
         return [w.result for w in writes]
+
+    def _failed_batches(self):
+        return self._count("redprop_group_commit_failed_batches", Counter,
+                           "Shared transactions that failed; their commands were then written one by one.")
+
+    def _batch_sizes(self):
+        return self._count("redprop_group_commit_batch_size", Histogram, "Commands written per shared transaction.",
+                           buckets=(1, 2, 4, 8, 16, 32, 64))
 
     def _count(self, name: str, cls, documentation: str, **kwargs):
         metrics = find_metrics_server(self.container)

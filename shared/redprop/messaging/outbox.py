@@ -23,15 +23,18 @@ from eventlet.event import Event as GreenEvent
 from eventlet.semaphore import Semaphore
 from nameko.constants import PERSISTENT
 from nameko.extensions import DependencyProvider, SharedExtension
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from prometheus_client import Gauge
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from redprop import logs
 from redprop.config import settings_from_config
 from redprop.contracts.base import Event, utcnow
 from redprop.db.provider import find_database
 from redprop.messaging import wire
 from redprop.messaging.confirms import BatchPublisher, Outgoing, PublishIncomplete
 from redprop.messaging.tables import IdempotencyRecord, OutboxMessage, ProcessedEvent
+from redprop.metrics import find_metrics_server
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,8 @@ LINGER_S = 0.005
 #: them every round made each round slower as the table grew. A row committed out of id order further
 #: back than this is found by the full read each poll interval.
 SCAN_SLACK = 1000
+#: The backlog gauge is recounted at most this often (seconds): one COUNT on the partial index.
+BACKLOG_INTERVAL = 5.0
 
 # The relay's statements, built once (it runs them for every batch).
 _OUTBOX = OutboxMessage.__table__
@@ -56,6 +61,7 @@ _PENDING = (select(_OUTBOX.c.id, _OUTBOX.c.event_id, _OUTBOX.c.routing_key, _OUT
             .with_for_update(skip_locked=True))  # replicas share the work (ignored by SQLite)
 _MARK_PUBLISHED = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
                    .values(published_at=bindparam("at")))
+_BACKLOG = select(func.count()).select_from(_OUTBOX).where(_OUTBOX.c.published_at.is_(None))
 _MARK_FAILED = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))
                 .values(attempts=_OUTBOX.c.attempts + 1, last_error=bindparam("error")))
 
@@ -109,8 +115,15 @@ class OutboxRelay(SharedExtension):
         self._last_housekeeping = None
         self.published_total = 0
         self._published_upto = 0  # the highest outbox id this relay has published
+        self._backlog = None
+        self._backlog_counted = 0.0
 
     def start(self):
+        server = find_metrics_server(self.container)
+        if server is not None:
+            self._backlog = server.metric(
+                Gauge, "redprop_outbox_backlog", "Events committed but not yet published (outbox rows).",
+                ("service",)).labels(self.service)
         self._running = True
         self._gt = self.container.spawn_managed_thread(self._run, identifier="outbox-relay")
 
@@ -133,6 +146,7 @@ class OutboxRelay(SharedExtension):
             self._wakeup.send(True)
 
     def _run(self):
+        logs.bind(service=self.service)  # this green thread's log lines name their service
         woken, last_full = False, 0.0
         while self._running:
             try:
@@ -141,6 +155,7 @@ class OutboxRelay(SharedExtension):
                 if full:
                     last_full = time.monotonic()
                 self.relay_pending(full=full)
+                self._count_backlog()
                 self._housekeeping()
             except Exception:
                 # The database or broker is away; the rows wait and the next round tries again.
@@ -166,6 +181,14 @@ class OutboxRelay(SharedExtension):
                     break
         self.published_total += published
         return published
+
+    def _count_backlog(self) -> None:
+        """What is still unpublished (stuck on the broker, or rows another replica holds)."""
+        if self._backlog is None or time.monotonic() - self._backlog_counted < BACKLOG_INTERVAL:
+            return
+        with self.db.engine.connect() as connection:
+            self._backlog.set(connection.execute(_BACKLOG).scalar_one())
+        self._backlog_counted = time.monotonic()
 
     def _relay_batch(self, after: int) -> tuple[int, bool]:
         with self.db.engine.connect() as connection:

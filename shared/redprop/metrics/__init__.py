@@ -5,8 +5,14 @@ Standard series (every service):
   redprop_entrypoint_calls_total{service,entrypoint,outcome}        every call, including requests
                                                                     rejected before a worker ran
   redprop_workers_in_flight{service} / redprop_workers_max{service} saturation = in_flight / max
+  redprop_build_info{service,version,service_version,python}         1, labels say what runs
+  process_* and python_* (platform, gc)                              the client library's collectors
 ``outcome`` is ``success``, an error code (``validation_failed``, ``not_found``, ``conflict``,
-``permission_denied``, ``internal_error``...), or ``replayed`` for a retried command answered from store.
+``permission_denied``, ``internal_error``, ``unavailable``), ``error`` for an unexpected exception, or
+``replayed`` for a retried command answered from store. The calls counter has every entrypoint and
+outcome at 0 from start, so ``rate()`` and ``increase()`` see the first call. Server faults, the ones
+an operator must act on, are ``internal_error``, ``unavailable`` and ``error`` (:data:`SERVER_FAULTS`);
+the others are answers to the caller.
 
 Services add domain series through ``self.metrics.gauge(...)`` / ``counter`` / ``histogram``.
 """
@@ -15,16 +21,28 @@ from __future__ import annotations
 
 import errno
 import logging
+import platform
 import time
 from collections.abc import Callable
+from importlib import metadata
 
 import eventlet
 import eventlet.wsgi
 from kombu import Connection
 from nameko.extensions import DependencyProvider, SharedExtension
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from redprop import logs
 from redprop.config import settings_from_config
 from redprop.errors import ConfigError, RedpropError
 
@@ -32,6 +50,27 @@ log = logging.getLogger(__name__)
 
 # RPC on a LAN is sub-millisecond to seconds; imports and sweeps take longer.
 DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120)
+
+
+#: Outcomes that are the server's fault (the high-error-rate alert counts these only).
+SERVER_FAULTS = ("internal_error", "unavailable", "error")
+
+
+def known_outcomes() -> list[str]:
+    """Every outcome a call can have except ``replayed``: success, each error code, ``error``."""
+    codes, todo = set(), [RedpropError]
+    while todo:
+        cls = todo.pop()
+        codes.add(cls.code)
+        todo.extend(cls.__subclasses__())
+    return ["success", *sorted(codes)]
+
+
+def _version(distribution: str | None) -> str:
+    try:
+        return metadata.version(distribution) if distribution else "unknown"
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def outcome_of(exc_info) -> str:
@@ -68,7 +107,12 @@ class MetricsServer(SharedExtension):
         self.service = self.container.service_name
         self.port = settings.metrics_port(self.service)
         self.amqp_uri = settings.amqp_uri
+        self.district = settings.district
         self.registry = CollectorRegistry()
+        # The process (CPU, memory, file descriptors) and Python (platform, gc) series, as on any
+        # Prometheus client; one registry per service, so with `run --all` each service shows the process.
+        for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+            self.registry.register(collector)
         self._metrics: dict[str, object] = {}
         self._ready_cache: tuple[float, bool, str] = (0.0, False, "")
         labels = ("service", "entrypoint", "outcome")
@@ -80,6 +124,12 @@ class MetricsServer(SharedExtension):
                                registry=self.registry).labels(self.service)
         Gauge("redprop_workers_max", "Configured max_workers.", ("service",),
               registry=self.registry).labels(self.service).set(self.container.max_workers)
+        Gauge("redprop_build_info", "What runs: redprop-shared's version, the service package's, Python's.",
+              ("service", "version", "service_version", "python"), registry=self.registry).labels(
+            self.service, _version("redprop-shared"), _version(self._distribution()),
+            platform.python_version()).set(1)
+        #: Callables returning a sentence for operators, or None: /readyz stays ready and shows them.
+        self.readiness_warnings: list[Callable[[], str | None]] = []
         # Ready means the broker and this service's databases answer.
         from redprop.db.provider import Database
         self.readiness_checks: list[Callable[[], None]] = [
@@ -97,9 +147,25 @@ class MetricsServer(SharedExtension):
     def count_call(self, entrypoint: str, outcome: str) -> None:
         self.calls.labels(self.service, entrypoint, outcome).inc()
 
+    def _distribution(self) -> str | None:
+        from redprop.plugins import installed_services
+        ep = installed_services().get(self.service)
+        return ep.dist.name if ep is not None and ep.dist is not None else None
+
+    def _initialise_calls(self) -> None:
+        """Every entrypoint's calls by outcome, at 0 (a series that appears only with its first call
+        makes rate() miss that call, and an alert on a never-seen outcome can never be tested)."""
+        from redprop.messaging.rpc import CommandEntrypoint
+        outcomes = known_outcomes()
+        for entrypoint in self.container.entrypoints:
+            extra = ["replayed"] if isinstance(entrypoint, CommandEntrypoint) else []
+            for outcome in outcomes + extra:
+                self.calls.labels(self.service, entrypoint.method_name, outcome)
+
     # -- HTTP ------------------------------------------------------------------------------------
 
     def start(self):
+        self._initialise_calls()
         if not self.port:
             return
         try:
@@ -135,10 +201,22 @@ class MetricsServer(SharedExtension):
             return [b"ok\n"]
         if path == "/readyz":
             ready, why = self.ready()
+            lines = [why, *(f"warning: {w}" for w in self.warnings())]
             start_response("200 OK" if ready else "503 Service Unavailable", [("Content-Type", "text/plain")])
-            return [(why + "\n").encode()]
+            return [("\n".join(lines) + "\n").encode()]
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"try /metrics, /healthz or /readyz\n"]
+
+    def warnings(self) -> list[str]:
+        out = []
+        for check in self.readiness_warnings:
+            try:
+                warning = check()
+            except Exception as exc:  # a warning's check must never make the probe fail
+                warning = f"warning check failed: {exc!r}"
+            if warning:
+                out.append(warning)
+        return out
 
     def ready(self) -> tuple[bool, str]:
         """Broker and database reachable (cached for 5 s so probes stay cheap)."""
@@ -158,7 +236,8 @@ class MetricsServer(SharedExtension):
 
 
 class Metrics(DependencyProvider):
-    """Times every worker and counts it by outcome; injects :class:`ServiceMetrics`."""
+    """Times every worker and counts it by outcome; injects :class:`ServiceMetrics`. Also puts the
+    worker's service, entrypoint, call id, district and ticket or matter id in its log context."""
 
     server = MetricsServer()
 
@@ -171,6 +250,10 @@ class Metrics(DependencyProvider):
     def worker_setup(self, worker_ctx):
         self._started[worker_ctx] = time.perf_counter()
         self.server.in_flight.inc()
+        # nameko runs worker_setup, the worker and every worker_teardown in the worker's own green
+        # thread, which starts with an empty context: nothing to undo (and the teardowns of other
+        # dependencies, after-commit notices among them, keep the fields).
+        logs.bind_worker(worker_ctx, self.server.district)
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
         started = self._started.pop(worker_ctx, None)

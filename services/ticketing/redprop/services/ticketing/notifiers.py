@@ -37,8 +37,9 @@ class Notifier(ABC):
 
 class LogNotifier(Notifier):
     def send(self, notice: Notice) -> None:
-        log.info("notify %s about ticket %s (%s): %s", ", ".join(notice.recipients), notice.ticket_id,
-                 notice.event, notice.text)
+        # The text quotes what residents and handlers wrote (descriptions, summaries, reasons): DEBUG only.
+        log.info("notify %s about ticket %s (%s)", ", ".join(notice.recipients), notice.ticket_id, notice.event)
+        log.debug("notice text for ticket %s: %s", notice.ticket_id, notice.text)
 
 
 class WebhookNotifier(Notifier):

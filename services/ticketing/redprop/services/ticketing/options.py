@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, time
+from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from redprop.contracts.ticketing import Category
+from redprop.services.ticketing.holidaynotice import HolidayNotice, load_notice
 
 
 class SlaTerms(BaseModel):
@@ -48,12 +58,39 @@ class TicketingOptions(BaseModel):
     #: Local adjustments the statutory calendar does not know (or years it does not cover yet).
     extra_holidays: list[date] = Field(default_factory=list)
     extra_workdays: list[date] = Field(default_factory=list)
+    #: A State Council holiday notice as a YAML/JSON file (see holidaynotice.py): years the statutory
+    #: calendar library does not have yet, or corrections to it. Checked at start-up.
+    calendar_file: Path | None = None
+    #: Warn (log daily, /readyz, and the chart's alert) this many days before the calendar runs out.
+    calendar_warning_days: int = Field(default=60, ge=1, le=366)
     #: Duplicates: same place and category within this many days, with text at least this similar.
     duplicate_window_days: int = Field(default=7, ge=0, le=90)
     duplicate_similarity: float = Field(default=0.5, ge=0, le=1)
     #: Where the webhook notifier posts (plugins: {"ticketing.notifiers": ["log", "webhook"]}).
     webhook_url: HttpUrl | None = None
     webhook_timeout: float = Field(default=3.0, gt=0, le=30)
+
+    _notice: HolidayNotice | None = PrivateAttr(default=None)
+
+    @property
+    def notice(self) -> HolidayNotice | None:
+        """The loaded ``calendar_file`` (None without one)."""
+        return self._notice
+
+    @field_validator("calendar_file")
+    @classmethod
+    def _check_calendar_file(cls, path: Path | None) -> Path | None:
+        # Checked with the options so that a wrong file stops start-up (and `config --check`) with
+        # an error naming this setting and the file's wrong entry.
+        if path is not None:
+            load_notice(path)
+        return path
+
+    @model_validator(mode="after")
+    def _load_calendar_file(self):
+        if self.calendar_file is not None:
+            self._notice = load_notice(self.calendar_file)
+        return self
 
     @model_validator(mode="after")
     def _workday_order(self):

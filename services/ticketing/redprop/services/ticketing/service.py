@@ -8,8 +8,10 @@ from pathlib import Path
 
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
+from prometheus_client import Counter
 from sqlalchemy import func, select
 
+from redprop import logs
 from redprop.config import settings_from_config
 from redprop.contracts import ticketing as c
 from redprop.contracts.base import utcnow
@@ -25,9 +27,11 @@ from redprop.messaging import (
     command,
     query,
 )
+from redprop.metrics import find_metrics_server
 from redprop.service import RedpropService
 from redprop.services.ticketing import models as m
 from redprop.services.ticketing import pricing, stats
+from redprop.services.ticketing.calendarwatch import CalendarWatch
 from redprop.services.ticketing.catalogue import Catalogue
 from redprop.services.ticketing.duplicates import likely_original
 from redprop.services.ticketing.lifecycle import TicketDesk
@@ -41,6 +45,7 @@ from redprop.services.ticketing.sweep import SweepTotals, sweep_batch
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SLA_BREACHES = ("redprop_ticketing_sla_breaches", "SLA deadlines missed.", ("deadline", "sla_class"))
 TIME_BUCKETS = (60, 300, 900, 3600, 4 * 3600, 8 * 3600, 86400, 3 * 86400, 7 * 86400, 15 * 86400, 30 * 86400)
 
 
@@ -56,6 +61,19 @@ class Toolkit(DependencyProvider):
         self.notifiers = NOTIFIERS.create_all(settings, options=self.options)
         self.district = settings.district
         self.db = find_database(self.container)
+        self.calendar_watch: CalendarWatch | None = None
+
+    def start(self):
+        # In start, not setup: the metrics server's registry exists once every extension is set up.
+        server = find_metrics_server(self.container)
+        self.calendar_watch = CalendarWatch(self.options, server)
+        self.calendar_watch.check(utcnow())
+        if server is not None:
+            # The SLA-breach alert takes increase(): each series must exist (at 0) before its first breach.
+            breaches = server.metric(Counter, *SLA_BREACHES)
+            for sla_class in self.policy.terms():
+                for deadline in ("response", "resolution"):
+                    breaches.labels(deadline, sla_class)
 
     def get_dependency(self, worker_ctx) -> WorkerToolkit:
         return WorkerToolkit(self, worker_ctx)
@@ -76,6 +94,7 @@ class WorkerToolkit:
         self._provider, self._worker_ctx = provider, worker_ctx
         self.options, self.catalogue, self.policy = provider.options, provider.catalogue, provider.policy
         self.router, self.district = provider.router, provider.district
+        self.calendar_watch = provider.calendar_watch
 
     def notify_after_commit(self, notices) -> None:
         notices = list(notices)
@@ -122,8 +141,7 @@ class TicketingService(RedpropService):
         """Count the transition in the metrics, and send its notices once it is committed."""
         outcome = desk.outcome
         for deadline, sla_class in outcome.breaches:
-            self.metrics.counter("redprop_ticketing_sla_breaches", "SLA deadlines missed.",
-                                 ("deadline", "sla_class")).labels(deadline, sla_class).inc()
+            self.metrics.counter(*SLA_BREACHES).labels(deadline, sla_class).inc()
         for trigger, level in outcome.escalations:
             self.metrics.counter("redprop_ticketing_escalations", "Tickets escalated up the ladder.",
                                  ("trigger", "to_level")).labels(trigger, level).inc()
@@ -199,6 +217,7 @@ class TicketingService(RedpropService):
             return Write(inserts, self._reply(desk, row))
 
         reply = self.group(request, build)
+        logs.bind(ticket_id=reply.ticket.id)  # known from here on: the after-commit notices log it
         self._account(desks[0])
         return reply
 
@@ -286,7 +305,9 @@ class TicketingService(RedpropService):
 
     @SweepTimer.decorator(interval=60, eager=True)  # eager: the open-tickets gauge is filled at start
     def scheduled_sweep(self) -> None:
-        totals = self._sweep(utcnow())
+        now = utcnow()
+        self.toolkit.calendar_watch.check(now)  # the gauge, and the daily warning when it runs out soon
+        totals = self._sweep(now)
         if totals.examined:
             log.info("SLA sweep: %s", totals)
         self._refresh_open_gauge()

@@ -56,7 +56,7 @@ class Beijing12345Policy(SlaPolicy):
         super().__init__(options)
         self._terms = {**self.DEFAULTS, **options.sla}
         self.calendar = WorkingCalendar(options.workday_start, options.workday_end,
-                                        options.extra_holidays, options.extra_workdays)
+                                        options.extra_holidays, options.extra_workdays, options.notice)
 
     def terms(self) -> dict[str, SlaTerms]:
         return self._terms

@@ -1,8 +1,11 @@
 """Working time on China's statutory calendar: holidays and the adjusted working days (调休).
 
-chinese-calendar knows the State Council's schedule year by year. For a year it does not cover yet,
-weekends are rest days and a warning is logged; districts can add days in settings
-(``extra_holidays`` / ``extra_workdays``) as soon as the schedule is published.
+chinese-calendar knows the State Council's schedule year by year, up to the year before its release
+was made. A district loads a newer year's notice from a file (``services.ticketing.options.calendar_file``,
+see ``holidaynotice.py``) the day it is published; its dates override the library. For a year neither
+covers, weekends are rest days and a warning is logged, and the calendar's coverage is exposed (metric,
+/readyz warning, daily log line) well before that happens. ``extra_holidays`` / ``extra_workdays`` are a
+district's own adjustments and override both.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from redprop.services.ticketing.holidaynotice import HolidayNotice
+
 log = logging.getLogger(__name__)
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -21,24 +26,40 @@ _warned_years: set[int] = set()
 
 
 @lru_cache(maxsize=4096)
-def statutory_workday(day: date) -> bool:
+def library_workday(day: date) -> bool | None:
+    """chinese-calendar's answer, or None for a year it does not cover."""
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
-        if day.year not in _warned_years:
-            _warned_years.add(day.year)
-            log.warning("no statutory holiday data for %d: counting weekends only; add "
-                        "services.ticketing.options.extra_holidays when the schedule is published", day.year)
-        return day.weekday() < 5
+        return None
+
+
+@lru_cache(maxsize=1)
+def library_years() -> frozenset[int]:
+    """The years chinese-calendar covers (it raises NotImplementedError outside them)."""
+    return frozenset(y for y in range(2000, 2101) if library_workday(date(y, 6, 1)) is not None)
+
+
+def statutory_workday(day: date) -> bool:
+    known = library_workday(day)
+    if known is not None:
+        return known
+    if day.year not in _warned_years:
+        _warned_years.add(day.year)
+        log.warning("no statutory holiday data for %d: counting weekends only; load the State Council's "
+                    "notice with services.ticketing.options.calendar_file", day.year)
+    return day.weekday() < 5
 
 
 class WorkingCalendar:
     """Adds and measures working time between aware datetimes, in local (China) time."""
 
     def __init__(self, start: time = time(9), end: time = time(18),
-                 extra_holidays: list[date] = (), extra_workdays: list[date] = ()):
+                 extra_holidays: list[date] = (), extra_workdays: list[date] = (),
+                 notice: HolidayNotice | None = None):
         self.start, self.end = start, end
         self.holidays, self.workdays = set(extra_holidays), set(extra_workdays)
+        self.notice = notice or HolidayNotice(source="none")
         self.day_length = datetime.combine(date.min, end) - datetime.combine(date.min, start)
 
     def is_workday(self, day: date) -> bool:
@@ -46,7 +67,30 @@ class WorkingCalendar:
             return True
         if day in self.holidays:
             return False
+        if day in self.notice.workdays:
+            return True
+        if day in self.notice.holidays:
+            return False
+        if day.year in self.notice.years and day.year not in library_years():
+            return day.weekday() < 5  # the notice lists every exception of its year
         return statutory_workday(day)
+
+    def covered_until(self, today: date) -> date:
+        """The first day from ``today`` on that neither the library nor the notice covers."""
+        covered = library_years() | self.notice.years
+        year = today.year
+        while year in covered:
+            year += 1
+        return date(year, 1, 1) if year > today.year else today
+
+    def coverage_warning(self, today: date, warn_days: int) -> str | None:
+        """A sentence for operators when the calendar runs out within ``warn_days``, else None."""
+        until = self.covered_until(today)
+        left = (until - today).days
+        if left > warn_days:
+            return None
+        return (f"the working calendar covers days before {until.isoformat()} only ({left} days left): load the "
+                f"State Council's holiday notice for {until.year} (services.ticketing.options.calendar_file)")
 
     def _window(self, day: date) -> tuple[datetime, datetime]:
         return (datetime.combine(day, self.start, CHINA), datetime.combine(day, self.end, CHINA))
