@@ -8,17 +8,12 @@ the setting and, for a typo, the nearest valid name.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from redprop.config import Settings, nearest
 from redprop.errors import ConfigError, PluginError
 from redprop.plugins import check_extension_points, installed_services, load_service
-
-
-class NoOptions(BaseModel):
-    """The options model of a service that takes none: any option is unknown."""
-
-    model_config = ConfigDict(extra="forbid")
+from redprop.service import NoOptions
 
 
 def options_model(service_cls: type) -> type[BaseModel] | None:

@@ -55,8 +55,14 @@ class ExtensionPoint(Generic[T]):
     key: str
     group: str
     interface: type[T]
-    default: str
+    default: str | list[str]
     summary: str = ""
+    #: Several plugins at once (e.g. notifiers): the service holds a dict, name -> plugin, in order.
+    many: bool = False
+    #: The plugin's constructor takes the service's validated options (``options=``).
+    takes_options: bool = False
+    #: False: the service holds the class and makes instances itself (e.g. a locator per map version).
+    instantiate: bool = True
 
     def available(self) -> list[str]:
         return sorted(_entry_points(self.group))
@@ -84,16 +90,34 @@ class ExtensionPoint(Generic[T]):
         choice = settings.plugin_choice(self.key, self.default)
         return [choice] if isinstance(choice, str) else list(choice)
 
-    def create(self, settings, **kwargs) -> T:
-        """Instantiate the single plugin the settings choose for this point."""
+    @property
+    def attribute(self) -> str:
+        """The name under which a service finds this point's plugins: ``self.plugins.<attribute>``."""
+        return self.key.rpartition(".")[2]
+
+    def load_one(self, settings) -> type[T]:
+        """The class of the single plugin the settings choose for this point."""
         names = self.chosen(settings)
         if len(names) != 1:
             raise PluginError(f"setting 'plugins.{self.key}': choose exactly one plugin, got {names}")
-        return self.load(names[0])(**kwargs)
+        return self.load(names[0])
+
+    def create(self, settings, **kwargs) -> T:
+        """Instantiate the single plugin the settings choose for this point."""
+        return self.load_one(settings)(**kwargs)
 
     def create_all(self, settings, **kwargs) -> list[T]:
         """Instantiate every plugin the settings list for this point (e.g. several notifiers)."""
         return [self.load(name)(**kwargs) for name in self.chosen(settings)]
+
+    def build(self, settings, options) -> T | dict[str, T] | type[T]:
+        """What a running service holds for this point: see ``many``, ``takes_options``, ``instantiate``."""
+        kwargs = {"options": options} if self.takes_options else {}
+        if self.many:
+            return {name: self.load(name)(**kwargs) for name in self.chosen(settings)}
+        if not self.instantiate:
+            return self.load_one(settings)
+        return self.create(settings, **kwargs)
 
 
 def check_extension_points(service_cls: type, settings) -> None:

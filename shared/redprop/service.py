@@ -12,15 +12,70 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import ClassVar
 
 from nameko.extensions import DependencyProvider
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from redprop.config import Settings, settings_from_config
 from redprop.contracts.base import ServiceContract
 from redprop.metrics import Metrics
 from redprop.plugins import ExtensionPoint
+
+
+class NoOptions(BaseModel):
+    """The options model of a service that takes none: any option is unknown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class DistrictChoices:
+    """What a district chose for one service: its validated options and its plugins, one per point."""
+
+    options: BaseModel
+    plugins: SimpleNamespace
+
+
+def choices_of(container) -> DistrictChoices:
+    """The choices of the container's service, validated and built once per container.
+
+    Providers and timers that are not workers (a map loader, a sweep timer) read them here too, so
+    nothing parses the options or creates a plugin a second time. A wrong option or plugin is a
+    ConfigError naming the setting (``config --check`` and the run's preflight report it earlier).
+    """
+    choices = getattr(container, "redprop_choices", None)  # extensions see the container through a proxy
+    if choices is None:
+        cls = container.service_cls
+        settings = settings_from_config(container.config)
+        model = getattr(cls, "options_model", None) or NoOptions
+        options = settings.service_options(cls.name, model)
+        plugins = SimpleNamespace(**{point.attribute: point.build(settings, options)
+                                     for point in getattr(cls, "extension_points", ())})
+        choices = container.redprop_choices = DistrictChoices(options=options, plugins=plugins)
+    return choices
+
+
+class OptionsProvider(DependencyProvider):
+    """Inject the service's validated options (``self.options``), parsed once when the container starts."""
+
+    def setup(self):
+        self.options = choices_of(self.container).options
+
+    def get_dependency(self, worker_ctx) -> BaseModel:
+        return self.options
+
+
+class PluginsProvider(DependencyProvider):
+    """Inject the district's plugins (``self.plugins.<point>``), created once when the container starts."""
+
+    def setup(self):
+        self.plugins = choices_of(self.container).plugins
+
+    def get_dependency(self, worker_ctx) -> SimpleNamespace:
+        return self.plugins
 
 
 class SettingsProvider(DependencyProvider):
@@ -41,3 +96,10 @@ class RedpropService:
 
     metrics = Metrics()
     settings = SettingsProvider()
+    options = OptionsProvider()
+    plugins = PluginsProvider()
+
+    @property
+    def district(self) -> str:
+        """The GB/T 2260 code of the district this release serves (every row carries it)."""
+        return self.settings.district

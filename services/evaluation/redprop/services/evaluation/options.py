@@ -6,8 +6,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from redprop.config import settings_from_config
-
 
 class EvaluationOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -21,8 +19,3 @@ class EvaluationOptions(BaseModel):
     certificate_validity_years: int = Field(default=3, ge=1, le=10)
     #: A negative event this recent (days before the application) voids eligibility.
     negative_event_lookback_days: int = Field(default=365, ge=0, le=3650)
-
-
-def options_of(container) -> EvaluationOptions:
-    """Parsed once per use; a wrong option is a ConfigError naming it, so the service does not start."""
-    return settings_from_config(container.config).service_options("evaluation", EvaluationOptions)

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nameko.extensions import DependencyProvider
 from sqlalchemy import func, select
 
-from redprop.config import settings_from_config
 from redprop.contracts import evaluation as c
 from redprop.contracts import ticketing as t
 from redprop.contracts.base import utcnow
@@ -18,25 +16,12 @@ from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, q
 from redprop.service import RedpropService
 from redprop.services.evaluation import actors, city, kpis, league, ratings, scorecards, summary
 from redprop.services.evaluation import models as m
-from redprop.services.evaluation.options import EvaluationOptions, options_of
+from redprop.services.evaluation.options import EvaluationOptions
 from redprop.services.evaluation.periods import CHINA, bounds, last_n, period_of
-from redprop.services.evaluation.rubrics import RUBRIC, STAR_BANDS, Rubric
+from redprop.services.evaluation.rubrics import RUBRIC, STAR_BANDS
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 LAG_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600, 86400)
-
-
-class Toolkit(DependencyProvider):
-    """The district's choices, built once per container: options and the rubric."""
-
-    def setup(self):
-        settings = settings_from_config(self.container.config)
-        self.options: EvaluationOptions = options_of(self.container)
-        self.rubric: Rubric = RUBRIC.create(settings)
-        self.district = settings.district
-
-    def get_dependency(self, worker_ctx):
-        return self
 
 
 class EvaluationService(RedpropService):
@@ -48,12 +33,6 @@ class EvaluationService(RedpropService):
     db = Database(m.metadata, migrations=MIGRATIONS)
     events = EventOutbox()
     registry = ServiceRpc("registry")
-    toolkit = Toolkit()
-
-    @property
-    def district(self) -> str:
-        return self.toolkit.district
-
     # -- KPIs from ticketing ---------------------------------------------------------------------
 
     def _ingest(self, evt: t.TicketEvent) -> None:
@@ -132,7 +111,7 @@ class EvaluationService(RedpropService):
 
     @query
     def rubric(self, request: c.RubricRequest) -> c.RubricInfo:
-        r = self.toolkit.rubric
+        r = self.plugins.rubric
         return c.RubricInfo(
             name=r.name, title=r.title, version=r.version,
             aspects=[c.RubricAspect(code=a.code, title=a.title, points=a.points) for a in r.aspects],
@@ -149,11 +128,11 @@ class EvaluationService(RedpropService):
     def _scorecard_reply(self, scorecard_id: str) -> c.ScorecardReply:
         row = scorecards.load(self.db, self.district, scorecard_id)
         return c.ScorecardReply(scorecard=scorecards.view(self.db, self.district, row, utcnow(),
-                                                          self.toolkit.options.scorecard_grace_days))
+                                                          self.options.scorecard_grace_days))
 
     @command
     def submit_scorecard(self, request: c.SubmitScorecardRequest) -> c.ScorecardReply:
-        now, grace = utcnow(), self.toolkit.options.scorecard_grace_days
+        now, grace = utcnow(), self.options.scorecard_grace_days
         scorecards.check_period_open(self.db, self.district, request.period, now, grace)  # before any RPC
         complex_ = actors.complex_record(self.registry, request.complex_id)
         if complex_.property_company_id is None:
@@ -165,7 +144,7 @@ class EvaluationService(RedpropService):
         kpis.remember_name(self.db, self.district, complex_.id, "complex", complex_.name)
         scorecard_id = scorecards.submit(
             self.db, self.district, request, company.id, self._members(request.committee_id, request.complex_id),
-            self.toolkit.rubric, now, grace)
+            self.plugins.rubric, now, grace)
         self.metrics.counter("redprop_evaluation_scorecards_submitted", "Committee scorecards submitted.").inc()
         return self._scorecard_reply(scorecard_id)
 
@@ -174,14 +153,14 @@ class EvaluationService(RedpropService):
         row = scorecards.load(self.db, self.district, request.scorecard_id, for_update=True)
         scorecards.sign(self.db, self.district, row, request.person_id, request.version,
                         self._members(row.committee_id, row.complex_id), utcnow(),
-                        self.toolkit.options.scorecard_grace_days)
+                        self.options.scorecard_grace_days)
         return self._scorecard_reply(row.id)
 
     @command
     def correct_scorecard(self, request: c.CorrectScorecardRequest) -> c.ScorecardReply:
         row = scorecards.load(self.db, self.district, request.scorecard_id, for_update=True)
         scorecards.correct(self.db, self.district, row, request, self._members(row.committee_id, row.complex_id),
-                           self.toolkit.rubric, utcnow())
+                           self.plugins.rubric, utcnow())
         return self._scorecard_reply(row.id)
 
     @query
@@ -191,7 +170,7 @@ class EvaluationService(RedpropService):
     @query
     def list_scorecards(self, request: c.ListScorecardsRequest) -> c.ScorecardList:
         rows, total = scorecards.list_rows(self.db, self.district, request)
-        now, grace = utcnow(), self.toolkit.options.scorecard_grace_days
+        now, grace = utcnow(), self.options.scorecard_grace_days
         return c.ScorecardList(scorecards=[scorecards.view(self.db, self.district, r, now, grace) for r in rows],
                                total=total)
 
@@ -200,11 +179,11 @@ class EvaluationService(RedpropService):
         now = utcnow()
         if now < bounds(request.period)[0]:
             raise ValidationFailed.for_field("period", f"{request.period} has not started yet")
-        lock = scorecards.locked_at(self.db, self.district, request.period, self.toolkit.options.scorecard_grace_days)
+        lock = scorecards.locked_at(self.db, self.district, request.period, self.options.scorecard_grace_days)
         if now >= lock:
             raise Conflict(f"{request.period} is already closed", {"field": "period"})
         actors.organisation(self.registry, request.closed_by, "closed_by")
-        standings = league.standings(self.db, self.district, self.toolkit.rubric, [request.period])[request.period]
+        standings = league.standings(self.db, self.district, self.plugins.rubric, [request.period])[request.period]
         stars = ratings.active_stars(self.db, self.district, now.astimezone(CHINA).date())
         for s in standings:
             s.stars = stars.get(s.company_id)
@@ -212,7 +191,7 @@ class EvaluationService(RedpropService):
             district=self.district, period=request.period, closed_at=now, closed_by=request.closed_by,
             standings=[s.model_dump(mode="json") for s in standings]))
         locked = len(scorecards.list_rows(self.db, self.district, c.ListScorecardsRequest(period=request.period))[0])
-        rubric = self.toolkit.rubric
+        rubric = self.plugins.rubric
         self.events.emit(c.PeriodClosed(district=self.district, period=request.period, rubric=rubric.name,
                                         rubric_version=rubric.version, standings=standings))
         return c.PeriodReply(period=request.period, closed_at=now, closed_by=request.closed_by,
@@ -223,7 +202,7 @@ class EvaluationService(RedpropService):
     @query
     def company_score(self, request: c.CompanyScoreRequest) -> c.CompanyScoreReply:
         index, points, maximum, explanation = league.company_score(
-            self.db, self.district, self.toolkit.rubric, request.company_id, request.period)
+            self.db, self.district, self.plugins.rubric, request.company_id, request.period)
         return c.CompanyScoreReply(company_id=request.company_id, period=request.period, index=index,
                                    evidence_points=points, evidence_max=maximum, explanation=explanation)
 
@@ -231,7 +210,7 @@ class EvaluationService(RedpropService):
     def league_table(self, request: c.LeagueTableRequest) -> c.LeagueTableReply:
         now = utcnow()
         until = request.until or period_of(now)
-        return league.table(self.db, self.district, self.toolkit.rubric, last_n(until, request.periods),
+        return league.table(self.db, self.district, self.plugins.rubric, last_n(until, request.periods),
                             ratings.active_stars(self.db, self.district, now.astimezone(CHINA).date()), request.limit)
 
     # -- the city league table (options.role: city) -----------------------------------------------
@@ -253,9 +232,9 @@ class EvaluationService(RedpropService):
         return city.table(self.db, self.district, request)
 
     def _require_role(self, role: str, operation: str) -> None:
-        if self.toolkit.options.role != role:
+        if self.options.role != role:
             raise Conflict(f"{operation} runs only where services.evaluation.options.role is {role!r}; "
-                           f"this instance is {self.toolkit.options.role!r}", {"role": self.toolkit.options.role})
+                           f"this instance is {self.options.role!r}", {"role": self.options.role})
 
     @query
     def district_summary(self, request: c.DistrictSummaryRequest) -> c.DistrictSummaryReply:
@@ -274,23 +253,23 @@ class EvaluationService(RedpropService):
         company = actors.property_company(self.registry, request.company_id)
         actors.check_applicant(request.actor, request.company_id)
         kpis.remember_name(self.db, self.district, company.id, "company", company.name)
-        rating_id = ratings.apply(self.db, self.district, self.toolkit.rubric, request, utcnow(),
-                                  self.toolkit.options.negative_event_lookback_days)
+        rating_id = ratings.apply(self.db, self.district, self.plugins.rubric, request, utcnow(),
+                                  self.options.negative_event_lookback_days)
         return self._rating_reply(rating_id)
 
     @command
     def review(self, request: c.ReviewRequest) -> c.RatingReply:
         row = ratings.load(self.db, self.district, request.rating_id, for_update=True)
         actors.check_reviewer(self.registry, request.actor, row.company_id)
-        ratings.review(self.db, self.district, self.toolkit.rubric, row, request, utcnow())
+        ratings.review(self.db, self.district, self.plugins.rubric, row, request, utcnow())
         return self._rating_reply(row.id)
 
     @command
     def certify(self, request: c.CertifyRequest) -> c.RatingReply:
         row = ratings.load(self.db, self.district, request.rating_id, for_update=True)
         actors.check_certifier(self.registry, request.actor, row.company_id)
-        explanation = ratings.certify(self.db, self.district, self.toolkit.rubric, row, request, utcnow(),
-                                      self.toolkit.options.certificate_validity_years)
+        explanation = ratings.certify(self.db, self.district, self.plugins.rubric, row, request, utcnow(),
+                                      self.options.certificate_validity_years)
         reply = self._rating_reply(row.id)
         cert = reply.rating.certificate
         if cert is not None:
@@ -305,7 +284,7 @@ class EvaluationService(RedpropService):
     def annual_review(self, request: c.AnnualReviewRequest) -> c.RatingReply:
         row = ratings.load(self.db, self.district, request.rating_id, for_update=True)
         actors.check_certifier(self.registry, request.actor, row.company_id, "review")
-        change, stars, explanation = ratings.annual_review(self.db, self.district, self.toolkit.rubric, row, request,
+        change, stars, explanation = ratings.annual_review(self.db, self.district, self.plugins.rubric, row, request,
                                                            utcnow())
         self.events.emit(c.RatingChanged(district=self.district, rating_id=row.id, company_id=row.company_id,
                                          change=change, from_stars=row.cert_stars, to_stars=stars,

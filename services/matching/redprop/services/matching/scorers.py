@@ -48,4 +48,5 @@ SCORERS = ExtensionPoint(
     interface=PairScorer,
     default=["text_similarity", "condition"],
     summary="Factors on a candidate pair's value (text similarity, condition, ...)",
+    many=True,
 )

@@ -29,7 +29,7 @@ from redprop.services.matching import (
 )
 from redprop.services.matching import models as m
 from redprop.services.matching.fairness import FAIRNESS
-from redprop.services.matching.options import MatchingOptions, Options
+from redprop.services.matching.options import MatchingOptions
 from redprop.services.matching.scorers import SCORERS
 from redprop.services.matching.taxonomy import CATEGORIES
 
@@ -59,11 +59,6 @@ class MatchingService(RedpropService):
     events = EventOutbox()
     registry = ServiceRpc("registry")
     tokeniser = Tokeniser()
-    options: MatchingOptions = Options()
-
-    @property
-    def district(self) -> str:
-        return self.settings.district
 
     def _emit(self, events, offer_ids=(), need_ids=()) -> None:
         """Emit the events, then what is left of every offer and need they touched (for the city)."""
@@ -127,8 +122,8 @@ class MatchingService(RedpropService):
 
     @command
     def run_matching(self, request: c.RunMatchingRequest) -> c.RunMatchingReply:
-        result = planner.run(self.db, self.district, request, SCORERS.create_all(self.settings),
-                             FAIRNESS.create(self.settings), today())
+        result = planner.run(self.db, self.district, request, list(self.plugins.scorers.values()),
+                             self.plugins.fairness, today())
         self._emit(result.events)
         reply = result.reply
         self.metrics.counter("redprop_matching_proposed_value_yuan", "Value of proposed pairs").inc(
@@ -212,7 +207,7 @@ class MatchingService(RedpropService):
     @command
     def run_city_matching(self, request: c.RunCityMatchingRequest) -> c.RunCityMatchingReply:
         self._require_role("city", "run_city_matching")
-        reply, events = city.run(self.db, self.district, request, SCORERS.create_all(self.settings), today())
+        reply, events = city.run(self.db, self.district, request, list(self.plugins.scorers.values()), today())
         self._emit(events)
         self.metrics.counter("redprop_matching_city_proposed_value_yuan",
                              "Value of pairs proposed across district lines").inc(float(reply.matched_value))

@@ -152,8 +152,5 @@ VOTING_RULE = ExtensionPoint(
     interface=VotingRule,
     default=["simple_majority", "art278_ordinary", "art278_major"],
     summary="Rules a consultation may name to decide whether it passed",
+    many=True,
 )
-
-
-def load_rule(name: str) -> VotingRule:
-    return VOTING_RULE.load(name)()

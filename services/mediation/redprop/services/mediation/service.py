@@ -46,15 +46,12 @@ class MediationService(RedpropService):
     ticketing = ServiceRpc("ticketing")
 
     @property
-    def district(self) -> str:
-        return self.settings.district
-
-    @property
     def policy(self) -> TimeLimitPolicy:
-        return TIME_LIMITS.create(self.settings)
+        return self.plugins.time_limits
 
     def rule(self, name: str) -> VotingRule:
-        return VOTING_RULE.load(name)()
+        # A consultation is decided under the rule it was opened with, even one the district offers no more.
+        return self.plugins.voting_rule.get(name) or VOTING_RULE.load(name)()
 
     # -- cases -----------------------------------------------------------------------------------
 
@@ -204,7 +201,7 @@ class MediationService(RedpropService):
     @query
     def voting_rules(self, request: c.RulesRequest) -> c.RulesReply:
         return c.RulesReply(rules=[c.RuleInfo(name=n, description=self.rule(n).description)
-                                   for n in VOTING_RULE.chosen(self.settings)])
+                                   for n in self.plugins.voting_rule])
 
     @command
     def open_consultation(self, request: c.OpenConsultationRequest) -> c.ConsultationReply:
@@ -213,7 +210,7 @@ class MediationService(RedpropService):
         electorate = (self.registry.electorate(complex_id=request.complex_id) if request.complex_id is not None
                       else self.registry.electorate(building_ids=request.building_ids))
         consultation_id = consultations.open_consultation(
-            self.db, self.district, request, electorate, VOTING_RULE.chosen(self.settings), utcnow())
+            self.db, self.district, request, electorate, list(self.plugins.voting_rule), utcnow())
         return self._consultation_reply(consultation_id)
 
     @query

@@ -81,4 +81,5 @@ LOCATOR = ExtensionPoint(
     interface=BuildingLocator,
     default="nearest_building",
     summary="Which building serves a point (lat/lon)",
+    instantiate=False,  # a locator is built for each version of the map (resolver.RegistryMap)
 )

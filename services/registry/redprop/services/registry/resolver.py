@@ -34,8 +34,9 @@ from redprop.contracts.registry import (
 )
 from redprop.db.provider import find_database
 from redprop.errors import NotFound
+from redprop.service import choices_of
 from redprop.services.registry import models as m
-from redprop.services.registry.locators import LOCATOR, BuildingLocator, BuildingPoint
+from redprop.services.registry.locators import BuildingLocator, BuildingPoint
 from redprop.services.registry.writer import structure_version
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,7 @@ class RegistryMap(DependencyProvider):
     def setup(self):
         self.settings = settings_from_config(self.container.config)
         self.db = find_database(self.container)
-        self.locator_cls = LOCATOR.load(LOCATOR.chosen(self.settings)[0])
+        self.locator_cls = choices_of(self.container).plugins.locator
         self.current: GovernanceMap | None = None
         self._lock = Semaphore()
         self._gt = None

@@ -44,10 +44,6 @@ class RegistryService(RedpropService):
     events = EventOutbox()
     map = RegistryMap()
 
-    @property
-    def district(self) -> str:
-        return self.settings.district
-
     # -- reads -----------------------------------------------------------------------------------
 
     @query

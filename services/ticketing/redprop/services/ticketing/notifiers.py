@@ -57,4 +57,5 @@ class WebhookNotifier(Notifier):
 
 
 NOTIFIERS = ExtensionPoint(key="ticketing.notifiers", group="redprop.ticketing.notifiers", interface=Notifier,
-                           default="log", summary="Where notices about tickets go (several allowed).")
+                           default="log", summary="Where notices about tickets go (several allowed).",
+                           many=True, takes_options=True)

@@ -76,4 +76,5 @@ class Beijing12345Policy(SlaPolicy):
 
 SLA_POLICY = ExtensionPoint(
     key="ticketing.sla_policy", group="redprop.ticketing.sla_policies", interface=SlaPolicy,
-    default="beijing_12345", summary="Deadlines per SLA class, in calendar or working time.")
+    default="beijing_12345", summary="Deadlines per SLA class, in calendar or working time.",
+    takes_options=True)
