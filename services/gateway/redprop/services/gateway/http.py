@@ -29,9 +29,9 @@ from werkzeug.wrappers import Request, Response
 
 from redprop.config import settings_from_config
 from redprop.errors import RedpropError, Unavailable
+from redprop.service import choices_of
 from redprop.services.gateway import edge
 from redprop.services.gateway.auth import Authenticator
-from redprop.services.gateway.options import GatewayOptions
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +69,6 @@ STATUS = {
     "unavailable": 503,
     "internal_error": 502,
 }
-
-
-def gateway_options(container) -> GatewayOptions:
-    return settings_from_config(container.config).service_options("gateway", GatewayOptions)
 
 
 # -- responses --------------------------------------------------------------------------------------
@@ -223,7 +219,7 @@ class GatewayWebServer(WebServer):
 
     @property
     def bind_addr(self):
-        options = gateway_options(self.container)
+        options = choices_of(self.container).options
         return BindAddress(options.http_host, options.http_port)
 
     @property
@@ -232,7 +228,7 @@ class GatewayWebServer(WebServer):
 
     def setup(self):
         super().setup()
-        self.limits = gateway_options(self.container).http
+        self.limits = choices_of(self.container).options.http
         self.connections = edge.ConnectionTable(edge.connection_cap(self.limits))
 
     def run(self):
@@ -267,7 +263,7 @@ class Route(HttpRequestHandler):
     def setup(self):
         super().setup()
         settings = settings_from_config(self.container.config)
-        self.auth = Authenticator(gateway_options(self.container), settings.district)
+        self.auth = Authenticator(choices_of(self.container).options, settings.district)
 
     def get_url_rule(self):
         return Rule(self.url, methods=[self.spec.method])

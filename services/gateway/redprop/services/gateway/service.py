@@ -55,7 +55,7 @@ class GatewayService(RedpropService):
 
     @route("GET", "/healthz", "health", "The gateway process is up.", tags=("health",))
     def healthz(self, request, principal):
-        return json_response({"status": "ok", "service": "gateway", "district": self.settings.district})
+        return json_response({"status": "ok", "service": "gateway", "district": self.district})
 
     @route("GET", "/readyz", "ready", "The gateway and the services it needs answer.", tags=("health",))
     def readyz(self, request, principal):
@@ -188,11 +188,8 @@ class GatewayService(RedpropService):
 
     # -- Open311 GeoReport v2 ---------------------------------------------------------------------
 
-    def _options(self) -> GatewayOptions:
-        return self.settings.service_options("gateway", GatewayOptions)
-
     def _jurisdiction(self, given: str | None) -> None:
-        ours = self._options().open311.jurisdiction_id or self.settings.district
+        ours = self.options.open311.jurisdiction_id or self.district
         if given not in (None, "", ours):
             raise NotFound(f"unknown jurisdiction_id {given!r} (this endpoint serves {ours})",
                            {"entity": "jurisdiction", "id": given, "field": "jurisdiction_id"})
@@ -203,7 +200,7 @@ class GatewayService(RedpropService):
     @route("GET", "/open311/discovery.{format}", "open311Discovery", "GeoReport v2 discovery.", tags=("open311",),
            open311=True)
     def open311_discovery(self, request, principal, format):
-        options = self._options()
+        options = self.options
         # The configured public URL: the Host header is the client's to choose (cache poisoning).
         data = open311.discovery(options.base_url(), options.open311.contact, options.open311.key_service)
         return formatted(data, format, "discovery", None)
@@ -234,7 +231,7 @@ class GatewayService(RedpropService):
         posted = open311.read_posted(form)
         self._jurisdiction(posted.jurisdiction_id)
         category = self._known_codes([posted.service_code])[posted.service_code]
-        fields = open311.submit_fields(posted, principal, self._options().open311.public_reporter_id, self.registry,
+        fields = open311.submit_fields(posted, principal, self.options.open311.public_reporter_id, self.registry,
                                        category.name_zh)
         reply = self.ticketing.submit(request_id=idempotency_key(request), **fields)
         ticket = reply.ticket
@@ -253,7 +250,7 @@ class GatewayService(RedpropService):
         query = parse(open311.RequestsQuery, args)
         self._jurisdiction(query.jurisdiction_id)
         categories = self._known_codes(query.service_codes())
-        limit = self._options().open311.max_requests
+        limit = self.options.open311.max_requests
         tickets = []
         if query.ids():
             for ticket_id in query.ids():
@@ -268,7 +265,7 @@ class GatewayService(RedpropService):
 
     def _to_request(self, ticket, categories) -> dict:
         return open311.to_request(ticket, categories,
-                                  addresses.written_out(self.registry, self.settings.district, ticket.location))
+                                  addresses.written_out(self.registry, self.district, ticket.location))
 
     def _known_codes(self, codes: list[str]) -> dict[str, ticketing_c.Category]:
         """The catalogue, after checking ``codes`` are in it: an unknown service_code is 404 (GeoReport v2)."""
@@ -279,7 +276,7 @@ class GatewayService(RedpropService):
         return categories
 
     def _tickets_in_window(self, principal: Principal, query, limit: int) -> list:
-        start, end = query.window(self._options().open311.default_days, utcnow())
+        start, end = query.window(self.options.open311.default_days, utcnow())
         filters = {**ticket_filters(principal)}
         codes = set(query.service_codes())
         if len(codes) == 1:
