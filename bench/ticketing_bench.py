@@ -223,8 +223,8 @@ def _fill(ticketing_db: str) -> None:
 
 
 def _sweeps(config: str) -> dict:
+    from redprop.clock import utcnow
     from redprop.config import load_settings
-    from redprop.contracts.base import utcnow
     from redprop.messaging.client import RpcClient
 
     settings = load_settings(config)

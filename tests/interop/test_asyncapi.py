@@ -8,7 +8,7 @@ import yaml
 
 from redprop.cli.main import main
 from redprop.contracts import all_contracts
-from redprop.contracts.asyncapi import build_document, render_yaml, to_asyncapi_schema
+from redprop.docs.asyncapi import build_document, render_yaml, to_asyncapi_schema
 from tests.interop.conftest import ASYNCAPI_COPY, run_node
 
 

@@ -16,9 +16,9 @@ import pytest
 from kombu import Connection, Queue
 from sqlalchemy import select
 
+from redprop.clock import utcnow
 from redprop.config import ConfigError, Settings
 from redprop.contracts import matching as c
-from redprop.contracts.base import utcnow
 from redprop.db.engine import build_engine
 from redprop.errors import Conflict
 from redprop.messaging import wire

@@ -10,7 +10,7 @@ import eventlet
 import eventlet.wsgi
 import pytest
 
-from redprop.contracts.base import utcnow
+from redprop.clock import utcnow
 from redprop.messaging.outbox import OutboxRelay
 from redprop.testing import events as broker
 from redprop.testing.pytest_plugin import free_port

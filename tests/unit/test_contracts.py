@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from redprop.contracts import all_contracts
 from redprop.contracts import registry as c
 from redprop.contracts.base import CommandRequest, Event, Reply, Request, ServiceContract
-from redprop.contracts.schema import contract_schemas, error_schema, write_schemas
+from redprop.docs.jsonschema import contract_schemas, error_schema, write_schemas
 from redprop.errors import (
     ERROR_TYPES,
     Conflict,
@@ -377,3 +377,15 @@ def test_every_error_type_is_registered_and_has_a_distinct_code():
         assert issubclass(error_type, RedpropError)
         exc = error_type("m", {"k": "v"})
         assert type(deserialize(serialize(exc))) is error_type
+
+
+def test_the_contracts_import_nothing_of_messaging_or_the_renderers():
+    """Contracts are data: importing every one of them loads no messaging module and no document renderer."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from redprop.contracts import all_contracts; all_contracts(); "
+             "print(sorted(m for m in sys.modules if m.startswith(('redprop.messaging', 'redprop.docs'))))")
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

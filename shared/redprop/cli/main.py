@@ -132,7 +132,7 @@ def cmd_services(args, settings: Settings) -> int:
 def cmd_schema(args, settings: Settings) -> int:
     from pathlib import Path
 
-    from redprop.contracts.schema import write_schemas
+    from redprop.docs.jsonschema import write_schemas
 
     written = write_schemas(Path(args.out))
     print(f"wrote {len(written)} JSON Schema files to {args.out}")
@@ -142,7 +142,7 @@ def cmd_schema(args, settings: Settings) -> int:
 def cmd_asyncapi(args, settings: Settings) -> int:
     from pathlib import Path
 
-    from redprop.contracts.asyncapi import render_yaml
+    from redprop.docs.asyncapi import render_yaml
 
     text = render_yaml()
     if args.out:

@@ -17,7 +17,7 @@ from redprop.contracts.base import ServiceContract
 def all_contracts() -> dict[str, ServiceContract]:
     found: dict[str, ServiceContract] = {}
     for info in pkgutil.iter_modules(__path__):
-        if info.name in ("base", "schema", "asyncapi"):
+        if info.name == "base":
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         contract = getattr(module, "CONTRACT", None)

@@ -11,12 +11,13 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+# Kept importable from here for the ticketing modules until they move to redprop.clock.
+from redprop.clock import new_id, utcnow  # noqa: F401
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 DistrictCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
@@ -24,14 +25,6 @@ RequestId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{8,64}$")
 Timestamp = AwareDatetime
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=10_000)]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
 
 
 class Contract(BaseModel):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column
 
-from redprop.contracts.base import utcnow
+from redprop.clock import utcnow
 
 # Stable constraint names, so Alembic migrations can refer to (and drop) them on any database.
 NAMING_CONVENTION = {

@@ -21,8 +21,8 @@ from nameko.constants import PERSISTENT
 from nameko.extensions import SharedExtension
 from nameko.messaging import QueueConsumer
 
+from redprop.clock import utcnow
 from redprop.config import settings_from_config
-from redprop.contracts.base import utcnow
 from redprop.errors import RedpropError
 from redprop.messaging import wire
 

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from redprop.contracts.base import CommandRequest, utcnow
+from redprop.clock import utcnow
+from redprop.contracts.base import CommandRequest
 from redprop.db.provider import find_database
 from redprop.errors import Conflict
 from redprop.messaging.tables import IdempotencyRecord

@@ -28,8 +28,9 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from redprop import logs
+from redprop.clock import utcnow
 from redprop.config import settings_from_config
-from redprop.contracts.base import Event, utcnow
+from redprop.contracts.base import Event
 from redprop.db.provider import find_database
 from redprop.messaging import wire
 from redprop.messaging.confirms import BatchPublisher, Outgoing, PublishIncomplete

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from redprop.contracts.base import utcnow
+from redprop.clock import utcnow
 from redprop.db.base import UtcDateTime, new_metadata
 
 

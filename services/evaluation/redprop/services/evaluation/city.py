@@ -19,8 +19,8 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from redprop.clock import utcnow
 from redprop.contracts import evaluation as c
-from redprop.contracts.base import utcnow
 from redprop.services.evaluation import models as m
 from redprop.services.evaluation.counts import quantize
 from redprop.services.evaluation.periods import last_n

@@ -18,8 +18,8 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from redprop.clock import new_id
 from redprop.contracts import evaluation as c
-from redprop.contracts.base import new_id
 from redprop.errors import Conflict, NotFound, ValidationFailed
 from redprop.services.evaluation import kpis, scorecards
 from redprop.services.evaluation import models as m

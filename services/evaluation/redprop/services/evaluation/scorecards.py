@@ -15,8 +15,8 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from redprop.clock import new_id
 from redprop.contracts import evaluation as c
-from redprop.contracts.base import new_id
 from redprop.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from redprop.services.evaluation import models as m
 from redprop.services.evaluation.periods import bounds, lock_time

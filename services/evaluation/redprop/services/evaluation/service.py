@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from redprop.clock import utcnow
 from redprop.contracts import evaluation as c
 from redprop.contracts import ticketing as t
-from redprop.contracts.base import utcnow
 from redprop.db import Database
 from redprop.errors import Conflict, NotFound, ValidationFailed
 from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query, role_handler

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from nameko.exceptions import UnknownService
 
+from redprop.clock import utcnow
 from redprop.contracts import evaluation as evaluation_c
 from redprop.contracts import mediation as mediation_c
 from redprop.contracts import registry as registry_c
 from redprop.contracts import ticketing as ticketing_c
-from redprop.contracts.base import utcnow
 from redprop.errors import NotFound, PermissionDenied, RedpropError, ValidationFailed
 from redprop.messaging import ServiceRpc
 from redprop.service import RedpropService

@@ -24,8 +24,8 @@ from types import SimpleNamespace
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from redprop.clock import utcnow
 from redprop.contracts import matching as c
-from redprop.contracts.base import utcnow
 from redprop.services.matching import candidates, optimiser, planner
 from redprop.services.matching import models as m
 from redprop.services.matching.scorers import PairScorer

@@ -25,8 +25,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from redprop.clock import utcnow
 from redprop.contracts import matching as c
-from redprop.contracts.base import utcnow
 from redprop.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from redprop.services.matching import models as m
 from redprop.services.matching import store

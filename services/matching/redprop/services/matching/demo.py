@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from redprop.contracts.base import utcnow
+from redprop.clock import utcnow
 
 NEEDS = [
     # id, complex, title, description, quantity, unit, priority, budget (yuan, what buying would cost)

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from redprop.clock import utcnow
 from redprop.contracts import matching as c
-from redprop.contracts.base import utcnow
 from redprop.errors import NotFound, ValidationFailed
 from redprop.services.matching.taxonomy import BY_ID, classify
 

@@ -16,8 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from redprop.clock import utcnow
 from redprop.contracts import matching as c
-from redprop.contracts.base import utcnow
 from redprop.errors import Conflict, ValidationFailed
 from redprop.services.matching import models as m
 from redprop.services.matching import store

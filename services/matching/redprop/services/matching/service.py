@@ -10,8 +10,8 @@ from pathlib import Path
 from nameko.extensions import DependencyProvider
 from sqlalchemy import func, insert, select
 
+from redprop.clock import utcnow
 from redprop.contracts import matching as c
-from redprop.contracts.base import utcnow
 from redprop.contracts.registry import StructureChanged
 from redprop.db import Database
 from redprop.errors import Conflict, NotFound

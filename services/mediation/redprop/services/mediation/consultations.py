@@ -13,8 +13,8 @@ from fractions import Fraction
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from redprop.clock import new_id
 from redprop.contracts import mediation as c
-from redprop.contracts.base import new_id
 from redprop.contracts.registry import ElectorateReply
 from redprop.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from redprop.services.mediation import chain, records

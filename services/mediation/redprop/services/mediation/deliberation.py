@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from redprop.clock import new_id
 from redprop.contracts import mediation as c
-from redprop.contracts.base import new_id
 from redprop.errors import Conflict, NotFound, ValidationFailed
 from redprop.services.mediation import chain, records
 from redprop.services.mediation import models as m

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from nameko.timer import timer
 
+from redprop.clock import utcnow
 from redprop.contracts import mediation as c
-from redprop.contracts.base import utcnow
 from redprop.contracts.ticketing import DisputeReferred
 from redprop.db import Database
 from redprop.errors import ValidationFailed

@@ -16,7 +16,7 @@ from datetime import date
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
-from redprop.contracts.base import utcnow
+from redprop.clock import utcnow
 from redprop.contracts.registry import (
     COMMITTEE_KINDS,
     ENTITY_ORDER,
