@@ -87,7 +87,7 @@ class Page(Request):
 
 
 class ExactlyOne(Request):
-    """Mixin check: exactly one of ``one_of`` fields must be given."""
+    """Mixin check: exactly one of ``one_of`` fields must be given (list it first among the bases)."""
 
     one_of: ClassVar[tuple[str, ...]] = ()
 

@@ -27,6 +27,7 @@ from redprop.contracts.base import (
     Contract,
     DistrictCode,
     Event,
+    ExactlyOne,
     Id,
     Name,
     Page,
@@ -542,7 +543,9 @@ class ConsultationInfo(Contract):
     result: ConsultationResult | None = None
 
 
-class OpenConsultationRequest(CommandRequest):
+class OpenConsultationRequest(ExactlyOne, CommandRequest):
+    one_of = ("complex_id", "building_ids")
+
     matter_id: Id
     question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
     options: list[ConsultationOption] = Field(min_length=2, max_length=20)
@@ -564,8 +567,6 @@ class OpenConsultationRequest(CommandRequest):
             raise ValueError("approve_option must be one of the options")
         if self.closes_at <= self.opens_at:
             raise ValueError("closes_at must be after opens_at")
-        if (self.complex_id is None) == (self.building_ids is None):
-            raise ValueError("give exactly one of: complex_id, building_ids")
         return self
 
 
@@ -714,17 +715,13 @@ class RecordsReply(Reply):
     total: int
 
 
-class VerifyRequest(Request):
+class VerifyRequest(ExactlyOne):
     """Verify one record (and the log up to it), or every record of a matter (and the log up to the last)."""
+
+    one_of = ("seq", "matter_id")
 
     seq: int | None = Field(default=None, ge=1)
     matter_id: Id | None = None
-
-    @model_validator(mode="after")
-    def _one(self):
-        if (self.seq is None) == (self.matter_id is None):
-            raise ValueError("give exactly one of: seq, matter_id")
-        return self
 
 
 class VerifyFailure(Contract):

@@ -355,17 +355,13 @@ class ListReply(Reply):
     total: int
 
 
-class ElectorateRequest(Request):
+class ElectorateRequest(ExactlyOne):
     """The owners who vote in a consultation: the households of a complex, or of some buildings."""
+
+    one_of = ("complex_id", "building_ids")
 
     complex_id: Id | None = None
     building_ids: list[Id] | None = Field(default=None, min_length=1, max_length=5000)
-
-    @model_validator(mode="after")
-    def _one_scope(self):
-        if (self.complex_id is None) == (self.building_ids is None):
-            raise ValueError("give exactly one of: complex_id, building_ids")
-        return self
 
 
 class Voter(Contract):

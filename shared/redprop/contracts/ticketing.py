@@ -24,6 +24,7 @@ from redprop.contracts.base import (
     Contract,
     DistrictCode,
     Event,
+    ExactlyOne,
     GeoPoint,
     Id,
     Page,
@@ -178,7 +179,10 @@ class Ticket(Contract):
 # -- commands ----------------------------------------------------------------------------------------
 
 
-class SubmitRequest(CommandRequest):
+class SubmitRequest(ExactlyOne, CommandRequest):
+    #: The ticket's location.
+    one_of = ("building_id", "complex_id", "point")
+
     resident_id: Id
     category: CategoryCode
     description: Text = Field(min_length=2)
@@ -189,13 +193,6 @@ class SubmitRequest(CommandRequest):
     urgency: Urgency = "normal"
     #: Submitted on behalf of the resident (hotline, grid worker); recorded in the history.
     entered_by: Id | None = None
-
-    @model_validator(mode="after")
-    def _one_location(self):
-        given = [n for n in ("building_id", "complex_id", "point") if getattr(self, n) is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one location: building_id, complex_id or point")
-        return self
 
 
 class TicketCommand(CommandRequest):
