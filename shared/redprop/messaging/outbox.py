@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from redprop.config import settings_from_config
 from redprop.contracts.base import Event, utcnow
-from redprop.db.provider import find_database
+from redprop.db.provider import database_unavailable, find_database
 from redprop.messaging import wire
 from redprop.messaging.confirms import BatchPublisher, Outgoing, PublishIncomplete
 from redprop.messaging.tables import IdempotencyRecord, OutboxMessage, ProcessedEvent
@@ -119,7 +119,11 @@ class OutboxRelay(SharedExtension):
         self.wake()
         if self._gt is not None:
             self._gt.wait()
-        self.relay_pending()  # a last flush of whatever the final workers committed
+        try:
+            self.relay_pending()  # a last flush of whatever the final workers committed
+        except Exception as exc:  # noqa: BLE001 - stopping must not fail; the rows wait for the next start
+            log.warning("outbox relay of %s: could not flush at stop (%s); the events stay in the outbox",
+                        self.service, type(exc).__name__)
         self.publisher.close()
 
     def kill(self):
@@ -142,9 +146,14 @@ class OutboxRelay(SharedExtension):
                     last_full = time.monotonic()
                 self.relay_pending(full=full)
                 self._housekeeping()
-            except Exception:
-                # The database or broker is away; the rows wait and the next round tries again.
-                log.exception("outbox relay round failed for %s", self.service)
+            except Exception as exc:
+                # The database or broker is away; the rows wait and the next round tries again. An
+                # outage is one line per round (no traceback); anything else is a bug and says where.
+                if database_unavailable(exc, self.db):
+                    log.warning("outbox relay of %s: the database is unavailable (%s); events wait in the "
+                                "outbox", self.service, type(exc).__name__)
+                else:
+                    log.exception("outbox relay round failed for %s", self.service)
             woken = False
             with eventlet.Timeout(self.poll_interval, False):
                 woken = self._wakeup.wait()
