@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from redprop.config import settings_from_config
 from redprop.contracts.base import Event, utcnow
-from redprop.db.provider import database_unavailable, find_database
+from redprop.db.provider import backoff, database_unavailable, find_database
 from redprop.messaging import wire
 from redprop.messaging.confirms import BatchPublisher, Outgoing, PublishIncomplete
 from redprop.messaging.tables import IdempotencyRecord, OutboxMessage, ProcessedEvent
@@ -138,7 +138,9 @@ class OutboxRelay(SharedExtension):
 
     def _run(self):
         woken, last_full = False, 0.0
+        outage = None  # the backoff of the current database outage, None when there is none
         while self._running:
+            wait = self.poll_interval
             try:
                 # A full read at least once per poll interval, however busy: no row waits longer.
                 full = not woken or time.monotonic() - last_full >= self.poll_interval
@@ -146,16 +148,23 @@ class OutboxRelay(SharedExtension):
                     last_full = time.monotonic()
                 self.relay_pending(full=full)
                 self._housekeeping()
+                if outage is not None:
+                    log.info("outbox relay of %s: the database answers again", self.service)
+                    outage = None
             except Exception as exc:
                 # The database or broker is away; the rows wait and the next round tries again. An
-                # outage is one line per round (no traceback); anything else is a bug and says where.
+                # outage is one line when it starts (no traceback) and rounds back off; anything else
+                # is a bug and says where.
                 if database_unavailable(exc, self.db):
-                    log.warning("outbox relay of %s: the database is unavailable (%s); events wait in the "
-                                "outbox", self.service, type(exc).__name__)
+                    if outage is None:
+                        log.warning("outbox relay of %s: the database is unavailable (%s); events wait in "
+                                    "the outbox", self.service, type(exc).__name__)
+                        outage = backoff(self.poll_interval)
+                    wait = max(next(outage), self.poll_interval)
                 else:
                     log.exception("outbox relay round failed for %s", self.service)
             woken = False
-            with eventlet.Timeout(self.poll_interval, False):
+            with eventlet.Timeout(wait, False):
                 woken = self._wakeup.wait()
                 eventlet.sleep(LINGER_S)
             self._wakeup = GreenEvent()

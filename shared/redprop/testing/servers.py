@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -76,14 +77,20 @@ class PrivateRabbit:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
 
     def _ctl(self, *args: str, timeout: float = 60) -> None:
-        subprocess.run([str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node, *args], env=self._env, check=True,
-                       capture_output=True, timeout=timeout)
+        done = subprocess.run([str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node, *args], env=self._env,
+                              capture_output=True, text=True, timeout=timeout)
+        if done.returncode:
+            raise RuntimeError(f"rabbitmqctl {args[0]} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
 
     def start(self, timeout: float = 60) -> None:
         subprocess.run([str(RABBIT_BIN / "rabbitmq-server"), "-detached"], env=self._env, check=True,
                        capture_output=True, timeout=timeout)
         self._ctl("wait", str(self.base / "node.pid"), "--timeout", str(int(timeout)), timeout=timeout + 5)
         _wait(lambda: _port_open(self.port) and _port_open(self.management_port), timeout, "the private broker")
+
+    def ensure_running(self) -> None:
+        if not _port_open(self.port):
+            self.start()
 
     def stop(self) -> None:
         """A graceful stop of the whole node: clients see their connections closed."""
@@ -113,7 +120,17 @@ class PrivateRabbit:
 
 
 class PrivatePostgres:
-    """A PostgreSQL cluster of its own (initdb in a temporary folder, a free port, trust authentication)."""
+    """A PostgreSQL cluster of its own (initdb in a temporary folder, a free port, trust authentication).
+
+    As root the cluster belongs to ``postgres``, so ``base`` must be reachable by that user (pytest's
+    ``tmp_path`` is not: its parent is private to root); ``temporary_base()`` makes such a folder.
+    """
+
+    @staticmethod
+    def temporary_base() -> Path:
+        base = Path(tempfile.mkdtemp(prefix="redprop-pg-"))
+        os.chmod(base, 0o755)
+        return base
 
     def __init__(self, base: Path):
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
@@ -136,11 +153,18 @@ class PrivatePostgres:
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, tool: str, *args: str) -> None:
-        subprocess.run([*self._user, str(self.bin / tool), *args], check=True, capture_output=True, timeout=60)
+        done = subprocess.run([*self._user, str(self.bin / tool), *args], capture_output=True, text=True,
+                              timeout=60)
+        if done.returncode:
+            raise RuntimeError(f"{tool} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.base / "server.log"), "-w", "start")
+
+    def ensure_running(self) -> None:
+        if not _port_open(self.port):
+            self.start()
 
     def stop(self) -> None:
         """``pg_ctl stop -m fast``: sessions are terminated, as in a restart for maintenance."""
@@ -160,7 +184,7 @@ class PrivatePostgres:
         try:
             if _port_open(self.port):
                 self.stop()
-        except (OSError, subprocess.SubprocessError):
+        except (OSError, RuntimeError, subprocess.SubprocessError):
             pass
 
     def __enter__(self) -> PrivatePostgres:
