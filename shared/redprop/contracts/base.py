@@ -23,6 +23,11 @@ Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63
 DistrictCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 RequestId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{8,64}$")]
 Timestamp = AwareDatetime
+#: An event's id is the primary key of every consumer's inbox and unique in the outbox: String(64) there
+#: (messaging/tables.py), so a longer one is refused at the edge, not retried and dead-lettered later.
+EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+#: A count stored in an SQL INTEGER column (32-bit signed on PostgreSQL).
+Count = Annotated[int, Field(ge=0, le=2_147_483_647)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=10_000)]
 
@@ -62,7 +67,7 @@ class Event(Contract):
     #: Routing key, ``<service>.<fact>``; set by each subclass.
     event_type: ClassVar[str] = ""
 
-    event_id: str = Field(default_factory=new_id, description="Unique per fact; consumers dedupe on it.")
+    event_id: EventId = Field(default_factory=new_id, description="Unique per fact; consumers dedupe on it.")
     occurred_at: Timestamp = Field(default_factory=utcnow)
     district: DistrictCode
     schema_version: int = 1

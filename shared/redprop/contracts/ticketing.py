@@ -22,6 +22,7 @@ from pydantic import Field, HttpUrl, WithJsonSchema, model_validator
 from redprop.contracts.base import (
     CommandRequest,
     Contract,
+    Count,
     DistrictCode,
     Event,
     ExactlyOne,
@@ -407,7 +408,7 @@ class TicketFacts(Contract):
     """What evaluation needs to compute the rates without calling back."""
 
     ticket_id: Id
-    category: str
+    category: CategoryCode  # ticketing's tickets.category is String(40)
     sla_class: SlaClass
     level: Level
     status: Status
@@ -424,8 +425,10 @@ class TicketFacts(Contract):
     resolved_at: Timestamp | None = None
     responded_on_time: bool | None = None
     resolved_on_time: bool | None = None
-    rating: int | None = None
-    reopen_count: int = 0
+    #: As rated (``RateRequest.rating``, 1-5); stored in evaluation's kpi_tickets.rating.
+    rating: int | None = Field(default=None, ge=1, le=5)
+    #: Stored in evaluation's kpi_tickets.version_reopens (INTEGER).
+    reopen_count: Count = 0
 
 
 class TicketEvent(Event):

@@ -9,12 +9,14 @@ rolled back. For other entrypoints (timers, nameko.testing hooks) the commit hap
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import eventlet
 from nameko.extensions import DependencyProvider
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import MetaData, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from redprop.config import settings_from_config
@@ -113,7 +115,7 @@ class Database(DependencyProvider):
     def rollback(self, worker_ctx) -> None:
         unit = self._units.get(worker_ctx)
         if unit is not None:
-            unit.session.rollback()
+            self._discard(unit)
             unit.on_commit.clear()
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
@@ -125,9 +127,18 @@ class Database(DependencyProvider):
                 self.commit(worker_ctx)
             except Exception:
                 log.exception("commit failed after %s", worker_ctx)
-                unit.session.rollback()
+                self._discard(unit)
         else:
+            self._discard(unit)
+
+    @staticmethod
+    def _discard(unit: _UnitOfWork) -> None:
+        # Runs in nameko's worker teardown, where an exception would kill the container; a connection
+        # that broke cannot roll back, and the database discards its open transaction anyway.
+        try:
             unit.session.rollback()
+        except Exception as error:  # noqa: BLE001
+            log.warning("could not roll back a session (%s); the connection is discarded", type(error).__name__)
 
     def worker_teardown(self, worker_ctx):
         unit = self._units.pop(worker_ctx, None)
@@ -143,6 +154,62 @@ class Database(DependencyProvider):
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+
+    def wait_until_available(self, timeout: float | None = None) -> bool:
+        """Ping with backoff until the database answers (True) or ``timeout`` seconds pass (False).
+
+        Cooperative (eventlet sleeps), so a consumer thread waiting here holds its message
+        unacknowledged and blocks nothing else; the container's stop kills the wait.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for delay in backoff():
+            try:
+                self.ping()
+                return True
+            except Exception as error:  # noqa: BLE001 - any failure means: not yet
+                if deadline is not None and time.monotonic() + delay > deadline:
+                    return False
+                log.debug("database of %s not answering (%s); retrying in %.1f s",
+                          self.container.service_name, type(error).__name__, delay)
+            eventlet.sleep(delay)
+        return False  # unreachable: backoff() never ends
+
+
+#: Waiting for a database that went away: the first retry after this many seconds, doubling up to the cap.
+BACKOFF_START_S = 0.2
+BACKOFF_CAP_S = 5.0
+
+
+def backoff(start: float = BACKOFF_START_S, cap: float = BACKOFF_CAP_S):
+    """Delays for retrying something that went away: exponential from ``start``, capped at ``cap``."""
+    delay = start
+    while True:
+        yield delay
+        delay = min(delay * 2, cap)
+
+
+def _connection_lost(error: BaseException) -> bool:
+    """The error says the connection broke (SQLAlchemy has already invalidated it)."""
+    return (isinstance(error, exc.DBAPIError) and error.connection_invalidated) or isinstance(
+        error, exc.DisconnectionError)
+
+
+def database_unavailable(error: BaseException, db: Database) -> bool:
+    """Did ``error`` come from the database being away, rather than from the work itself?
+
+    A broken connection always is. An ``OperationalError`` (cannot connect, server shutting down,
+    SQLite locked) or a pool timeout is when the database does not answer a ping now either: a
+    ``no such table`` is an OperationalError too, and must not be retried for ever.
+    """
+    if _connection_lost(error):
+        return True
+    if not isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError):
+        return False
+    try:
+        db.ping()
+    except Exception:  # noqa: BLE001 - any failure to answer means: away
+        return True
+    return False
 
 
 def find_database(container) -> Database:

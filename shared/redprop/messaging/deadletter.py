@@ -19,12 +19,12 @@ from kombu import Connection
 from nameko.amqp.publish import Publisher
 from nameko.constants import PERSISTENT
 from nameko.extensions import SharedExtension
-from nameko.messaging import QueueConsumer
 
 from redprop.clock import utcnow
 from redprop.config import settings_from_config
 from redprop.errors import RedpropError
 from redprop.messaging import wire
+from redprop.messaging.consumer import ReconnectingQueueConsumer
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class DeadLetters(SharedExtension):
         log.debug("dead-letter reason for %s: %s", queue_name, reason[:500])
 
 
-class DeadLetteringQueueConsumer(QueueConsumer):
+class DeadLetteringQueueConsumer(ReconnectingQueueConsumer):
     """nameko's QueueConsumer, except that it decodes each message itself and refuses one it cannot read.
 
     Plain nameko lets the decode error escape the consumer loop, which reconnects and receives the same

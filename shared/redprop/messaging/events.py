@@ -7,6 +7,10 @@ a redelivered event is acknowledged without running the handler again.
 A failing handler's message is retried after a delay, and dead-lettered with the reason after
 ``messaging.max_delivery_attempts`` tries (or at once if it cannot succeed: a body that does not match
 the event contract, or a non-retryable domain error). The queue is never blocked by a poison message.
+
+A failure because the database is away (a restart, a failover) is neither: the message waits up to
+``DATABASE_WAIT_S`` for the database and goes back to its queue unacknowledged, without counting as an
+attempt, so an outage of any length dead-letters nothing and loses nothing.
 """
 
 from __future__ import annotations
@@ -23,12 +27,21 @@ from sqlalchemy.exc import IntegrityError
 
 from redprop.config import settings_from_config
 from redprop.contracts.base import Event
-from redprop.db.provider import commit_unit_of_work, find_database, rollback_unit_of_work
+from redprop.db.provider import (
+    commit_unit_of_work,
+    database_unavailable,
+    find_database,
+    rollback_unit_of_work,
+)
 from redprop.errors import RedpropError, ValidationFailed
 from redprop.messaging.deadletter import DeadLetteringQueueConsumer, DeadLetters
 from redprop.messaging.tables import ProcessedEvent
 
 log = logging.getLogger(__name__)
+
+#: How long a message whose database is away waits for it before going back to its queue. Bounded, so
+#: that a stopping container is not held up by a worker waiting for a database that stays away.
+DATABASE_WAIT_S = 10.0
 
 
 class ContractEventHandler(EventHandler):
@@ -61,7 +74,15 @@ class ContractEventHandler(EventHandler):
         except ValidationError as exc:
             self._fail(message, ValidationFailed.from_pydantic(exc))
             return
-        if self._already_processed(evt.event_id):
+        try:
+            processed = self._already_processed(evt.event_id)
+        except Exception as exc:
+            # On the consumer's thread: an escaping error would kill the container.
+            if not database_unavailable(exc, self.db):
+                raise
+            self._requeue_when_database_returns(message, evt, exc)
+            return
+        if processed:
             log.info("%s: event %s already processed; acknowledged", self.handler_key, evt.event_id)
             self.queue_consumer.ack_message(message)
             return
@@ -74,24 +95,42 @@ class ContractEventHandler(EventHandler):
 
     def handle_result(self, message, evt, worker_ctx, result, exc_info):
         if exc_info is None:
+            exc_info = self._commit(worker_ctx, evt)
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+        elif database_unavailable(exc_info[1], self.db):
+            self._requeue_when_database_returns(message, evt, exc_info[1])
+        else:
+            self._fail(message, exc_info[1])
+        return result, exc_info
+
+    def _commit(self, worker_ctx, evt):
+        """Commit the handler's work with its inbox mark; the failure's exc_info, or None."""
+        try:
+            self.db.session_for(worker_ctx).add(ProcessedEvent(handler=self.handler_key, event_id=evt.event_id))
+            commit_unit_of_work(worker_ctx)
+            return None
+        except IntegrityError:
+            exc_info = sys.exc_info()
             try:
-                self.db.session_for(worker_ctx).add(
-                    ProcessedEvent(handler=self.handler_key, event_id=evt.event_id))
-                commit_unit_of_work(worker_ctx)
-            except IntegrityError:
                 rollback_unit_of_work(worker_ctx)
                 if self._already_processed(evt.event_id):  # a concurrent delivery got there first
                     log.info("%s: event %s processed concurrently", self.handler_key, evt.event_id)
-                else:  # a genuine conflict in the handler's own writes: try again later
-                    exc_info = sys.exc_info()
+                    return None
             except Exception:
-                rollback_unit_of_work(worker_ctx)
-                exc_info = sys.exc_info()
-        if exc_info is not None:
-            self._fail(message, exc_info[1])
-        else:
-            self.queue_consumer.ack_message(message)
-        return result, exc_info
+                return sys.exc_info()
+            return exc_info  # a genuine conflict in the handler's own writes: try again later
+        except Exception:
+            exc_info = sys.exc_info()
+            rollback_unit_of_work(worker_ctx)
+            return exc_info
+
+    def _requeue_when_database_returns(self, message, evt, exc: BaseException) -> None:
+        log.warning("%s: the database is unavailable (%s); event %s goes back to its queue once it answers",
+                    self.handler_key, type(exc).__name__, evt.event_id)
+        if self.db.wait_until_available(DATABASE_WAIT_S):
+            log.info("%s: the database answers again; event %s requeued", self.handler_key, evt.event_id)
+        self.queue_consumer.requeue_message(message)
 
     def _fail(self, message, exc: BaseException) -> None:
         retryable = getattr(exc, "retryable", True)

@@ -29,11 +29,12 @@ from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
 from prometheus_client import Counter, Histogram
 from sqlalchemy import Table, insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from redprop import logs
-from redprop.db.provider import find_database
-from redprop.messaging.idempotency import reply_record
+from redprop.db.provider import database_unavailable, find_database
+from redprop.messaging.idempotency import reply_record, request_fingerprint, stored_reply
 from redprop.metrics import find_metrics_server
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,10 @@ class GroupedCommand:
             write.inserts.append(reply_record(self._worker_ctx, request, reply))
             return write
 
-        return self._provider.run(with_reply)
+        try:
+            return self._provider.run(with_reply)
+        except IntegrityError as exc:
+            raise self._provider.lost_race(self._worker_ctx, request, exc) from None
 
 
 class GroupCommit(DependencyProvider):
@@ -104,6 +108,25 @@ class GroupCommit(DependencyProvider):
         if self._gt is not None:
             self._gt.kill()
 
+    def lost_race(self, worker_ctx, request, exc: IntegrityError) -> IntegrityError:
+        """``exc``, or a :class:`ConcurrentDelivery` if another delivery of this command committed first.
+
+        Two deliveries of one command at once (a client's retry, a redelivery) is expected: the command
+        entrypoint answers the loser with the winner's stored reply. It is logged here as what it is,
+        at INFO; nameko would log the IntegrityError with its traceback and the rows' values.
+        """
+        operation = worker_ctx.entrypoint.qualified_name
+        try:
+            with self.db.new_session() as session:
+                answered = stored_reply(session, operation, request, request_fingerprint(request)) is not None
+        except Exception:  # noqa: BLE001 - a conflict (reused request id) or an outage: let the entrypoint judge
+            answered = False
+        if not answered:
+            return exc
+        log.info("%s request_id=%s: another delivery of it committed first; answered with its reply",
+                 operation, request.request_id)
+        return ConcurrentDelivery(exc.statement, None, exc.orig)
+
     def get_dependency(self, worker_ctx) -> GroupedCommand:
         return GroupedCommand(self, worker_ctx)
 
@@ -134,9 +157,12 @@ class GroupCommit(DependencyProvider):
     def _write(self, batch: list[_Job]) -> None:
         try:
             results = self._commit(batch)
-        except Exception:
-            if len(batch) == 1:
-                batch[0].done.send_exception(*sys.exc_info())
+        except Exception as exc:
+            if len(batch) == 1 or database_unavailable(exc, self.db):
+                # Alone, or the database is away (running each job alone would fail each the same way):
+                # each worker gets the error, and its entrypoint requeues the command for later.
+                for job in batch:
+                    job.done.send_exception(*sys.exc_info())
                 return
             log.info("a batch of %d jobs failed; running each alone", len(batch))
             self._failed_batches().inc()
@@ -181,6 +207,20 @@ class _Unmeasured:
 
     def observe(self, *_):
         pass
+
+
+class ConcurrentDelivery(IntegrityError):
+    """A command lost the race with another delivery of itself; the entrypoint replies as the winner did."""
+
+
+class _QuietRaces(logging.Filter):
+    """Drops nameko's "error handling worker" record of a :class:`ConcurrentDelivery` (logged above)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConcurrentDelivery))
+
+
+logging.getLogger("nameko.containers").addFilter(_QuietRaces())
 
 
 def _by_table(writes: list[Write]) -> list[tuple[Table, list[dict]]]:

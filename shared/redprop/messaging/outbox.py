@@ -31,7 +31,7 @@ from redprop import logs
 from redprop.clock import utcnow
 from redprop.config import settings_from_config
 from redprop.contracts.base import Event
-from redprop.db.provider import find_database
+from redprop.db.provider import backoff, database_unavailable, find_database
 from redprop.messaging import wire
 from redprop.messaging.confirms import BatchPublisher, Outgoing, PublishIncomplete
 from redprop.messaging.tables import IdempotencyRecord, OutboxMessage, ProcessedEvent
@@ -133,7 +133,11 @@ class OutboxRelay(SharedExtension):
         self.wake()
         if self._gt is not None:
             self._gt.wait()
-        self.relay_pending()  # a last flush of whatever the final workers committed
+        try:
+            self.relay_pending()  # a last flush of whatever the final workers committed
+        except Exception as exc:  # noqa: BLE001 - stopping must not fail; the rows wait for the next start
+            log.warning("outbox relay of %s: could not flush at stop (%s); the events stay in the outbox",
+                        self.service, type(exc).__name__)
         self.publisher.close()
 
     def kill(self):
@@ -149,7 +153,9 @@ class OutboxRelay(SharedExtension):
     def _run(self):
         logs.bind(service=self.service)  # this green thread's log lines name their service
         woken, last_full = False, 0.0
+        outage = None  # the backoff of the current database outage, None when there is none
         while self._running:
+            wait = self.poll_interval
             try:
                 # A full read at least once per poll interval, however busy: no row waits longer.
                 full = not woken or time.monotonic() - last_full >= self.poll_interval
@@ -158,11 +164,23 @@ class OutboxRelay(SharedExtension):
                 self.relay_pending(full=full)
                 self._count_backlog()
                 self._housekeeping()
-            except Exception:
-                # The database or broker is away; the rows wait and the next round tries again.
-                log.exception("outbox relay round failed for %s", self.service)
+                if outage is not None:
+                    log.info("outbox relay of %s: the database answers again", self.service)
+                    outage = None
+            except Exception as exc:
+                # The database or broker is away; the rows wait and the next round tries again. An
+                # outage is one line when it starts (no traceback) and rounds back off; anything else
+                # is a bug and says where.
+                if database_unavailable(exc, self.db):
+                    if outage is None:
+                        log.warning("outbox relay of %s: the database is unavailable (%s); events wait in "
+                                    "the outbox", self.service, type(exc).__name__)
+                        outage = backoff(self.poll_interval)
+                    wait = max(next(outage), self.poll_interval)
+                else:
+                    log.exception("outbox relay round failed for %s", self.service)
             woken = False
-            with eventlet.Timeout(self.poll_interval, False):
+            with eventlet.Timeout(wait, False):
                 woken = self._wakeup.wait()
                 eventlet.sleep(LINGER_S)
             self._wakeup = GreenEvent()

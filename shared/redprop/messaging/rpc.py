@@ -24,13 +24,16 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from functools import partial
 from typing import Any, ClassVar
 
 import amqp
+import eventlet
 import kombu.serialization
 from eventlet.semaphore import Semaphore
 from kombu import Connection
+from kombu.exceptions import OperationalError
 from nameko.constants import NON_PERSISTENT
 from nameko.exceptions import BadRequest, ContainerBeingKilled, MalformedRequest, MethodNotFound
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
@@ -39,7 +42,14 @@ from sqlalchemy.exc import IntegrityError
 
 from redprop.config import settings_from_config
 from redprop.contracts.base import Operation, Request
-from redprop.db.provider import commit_unit_of_work, find_database, rollback_unit_of_work
+from redprop.db.provider import (
+    Database,
+    backoff,
+    commit_unit_of_work,
+    database_unavailable,
+    find_database,
+    rollback_unit_of_work,
+)
 from redprop.errors import ConfigError, Conflict, RedpropError, ValidationFailed
 from redprop.messaging import wire
 from redprop.messaging.confirms import renewed
@@ -57,6 +67,10 @@ log = logging.getLogger(__name__)
 #: ``before_worker`` answered the message itself (a replayed command): no worker runs.
 ANSWERED = object()
 
+#: How long a request whose database is away waits for it before going back to its queue (bounded, so
+#: that a stopping container is not held up).
+DATABASE_WAIT_S = 10.0
+
 
 class ReplyPublisher:
     """Publishes a container's replies: transient and unconfirmed, on one connection kept open.
@@ -64,37 +78,47 @@ class ReplyPublisher:
     A reply is then one socket write. (nameko's ``Publisher`` acquires a pooled connection and producer
     for every message and wraps the write in retry machinery; for a query that was most of the
     service's cost per call; see docs/benchmarks.md.) Green threads take turns on the channel, so frames
-    never interleave. A broken connection is reopened once and the reply sent again; a reply lost even
-    so is recovered by the caller's retry, as before.
+    never interleave. A broken connection is reopened with backoff for up to ``retry_for`` seconds (a
+    broker restart); a reply that cannot be sent even so is logged and dropped, never raised: an
+    exception here would kill the container, and the caller's retry recovers the reply (a command's
+    from its stored reply).
     """
 
-    def __init__(self, amqp_uri: str):
+    def __init__(self, amqp_uri: str, *, retry_for: float = 10.0):
         self._connection = Connection(amqp_uri)
         self._channel = None
         self._lock = Semaphore()
-        self._errors = self._connection.connection_errors + self._connection.channel_errors
+        self.retry_for = retry_for
+        self._errors = (*self._connection.connection_errors, *self._connection.channel_errors,
+                        OperationalError, OSError)
 
     def publish(self, payload: Any, *, serializer: str, exchange: Any, routing_key: str,
-                correlation_id: str | None) -> None:
+                correlation_id: str | None) -> bool:
+        """Send one reply; False if the broker could not be reached within ``retry_for`` seconds."""
         content_type, content_encoding, body = kombu.serialization.dumps(payload, serializer=serializer)
         if isinstance(body, str):
             body = body.encode(content_encoding or "utf-8")
         message = amqp.Message(body, content_type=content_type, content_encoding=content_encoding,
                                correlation_id=correlation_id, delivery_mode=NON_PERSISTENT)
         exchange_name = getattr(exchange, "name", exchange) or ""
+        deadline = time.monotonic() + self.retry_for
         with self._lock:
-            for attempt in (1, 2):
+            for delay in backoff(0.1, 2.0):
                 try:
                     if self._channel is None:
-                        self._connection.ensure_connection(max_retries=3)
+                        self._connection.connect()
                         self._channel = self._connection.channel()
                     self._channel.basic_publish(message, exchange=exchange_name, routing_key=routing_key)
-                    return
+                    return True
                 except self._errors as exc:
                     self.close()
-                    if attempt == 2:
-                        raise
-                    log.warning("reply connection lost (%s); reconnecting", exc)
+                    if time.monotonic() + delay > deadline:
+                        log.warning("could not send a reply (correlation_id %s): the broker is unreachable "
+                                    "(%r); the caller's retry will get it", correlation_id, exc)
+                        return False
+                    log.info("reply connection lost (%r); reconnecting in %.1f s", exc, delay)
+                eventlet.sleep(delay)
+        return False  # unreachable: backoff() never ends
 
     def close(self) -> None:
         self._channel = None
@@ -111,6 +135,7 @@ class ContractRpcConsumer(RpcConsumer):
         settings = settings_from_config(self.container.config)
         self.rpc_exchange = get_rpc_exchange(self.container.config)
         self.reply_publisher = ReplyPublisher(settings.amqp_uri)
+        self.db = next((d for d in self.container.dependencies if isinstance(d, Database)), None)
 
     def stop(self):
         super().stop()
@@ -138,9 +163,21 @@ class ContractRpcConsumer(RpcConsumer):
         self.handle_result(message, None, (MalformedRequest, refusal, None))
 
     def handle_result(self, message, result, exc_info):
+        if exc_info is not None and self.db is not None and database_unavailable(exc_info[1], self.db):
+            self.requeue_when_database_returns(message, exc_info[1])
+            return result, exc_info
         if self.send_reply(message, result, exc_info):
             self.queue_consumer.ack_message(message)
         return result, exc_info
+
+    def requeue_when_database_returns(self, message, exc: BaseException) -> None:
+        """The database went away: no error reply, the request goes back to its queue and is answered
+        once the database is back. Nothing was committed, or, if only the commit's answer was lost,
+        the redelivered command finds its stored reply."""
+        log.warning("%s: the database is unavailable (%s); request %s goes back to its queue once it answers",
+                    self.container.service_name, type(exc).__name__, (message.delivery_info or {}).get("routing_key"))
+        self.db.wait_until_available(DATABASE_WAIT_S)
+        self.queue_consumer.requeue_message(message)
 
     def send_reply(self, message, result, exc_info) -> bool:
         """Reply, or dead-letter a failed request nobody waits for. False: leave it unacknowledged."""

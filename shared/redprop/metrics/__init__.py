@@ -228,11 +228,22 @@ class MetricsServer(SharedExtension):
                 conn.ensure_connection(max_retries=1)
             for check in self.readiness_checks:
                 check()
+            # The broker answering a new connection is not enough: this service's consumers must be
+            # attached again after an outage (they reconnect with backoff, see messaging/consumer.py).
+            for consumer in self._queue_consumers():
+                if not consumer.connected:
+                    raise ConnectionError("the service's consumers are not connected to the broker yet")
             ready, why = True, "ready"
         except Exception as exc:
             ready, why = False, f"not ready: {exc!r}"
         self._ready_cache = (time.monotonic(), ready, why)
         return ready, why
+
+
+    def _queue_consumers(self) -> list:
+        from redprop.messaging.consumer import ReconnectingQueueConsumer
+
+        return [ext for ext in self.container.subextensions if isinstance(ext, ReconnectingQueueConsumer)]
 
 
 class Metrics(DependencyProvider):

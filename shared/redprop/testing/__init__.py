@@ -5,6 +5,7 @@
                     ``run_suite`` to start services in-process and call them
   suite.py          ``Suite``: migrate, start and call services (usable outside pytest too)
   databases.py      throwaway PostgreSQL databases
+  servers.py        a private RabbitMQ node and PostgreSQL cluster, to stop and kill -9 in fault tests
 
 Nothing is imported here: pytest loads the plugin before eventlet patches the process.
 """

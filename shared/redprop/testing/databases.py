@@ -13,7 +13,8 @@ DEFAULT_SERVER_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
 
 def _admin_engine(server_url: str):
-    return create_engine(server_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
+    # Pre-ping: a fault test may have restarted the server since the database was created.
+    return create_engine(server_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0, pool_pre_ping=True)
 
 
 @contextmanager

@@ -6,6 +6,8 @@
 - ``backend``: parametrises a test over SQLite and PostgreSQL; ``database_url_factory`` gives each
   service of a test its own empty database on the chosen backend.
 - ``make_settings`` and ``run_suite``: settings pointing at those, and services started in-process.
+- ``private_rabbit`` / ``private_amqp_uri`` and ``private_postgres``: a RabbitMQ node and a PostgreSQL
+  cluster of the session's own (``testing/servers.py``), for fault tests that stop or kill -9 them.
 
 Servers: ``REDPROP_TEST_AMQP_URI`` (default the local RabbitMQ, guest/guest) and
 ``REDPROP_TEST_POSTGRES_URL`` (default the local PostgreSQL as user postgres).
@@ -131,3 +133,66 @@ def run_suite(make_settings):
     yield run
     for suite in reversed(suites):
         suite.stop()
+
+
+# -- servers a test owns (fault tests: stop, kill -9, start again) ------------------------------------
+
+
+@pytest.fixture(scope="session")
+def private_rabbit_node(tmp_path_factory):
+    """A RabbitMQ node of the session's own, on free ports (``redprop.testing.servers.PrivateRabbit``)."""
+    from redprop.testing.servers import PrivateRabbit
+
+    with PrivateRabbit(tmp_path_factory.mktemp("rabbit")) as node:
+        yield node
+
+
+@pytest.fixture
+def private_rabbit(private_rabbit_node):
+    """The private node, running when the test starts (the test before may have stopped it)."""
+    private_rabbit_node.ensure_running()
+    return private_rabbit_node
+
+
+@pytest.fixture
+def private_amqp_uri(private_rabbit) -> str:
+    """A fresh virtual host on the private node, deleted afterwards."""
+    from redprop.config import Settings
+    from redprop.messaging.management import RabbitManagement
+
+    management = RabbitManagement(private_rabbit.amqp_uri, port=private_rabbit.management_port)
+    name = f"redprop_fault_{uuid.uuid4().hex[:10]}"
+    management.create_vhost(name)
+    yield Settings(amqp_uri=private_rabbit.amqp_uri).with_vhost(name).amqp_uri
+    private_rabbit.ensure_running()
+    management.delete_vhost(name)
+
+
+@pytest.fixture(scope="session")
+def private_postgres_cluster():
+    """A PostgreSQL cluster of the session's own, on a free port (``PrivatePostgres``)."""
+    import shutil
+
+    from redprop.testing.servers import PrivatePostgres
+
+    base = PrivatePostgres.temporary_base()
+    try:
+        with PrivatePostgres(base) as cluster:
+            yield cluster
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def private_postgres(private_postgres_cluster):
+    """``make()`` -> the URL of a new database on the private cluster, running when the test starts."""
+    from redprop.testing.databases import temporary_postgres_database
+
+    private_postgres_cluster.ensure_running()
+    with ExitStack() as stack:
+        def make() -> str:
+            return stack.enter_context(temporary_postgres_database(private_postgres_cluster.server_url))
+
+        make.cluster = private_postgres_cluster
+        yield make
+        private_postgres_cluster.ensure_running()  # the databases are dropped on it next
