@@ -10,9 +10,9 @@ import pytest
 
 from redprop.errors import NotFound, ValidationFailed
 from redprop.messaging import wire
+from redprop.testing.events import bind, dead_letters, drain, publish
 from redprop.testing.suite import wait_for
 from tests.evaluation.conftest import COMPANY, COMPANY2, RESIDENT, act, start, submit
-from tests.evaluation.helpers import bind, dead_letters, drain, publish
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ def seen(suite, ticket_id: str) -> int:
 
 def test_kpis_from_tickets_and_replays_never_count_twice(run_suite, small_district, backend):
     suite = start(run_suite, small_district, backend)
-    queue = bind(suite.settings)
+    queue = bind(suite.settings, "ticketing")
     good = submit(suite)
     act(suite, "accept", good.id, COMPANY)
     act(suite, "resolve", good.id, COMPANY, summary="修好了")

@@ -15,9 +15,9 @@ from redprop.errors import Conflict, NotFound, PermissionDenied, ValidationFaile
 from redprop.services.evaluation import models as m
 from redprop.services.evaluation import ratings
 from redprop.services.evaluation.rubrics import HongkouRubric
+from redprop.testing.events import bind, drain
 from redprop.testing.suite import wait_for
 from tests.evaluation.conftest import rid, start
-from tests.evaluation.helpers import bind, drain
 
 pytestmark = pytest.mark.integration
 SELF = {"organisation_id": "CO1", "person_id": "P9"}

@@ -11,9 +11,9 @@ import pytest
 from redprop.contracts.evaluation import PeriodClosed
 from redprop.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from redprop.services.evaluation.periods import period_of, shift
+from redprop.testing.events import bind, drain
 from redprop.testing.suite import wait_for
 from tests.evaluation.conftest import COMPANY, MEMBERS, RED_SCORECARD, RESIDENT, act, rid, submit
-from tests.evaluation.helpers import bind, drain
 
 pytestmark = pytest.mark.integration
 NOW = period_of(datetime.now(UTC))

@@ -9,7 +9,7 @@ from datetime import datetime, time
 import pytest
 
 from redprop.services.ticketing.workcalendar import CHINA, library_years
-from tests.integration.test_metrics import fetch, samples
+from tests.shared.test_metrics import fetch, samples
 
 pytestmark = pytest.mark.integration
 

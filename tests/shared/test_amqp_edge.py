@@ -21,7 +21,7 @@ import pytest
 from redprop.messaging import wire
 from redprop.testing.events import dead_letters
 from redprop.testing.suite import wait_for
-from tests.integration.test_faults import audit  # noqa: F401 - a fixture: a consumer of registry events
+from tests.shared.test_faults import audit  # noqa: F401 - a fixture: a consumer of registry events
 
 pytestmark = pytest.mark.integration
 
@@ -334,7 +334,7 @@ def test_a_reply_to_nobody_listens_on_costs_nothing(edge):
 
 
 def test_an_event_with_a_header_nameko_cannot_read_is_dead_lettered_and_consuming_goes_on(audit):  # noqa: F811
-    from tests.integration.test_faults import publish_event, structure_event
+    from tests.shared.test_faults import publish_event, structure_event
 
     publish_event(audit.settings, structure_event(21), headers={wire.H_CALL_ID_STACK: 5})
     publish_event(audit.settings, structure_event(22), headers={wire.H_CALL_ID_STACK: ["registry.x.1"]})
@@ -355,7 +355,7 @@ def test_deep_nesting_the_decoder_accepts_is_a_validation_error(edge):
 
 
 def test_an_attempt_count_set_by_the_sender_buys_no_extra_retries(audit):  # noqa: F811
-    from tests.integration.test_faults import POISON_VERSION, publish_event, structure_event
+    from tests.shared.test_faults import POISON_VERSION, publish_event, structure_event
 
     max_attempts = audit.settings.messaging.max_delivery_attempts
     publish_event(audit.settings, structure_event(POISON_VERSION), headers={wire.H_ATTEMPT: -1_000_000})

@@ -17,7 +17,7 @@ import requests
 from redprop.runner import STOP_TIMEOUT, SuiteRunner
 from redprop.testing.pytest_plugin import free_port
 from redprop.testing.suite import Suite
-from tests.integration.test_cli import settings_file
+from tests.shared.test_cli import settings_file
 
 pytestmark = pytest.mark.integration
 
