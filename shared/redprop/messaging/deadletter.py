@@ -79,8 +79,12 @@ class DeadLetters(SharedExtension):
         attempt = attempt_of(message)
         if retryable and attempt < self.max_attempts:
             self.declare_retry_queue(queue_name)
+            # The retry comes back by the queue's name: keep the routing key it first came with (a handler
+            # of several event types reads the type from it).
+            first_key = (message.headers or {}).get(wire.H_ORIGINAL_ROUTING_KEY) or (
+                message.delivery_info or {}).get("routing_key", "")
             self._republish(message, exchange="", routing_key=f"{queue_name}.retry",
-                            headers={wire.H_ATTEMPT: attempt + 1})
+                            headers={wire.H_ATTEMPT: attempt + 1, wire.H_ORIGINAL_ROUTING_KEY: first_key})
             # The error's text can quote the message (a validation error's input): type only at WARNING.
             log.warning("retrying message from %s (attempt %d of %d): %s",
                         queue_name, attempt + 1, self.max_attempts, type(exc).__name__)

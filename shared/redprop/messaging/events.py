@@ -1,5 +1,9 @@
 """Idempotent, dead-lettering event handlers: ``@event_handler("ticketing", TicketCreated)``.
 
+One handler may take several event types of a service on one durable queue bound to each routing key:
+``@event_handler("ticketing", TicketCreated, TicketResolved, ...)``; the routing key picks the contract
+the body is checked against.
+
 Delivery is at-least-once (the outbox may publish twice, the broker may redeliver), so each handler
 records the ``event_id`` it processed in its own database, in the same transaction as its effects;
 a redelivered event is acknowledged without running the handler again.
@@ -19,6 +23,7 @@ import logging
 import sys
 from functools import partial
 
+from kombu import Queue, binding
 from nameko.events import BROADCAST, SERVICE_POOL, EventHandler
 from nameko.exceptions import ContainerBeingKilled
 from pydantic import ValidationError
@@ -34,6 +39,7 @@ from redprop.db.provider import (
     rollback_unit_of_work,
 )
 from redprop.errors import RedpropError, ValidationFailed
+from redprop.messaging import wire
 from redprop.messaging.deadletter import DeadLetteringQueueConsumer, DeadLetters
 from redprop.messaging.tables import ProcessedEvent
 
@@ -48,18 +54,36 @@ class ContractEventHandler(EventHandler):
     queue_consumer = DeadLetteringQueueConsumer()
     dead_letters = DeadLetters()
 
-    def __init__(self, source_service: str, event: type[Event], handler_type=SERVICE_POOL, **kwargs):
-        if not (isinstance(event, type) and issubclass(event, Event) and event.event_type):
-            raise TypeError("event_handler needs an Event contract class with an event_type")
+    def __init__(self, source_service: str, *events: type[Event], handler_type=SERVICE_POOL, **kwargs):
+        if not events or not all(isinstance(e, type) and issubclass(e, Event) and e.event_type for e in events):
+            raise TypeError("event_handler needs one or more Event contract classes with an event_type")
         kwargs.setdefault("expected_exceptions", (RedpropError,))
-        super().__init__(source_service, event.event_type, handler_type=handler_type,
+        super().__init__(source_service, events[0].event_type, handler_type=handler_type,
                          reliable_delivery=True, requeue_on_error=False, **kwargs)
-        self.event_model = event
+        self.event_models = {e.event_type: e for e in events}
 
     def setup(self):
         super().setup()  # declares the durable queue evt-<source>-<type>--<service>.<method>
+        if len(self.event_models) > 1:
+            # One queue for the family, bound to each type's routing key (named without a type).
+            exchange = self.queue.exchange
+            self.queue = Queue(f"evt-{self.source_service}--{self.container.service_name}.{self.method_name}",
+                               bindings=[binding(exchange, routing_key=key) for key in self.event_models],
+                               durable=True)
         self.db = find_database(self.container)
         self.handler_key = f"{self.container.service_name}.{self.method_name}"
+
+    def _model_for(self, message) -> type[Event]:
+        """The contract of this message's event type: the routing key it was published with (a retry
+        carries it in a header, since it comes back by the queue's name), else its event-type header."""
+        if len(self.event_models) == 1:
+            return next(iter(self.event_models.values()))
+        headers = message.headers or {}
+        for key in (headers.get(wire.H_ORIGINAL_ROUTING_KEY), (message.delivery_info or {}).get("routing_key"),
+                    headers.get(wire.H_EVENT_TYPE)):
+            if isinstance(key, str) and key in self.event_models:
+                return self.event_models[key]
+        raise ValidationFailed.for_field("routing_key", f"{self.handler_key} takes only {sorted(self.event_models)}")
 
     def _already_processed(self, event_id: str) -> bool:
         with self.db.new_session() as session:
@@ -70,9 +94,12 @@ class ContractEventHandler(EventHandler):
 
     def handle_message(self, body, message):
         try:
-            evt = self.event_model.model_validate(body)
+            evt = self._model_for(message).model_validate(body)
         except ValidationError as exc:
             self._fail(message, ValidationFailed.from_pydantic(exc))
+            return
+        except ValidationFailed as exc:
+            self._fail(message, exc)
             return
         try:
             processed = self._already_processed(evt.event_id)
@@ -190,8 +217,8 @@ class RoleEventHandler(ContractEventHandler):
 
     DEFAULT_ROLE = "district"
 
-    def __init__(self, role: str, source_service: str, event: type[Event], **kwargs):
-        super().__init__(source_service, event, **kwargs)
+    def __init__(self, role: str, source_service: str, *events: type[Event], **kwargs):
+        super().__init__(source_service, *events, **kwargs)
         self.role = role
         self.active = False
 

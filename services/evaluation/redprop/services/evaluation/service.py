@@ -47,48 +47,11 @@ class EvaluationService(RedpropService):
                            "When the newest ticket event counted in the KPIs happened (freshness).").set(
             evt.occurred_at.timestamp())
 
-    @event_handler("ticketing", t.TicketCreated)
-    def on_created(self, evt: t.TicketCreated) -> None:
-        self._ingest(evt)
-
-    @event_handler("ticketing", t.TicketDispatched)
-    def on_dispatched(self, evt: t.TicketDispatched) -> None:
-        self._ingest(evt)
-
-    @event_handler("ticketing", t.TicketAccepted)
-    def on_accepted(self, evt: t.TicketAccepted) -> None:
-        self._ingest(evt)
-
-    @event_handler("ticketing", t.TicketRejected)
-    def on_rejected(self, evt: t.TicketRejected) -> None:
-        self._ingest(evt)
-
-    @event_handler("ticketing", t.TicketEscalated)
-    def on_escalated(self, evt: t.TicketEscalated) -> None:
-        self._ingest(evt)
-
-    @event_handler("ticketing", t.TicketResolved)
-    def on_resolved(self, evt: t.TicketResolved) -> None:
-        self._ingest(evt)
-
-    @event_handler("ticketing", t.TicketRated)
-    def on_rated(self, evt: t.TicketRated) -> None:
-        self._ingest(evt)
-
-    @event_handler("ticketing", t.TicketReopened)
-    def on_reopened(self, evt: t.TicketReopened) -> None:
-        self._ingest(evt)
-
-    @event_handler("ticketing", t.TicketClosed)
-    def on_closed(self, evt: t.TicketClosed) -> None:
-        self._ingest(evt)
-
-    @event_handler("ticketing", t.TicketCancelled)
-    def on_cancelled(self, evt: t.TicketCancelled) -> None:
-        self._ingest(evt)
-
-    @event_handler("ticketing", t.SlaBreached)
-    def on_sla_breached(self, evt: t.SlaBreached) -> None:
+    @event_handler("ticketing", t.TicketCreated, t.TicketDispatched, t.TicketAccepted, t.TicketRejected,
+                   t.TicketEscalated, t.TicketResolved, t.TicketRated, t.TicketReopened, t.TicketClosed,
+                   t.TicketCancelled, t.SlaBreached)
+    def on_ticket_event(self, evt: t.TicketEvent) -> None:
+        """Every change of a ticket moves its KPIs; one queue takes them all, in the order they come."""
         self._ingest(evt)
 
     @query
