@@ -15,19 +15,18 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from kombu import Connection
 from sqlalchemy import select
 
 from redprop.config import ConfigError, Settings
 from redprop.contracts import evaluation as c
 from redprop.db.engine import build_engine
 from redprop.errors import Conflict
-from redprop.messaging import wire
 from redprop.messaging.tables import ProcessedEvent
 from redprop.services.evaluation import models as m
 from redprop.services.evaluation.cli import cmd_report
 from redprop.services.evaluation.options import EvaluationOptions
 from redprop.services.evaluation.periods import period_of
+from redprop.testing import events as testing_events
 from redprop.testing.suite import wait_for
 from tests.evaluation.conftest import MEMBERS, RED_SCORECARD, evaluation_engine, rid, start
 
@@ -54,15 +53,7 @@ def republished(evt: c.Event) -> c.Event:
 
 def deliver(settings: Settings, *events: c.Event) -> None:
     """Publish as a district's outbox does, onto the city's federated ``evaluation.events`` exchange."""
-    exchange = wire.event_exchange("evaluation")
-    with Connection(settings.amqp_uri) as conn:
-        producer = conn.Producer()
-        for evt in events:
-            producer.publish(
-                evt.model_dump_json(), exchange=exchange, routing_key=evt.event_type, declare=[exchange],
-                content_type="application/json", content_encoding="utf-8", message_id=evt.event_id,
-                headers={wire.H_EVENT_ID: evt.event_id, wire.H_EVENT_TYPE: evt.event_type,
-                         wire.H_DISTRICT: evt.district, wire.H_SCHEMA_VERSION: str(evt.schema_version)})
+    testing_events.deliver(settings, "evaluation", *events)
 
 
 def handled(settings: Settings, *events: c.Event) -> None:

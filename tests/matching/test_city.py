@@ -54,17 +54,9 @@ def need(district: str, id_: str, quantity: int, lat: float, lon: float, budget:
         base_unit="plant", created_at=utcnow())
 
 
-def deliver(settings: Settings, *events: c.Event) -> None:
+def deliver(settings: Settings, *published: c.Event) -> None:
     """Publish as a district's outbox does, onto the city's federated ``matching.events`` exchange."""
-    exchange = wire.event_exchange("matching")
-    with Connection(settings.amqp_uri) as conn:
-        producer = conn.Producer()
-        for evt in events:
-            producer.publish(
-                evt.model_dump_json(), exchange=exchange, routing_key=evt.event_type, declare=[exchange],
-                content_type="application/json", content_encoding="utf-8", message_id=evt.event_id,
-                headers={wire.H_EVENT_ID: evt.event_id, wire.H_EVENT_TYPE: evt.event_type,
-                         wire.H_DISTRICT: evt.district, wire.H_SCHEMA_VERSION: str(evt.schema_version)})
+    events.deliver(settings, "matching", *published)
 
 
 def republished(evt: c.Event) -> c.Event:

@@ -6,6 +6,7 @@ publishes when full; a port where no broker listens).
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import amqp
@@ -164,3 +165,29 @@ def test_an_event_committed_out_of_id_order_is_still_published(make_settings, sm
         template_key = template["routing_key"]
         eventlet.sleep(0.3)
         assert [key for key, _body in event_queue.drain(settings, queue)].count(template_key) >= 1
+
+
+def test_staging_outside_a_worker_checks_the_contract_too(tmp_path):
+    """A bulk writer (the registry import) stages through the same contract check as ``emit``."""
+    from sqlalchemy import create_engine, func, select
+    from sqlalchemy.orm import Session
+
+    from redprop.contracts.registry import StructureChanged
+    from redprop.contracts.ticketing import SlaBreached
+    from redprop.messaging import wire
+    from redprop.messaging.outbox import stage_event
+    from redprop.messaging.tables import MessagingBase, OutboxMessage
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'outbox.sqlite3'}")
+    MessagingBase.metadata.create_all(engine)
+    structure = StructureChanged(district="990001", structure_version=1, counts={}, changes=[])
+    with Session(engine) as session:
+        stage_event(session, "registry", structure)
+        foreign = SlaBreached.model_construct(district="990001", event_id="x-1")
+        with pytest.raises(TypeError, match="not an event of the registry contract"):
+            stage_event(session, "registry", foreign)
+        session.commit()
+        rows = session.execute(select(OutboxMessage.routing_key, OutboxMessage.headers)).all()
+        assert session.execute(select(func.count()).select_from(OutboxMessage)).scalar() == 1
+    assert rows[0].routing_key == "registry.structure_changed"
+    assert json.loads(rows[0].headers) == wire.event_headers(structure)

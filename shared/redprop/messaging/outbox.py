@@ -74,13 +74,7 @@ def outbox_values(service: str, evt: Event, headers: dict | None = None) -> dict
         "exchange": f"{service}.events",
         "routing_key": evt.event_type,
         "payload": evt.model_dump_json(),
-        "headers": json.dumps({
-            **(headers or {}),
-            wire.H_EVENT_ID: evt.event_id,
-            wire.H_EVENT_TYPE: evt.event_type,
-            wire.H_DISTRICT: evt.district,
-            wire.H_SCHEMA_VERSION: str(evt.schema_version),
-        }),
+        "headers": json.dumps({**(headers or {}), **wire.event_headers(evt)}),
         "created_at": utcnow(),
         "attempts": 0,
     }
@@ -92,8 +86,23 @@ def stage_events(session: Session, rows: list[dict]) -> None:
         session.execute(_INSERT, rows)
 
 
+def check_contract(service: str, allowed_events: set[str], evt: Event) -> None:
+    """Only events of the service's own contract are published (a typo'd or foreign event is a bug)."""
+    if type(evt).event_type not in allowed_events:
+        raise TypeError(f"{type(evt).__name__} ({evt.event_type!r}) is not an event of the {service} contract")
+
+
+def contract_events(service: str) -> set[str]:
+    from redprop.contracts import contract_for
+
+    contract = contract_for(service)
+    return set(contract.events) if contract is not None else set()
+
+
 def stage_event(session: Session, service: str, evt: Event, headers: dict | None = None) -> None:
-    """Add ``evt`` to the outbox inside ``session``'s transaction (no publishing happens here)."""
+    """Add ``evt`` to the outbox inside ``session``'s transaction (no publishing happens here); for
+    writers outside a worker, such as a bulk import. Checked against the contract as ``emit`` is."""
+    check_contract(service, contract_events(service), evt)
     stage_events(session, [outbox_values(service, evt, headers)])
 
 
@@ -274,11 +283,7 @@ class EventEmitter:
 
     def _row(self, evt: Event) -> dict:
         provider = self._provider
-        if type(evt).event_type not in provider.allowed_events:
-            raise TypeError(
-                f"{type(evt).__name__} ({evt.event_type!r}) is not an event of the "
-                f"{provider.container.service_name} contract"
-            )
+        check_contract(provider.container.service_name, provider.allowed_events, evt)
         headers = {"nameko.call_id_stack": list(self._worker_ctx.call_id_stack)}
         return outbox_values(provider.container.service_name, evt, headers)
 

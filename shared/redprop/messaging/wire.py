@@ -58,6 +58,13 @@ H_ORIGINAL_EXCHANGE = "x-redprop-original-exchange"
 H_ORIGINAL_ROUTING_KEY = "x-redprop-original-routing-key"
 
 
+def event_headers(evt) -> dict[str, str]:
+    """The headers every published event carries (docs/asyncapi.yaml): its id, type, district and
+    schema version, so a consumer can route and dedupe without parsing the body."""
+    return {H_EVENT_ID: evt.event_id, H_EVENT_TYPE: evt.event_type, H_DISTRICT: evt.district,
+            H_SCHEMA_VERSION: str(evt.schema_version)}
+
+
 def event_exchange(service: str) -> Exchange:
     return Exchange(f"{service}.events", type="topic", durable=True, delivery_mode=2)
 

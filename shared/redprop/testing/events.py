@@ -56,3 +56,16 @@ def dead_letters(settings, service: str) -> list:
         while (message := queue.get(no_ack=True)) is not None:
             out.append(message)
     return out
+
+
+def deliver(settings, service: str, *events) -> None:
+    """Publish events as ``service``'s outbox does (body and headers), e.g. a district's onto the city's
+    federated exchange."""
+    exchange = wire.event_exchange(service)
+    with Connection(settings.amqp_uri) as conn:
+        producer = conn.Producer()
+        for evt in events:
+            producer.publish(
+                evt.model_dump_json(), exchange=exchange, routing_key=evt.event_type, declare=[exchange],
+                content_type="application/json", content_encoding="utf-8", message_id=evt.event_id,
+                headers=wire.event_headers(evt), delivery_mode=2)
