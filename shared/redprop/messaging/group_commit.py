@@ -49,6 +49,8 @@ class Write:
 
     inserts: list[tuple[Table, list[dict]]]
     result: Any = None
+    #: The command's reply, when the job returns more than its reply (default: ``result`` is the reply).
+    reply: Any = None
 
 
 @dataclass
@@ -69,7 +71,7 @@ class GroupedCommand:
 
         def with_reply(session: Session, batch: dict) -> Write:
             write = build(session, batch)
-            reply = write.result.model_dump(mode="json")  # what the entrypoint will send
+            reply = (write.result if write.reply is None else write.reply).model_dump(mode="json")  # what is sent
             write.inserts.append(reply_record(self._worker_ctx, request, reply))
             return write
 

@@ -15,8 +15,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from redprop.services.ticketing.lifecycle import TicketDesk
-from redprop.services.ticketing.models import TicketRow
+from redprop.services.ticketing.lifecycle import Outcome, TicketDesk
+from redprop.services.ticketing.models import tickets
+from redprop.services.ticketing.views import TicketRecord
 
 
 @dataclass
@@ -37,20 +38,27 @@ class SweepTotals:
             self.escalated += 1
 
 
-def due_batch(session: Session, district: str, now: datetime, limit: int) -> list[TicketRow]:
+def due_batch(session: Session, district: str, now: datetime, limit: int) -> list:
+    t = tickets.c
     return list(session.execute(
-        select(TicketRow)
-        .where(TicketRow.next_check_at.is_not(None), TicketRow.next_check_at <= now, TicketRow.district == district)
-        .order_by(TicketRow.next_check_at)
+        select(tickets)
+        .where(t.next_check_at.is_not(None), t.next_check_at <= now, t.district == district)
+        .order_by(t.next_check_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    ).scalars())
+    ))
 
 
-def sweep_batch(desk: TicketDesk, now: datetime, limit: int, place_of: Callable[[TicketRow], object],
-                totals: SweepTotals) -> int:
-    """Check one batch in the desk's transaction (the caller commits). Returns how many were examined."""
+def sweep_batch(desk: TicketDesk, now: datetime, limit: int, place_of: Callable[[TicketRecord], object],
+                totals: SweepTotals, settle: Callable[[Outcome], None]) -> int:
+    """Check one batch in the desk's transaction (the caller commits). Returns how many were examined.
+
+    Each ticket's outcome is settled before the next is checked: routing the next one counts the
+    handlers' workloads, which must include the tickets this batch already moved.
+    """
     rows = due_batch(desk.session, desk.district, now, limit)
     for row in rows:
-        totals.add(desk.check(row, place_of))
+        outcome = desk.check(desk.adopt(row), place_of)
+        totals.add(outcome.result)
+        settle(outcome)
     return len(rows)
