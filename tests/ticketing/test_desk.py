@@ -357,9 +357,9 @@ def test_the_sweep_marks_a_missed_response_and_escalates_a_missed_resolution(ses
     clock.now = START + timedelta(hours=3)  # utilities: respond within 2 h
     sweep = new_desk(session, clock)
     (row,) = due_batch(session, DISTRICT, clock.now, 10)
-    outcome = sweep.check(sweep.adopt(row), lambda _row: PLACE)
+    outcome = sweep.sweep([row], lambda _row: PLACE)
     write_rows(session, outcome)
-    assert outcome.result == "breached"
+    assert outcome.result == ["breached"]
     assert outcome.breaches == [("response", "utilities")]
     assert kinds(outcome) == ["SlaBreached"]
     assert sweep.load(tid, for_update=False).sla_state == "breached"
@@ -367,9 +367,9 @@ def test_the_sweep_marks_a_missed_response_and_escalates_a_missed_resolution(ses
     clock.now = START + timedelta(hours=25)  # resolve within 24 h
     sweep = new_desk(session, clock)
     (row,) = due_batch(session, DISTRICT, clock.now, 10)
-    outcome = sweep.check(sweep.adopt(row), lambda _row: PLACE)
+    outcome = sweep.sweep([row], lambda _row: PLACE)
     write_rows(session, outcome)
-    assert outcome.result == "escalated"
+    assert outcome.result == ["escalated"]
     assert outcome.escalations == [("sla_breach", "community")]
     ticket = sweep.load(tid, for_update=False)
     assert (ticket.level, ticket.resolution_breached, ticket.handler_id) == ("community", True, "C1")
@@ -407,3 +407,14 @@ def test_the_service_settles_a_transition_in_one_place(session, clock):
     (notices,), _ = toolkit.notify_after_commit.call_args
     assert [n.event for n in notices] == ["accepted"]
     service.metrics.histogram.assert_called_once()  # time to respond
+
+
+def test_a_sweep_batch_is_one_outcome(session, clock):
+    first, second = dispatched(new_desk(session, clock)), dispatched(new_desk(session, clock))
+    clock.now = START + timedelta(hours=3)
+    sweep = new_desk(session, clock)
+    outcome = sweep.sweep(due_batch(session, DISTRICT, clock.now, 10), lambda _row: PLACE)
+    assert outcome.result == ["breached", "breached"]
+    ((table, rows),) = outcome.inserts  # one history INSERT for the batch
+    assert table.name == "ticket_history" and {h["ticket_id"] for h in rows} == {first, second}
+    assert sorted(tid for tid, _ in outcome.updates) == sorted([first, second])

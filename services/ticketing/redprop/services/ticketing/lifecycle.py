@@ -51,7 +51,7 @@ class Outcome:
     escalations: list[tuple[str, str]] = field(default_factory=list)   # (trigger, to_level)
     breaches: list[tuple[str, str]] = field(default_factory=list)      # (deadline, sla_class)
     timings: list[tuple[str, str, float]] = field(default_factory=list)  # (measure, sla_class, seconds)
-    #: What the operation answers: the new ticket (submit), what changed (check), else None.
+    #: What the operation answers: the new ticket (submit), what changed in each (sweep), else None.
     result: Any = None
 
 
@@ -478,8 +478,16 @@ class TicketDesk:
     # -- the sweep ---------------------------------------------------------------------------------
 
     @operation
-    def check(self, row: TicketRecord, place_of: Callable[[TicketRecord], object]) -> str:
-        """The sweep's look at one ticket whose next check is due. Returns what changed."""
+    def sweep(self, rows, place_of: Callable[[TicketRecord], object]) -> list[str]:
+        """The sweep's look at a batch of tickets whose next check is due: one outcome for the batch
+        (one history INSERT, as before), its result what changed in each ticket.
+
+        Settling once per batch is safe: an escalation routes to a level's single office, so the
+        sweep never asks for workloads that earlier tickets of the batch would have changed.
+        """
+        return [self._check(self.adopt(row), place_of) for row in rows]
+
+    def _check(self, row: TicketRecord, place_of: Callable[[TicketRecord], object]) -> str:
         now = self.clock()
         before = row.sla_state
         changed = "none"

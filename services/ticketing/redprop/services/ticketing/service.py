@@ -309,7 +309,8 @@ class TicketingService(RedpropService):
         batch = self.toolkit.options.sweep_batch
         while True:
             desk = self._desk(clock=lambda: now)
-            examined = sweep_batch(desk, now, batch, self._place_of, totals, self._settle)
+            examined, outcome = sweep_batch(desk, now, batch, self._place_of, totals)
+            self._settle(outcome)
             self.db.commit()  # one transaction per batch: a long sweep holds no locks for long
             if examined < batch:
                 return totals

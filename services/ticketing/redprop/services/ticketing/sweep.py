@@ -50,15 +50,11 @@ def due_batch(session: Session, district: str, now: datetime, limit: int) -> lis
 
 
 def sweep_batch(desk: TicketDesk, now: datetime, limit: int, place_of: Callable[[TicketRecord], object],
-                totals: SweepTotals, settle: Callable[[Outcome], None]) -> int:
-    """Check one batch in the desk's transaction (the caller commits). Returns how many were examined.
-
-    Each ticket's outcome is settled before the next is checked: routing the next one counts the
-    handlers' workloads, which must include the tickets this batch already moved.
-    """
+                totals: SweepTotals) -> tuple[int, Outcome]:
+    """Check one batch in the desk's transaction (the caller settles and commits). Returns how many
+    were examined, and the batch's outcome."""
     rows = due_batch(desk.session, desk.district, now, limit)
-    for row in rows:
-        outcome = desk.check(desk.adopt(row), place_of)
-        totals.add(outcome.result)
-        settle(outcome)
-    return len(rows)
+    outcome = desk.sweep(rows, place_of)
+    for change in outcome.result:
+        totals.add(change)
+    return len(rows), outcome
