@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from redprop.clock import utcnow
 from redprop.contracts import ticketing as c
-from redprop.contracts.base import utcnow
 from redprop.errors import Conflict, NotFound, PermissionDenied
 from redprop.services.ticketing import pricing, views
 from redprop.services.ticketing.catalogue import Catalogue

@@ -17,7 +17,7 @@ from sqlalchemy import (
     text,
 )
 
-from redprop.contracts.base import utcnow
+from redprop.clock import utcnow
 from redprop.db.base import UtcDateTime, new_metadata
 
 metadata = new_metadata()

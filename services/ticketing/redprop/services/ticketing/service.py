@@ -12,9 +12,9 @@ from prometheus_client import Counter
 from sqlalchemy import func, select
 
 from redprop import logs
+from redprop.clock import utcnow
 from redprop.config import settings_from_config
 from redprop.contracts import ticketing as c
-from redprop.contracts.base import utcnow
 from redprop.contracts.registry import StructureChanged
 from redprop.db import Database, find_database
 from redprop.errors import NotFound
