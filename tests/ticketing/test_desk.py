@@ -22,8 +22,9 @@ from redprop.errors import Conflict, NotFound, PermissionDenied, ValidationFaile
 from redprop.services.ticketing import models as m
 from redprop.services.ticketing import pricing
 from redprop.services.ticketing.catalogue import Catalogue
-from redprop.services.ticketing.lifecycle import SYSTEM, TicketDesk, write_rows
+from redprop.services.ticketing.lifecycle import SYSTEM, TicketDesk
 from redprop.services.ticketing.options import TicketingOptions
+from redprop.services.ticketing.outcome import write_rows
 from redprop.services.ticketing.routing import DefaultRouter
 from redprop.services.ticketing.service import TicketingService
 from redprop.services.ticketing.sla import Beijing12345Policy

@@ -8,6 +8,8 @@
   routing.py       extension point `ticketing.router`: who handles a ticket, at each level of the ladder
   lifecycle.py     the state machine: who may do what, when; each operation returns an Outcome
                    (rows, events, notices, metrics) that service.py settles in one place
+  outcome.py       what an operation produces (plain data), and how its rows are written
+  guards.py        who may change a ticket, and from which status
   views.py         the ticket record a transition changes, and its contract views
   pricing.py       the repair price list and the emergency repair fund
   duplicates.py    likely duplicates at intake

@@ -6,8 +6,8 @@
                      +------------------------ reopen ---------------+
     any open state -> cancelled (by the resident or a worker; follow / merge for duplicates)
 
-A :class:`TicketDesk` decides and writes nothing: every operation changes the ticket records it was
-given and returns an :class:`Outcome` (rows to insert and update, events, notices, metrics) that the
+A :class:`TicketDesk` reads but writes nothing: every operation changes the ticket records it was
+given and returns an :class:`~.outcome.Outcome` (rows to insert and update, events, notices, metrics) that the
 service settles in one place (``TicketingService._settle``). So the desk runs over any connection, a
 unit test's SQLite included, and intake can hand its rows to the group commit unchanged.
 """
@@ -17,50 +17,24 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from redprop.clock import utcnow
 from redprop.contracts import ticketing as c
 from redprop.errors import Conflict, NotFound, PermissionDenied
-from redprop.services.ticketing import pricing, views
+from redprop.services.ticketing import guards, pricing, views
 from redprop.services.ticketing.catalogue import Catalogue
 from redprop.services.ticketing.models import fund_uses, history, tickets
 from redprop.services.ticketing.notifiers import Notice
+from redprop.services.ticketing.outcome import Outcome
 from redprop.services.ticketing.routing import Router, RoutingContext
 from redprop.services.ticketing.sla import SlaClock, SlaPolicy
 from redprop.services.ticketing.views import TicketRecord
 
 SYSTEM = c.Actor(kind="system", id="ticketing")
-
-
-@dataclass
-class Outcome:
-    """What one desk operation produced; nothing of it has happened until the service settles it."""
-
-    #: New rows per table, parents first (tickets, then their history and fund uses).
-    inserts: list[tuple[Table, list[dict]]] = field(default_factory=list)
-    #: (ticket id, changed columns) of tickets that were read and changed.
-    updates: list[tuple[str, dict]] = field(default_factory=list)
-    events: list[c.TicketEvent] = field(default_factory=list)
-    notices: list[Notice] = field(default_factory=list)
-    escalations: list[tuple[str, str]] = field(default_factory=list)   # (trigger, to_level)
-    breaches: list[tuple[str, str]] = field(default_factory=list)      # (deadline, sla_class)
-    timings: list[tuple[str, str, float]] = field(default_factory=list)  # (measure, sla_class, seconds)
-    #: What the operation answers: the new ticket (submit), what changed in each (sweep), else None.
-    result: Any = None
-
-
-def write_rows(session: Session, outcome: Outcome) -> None:
-    """Write an outcome's rows: one INSERT per table, then one UPDATE per changed ticket."""
-    for table, rows in outcome.inserts:
-        session.execute(insert(table), rows)
-    for ticket_id, values in outcome.updates:
-        session.execute(update(tickets).where(tickets.c.id == ticket_id).values(values))
 
 
 def operation(method):
@@ -159,34 +133,6 @@ class TicketDesk:
         self.sla.schedule(row, self.clock())
 
 
-    # -- permission checks -------------------------------------------------------------------------
-
-    @staticmethod
-    def _require_status(row: TicketRecord, allowed: tuple[str, ...], action: str) -> None:
-        if row.status not in allowed:
-            raise Conflict(f"cannot {action} ticket {row.id}: it is {row.status} (allowed from: {', '.join(allowed)})",
-                           {"ticket_id": row.id, "status": row.status, "action": action})
-
-    @staticmethod
-    def _require_holder(row: TicketRecord, actor: c.Actor, action: str) -> None:
-        if not (actor.kind == "handler" and actor.handler_kind == row.handler_kind and actor.id == row.handler_id):
-            raise PermissionDenied(
-                f"only the unit holding ticket {row.id} may {action} it"
-                + (f" ({row.handler_kind} {row.handler_id})" if row.handler_id else " (nobody holds it)"),
-                {"ticket_id": row.id, "field": "actor", "holder": row.handler_id})
-
-    @staticmethod
-    def _require_resident(row: TicketRecord, actor: c.Actor, action: str) -> None:
-        if not (actor.kind == "resident" and actor.id == row.resident_id):
-            raise PermissionDenied(f"only the resident who placed ticket {row.id} may {action} it",
-                                   {"ticket_id": row.id, "field": "actor"})
-
-    @staticmethod
-    def _require_kind(actor: c.Actor, kinds: tuple[str, ...], action: str, row: TicketRecord) -> None:
-        if actor.kind not in kinds:
-            raise PermissionDenied(f"a {actor.kind} may not {action} ticket {row.id} (only: {', '.join(kinds)})",
-                                   {"ticket_id": row.id, "field": "actor.kind"})
-
     # -- intake ------------------------------------------------------------------------------------
 
     @operation
@@ -261,8 +207,8 @@ class TicketDesk:
 
     @operation
     def dispatch(self, row: TicketRecord, place, request: c.DispatchRequest) -> None:
-        self._require_kind(request.actor, ("worker", "system"), "dispatch", row)
-        self._require_status(row, ("submitted", "dispatched"), "dispatch")
+        guards.kind(request.actor, ("worker", "system"), "dispatch", row)
+        guards.status(row, ("submitted", "dispatched"), "dispatch")
         if request.handler is not None:
             self._dispatch_to(row, request.handler, request.actor, auto=False)
         elif not self._route(row, place, request.actor, exclude=()):
@@ -277,8 +223,8 @@ class TicketDesk:
 
     @operation
     def accept(self, row: TicketRecord, request: c.AcceptRequest) -> None:
-        self._require_status(row, ("dispatched",), "accept")
-        self._require_holder(row, request.actor, "accept")
+        guards.status(row, ("dispatched",), "accept")
+        guards.holder(row, request.actor, "accept")
         before = row.status
         row.status = "in_progress"
         self._respond(row)
@@ -290,8 +236,8 @@ class TicketDesk:
 
     @operation
     def reject(self, row: TicketRecord, place, request: c.RejectRequest) -> None:
-        self._require_status(row, ("dispatched", "in_progress"), "reject")
-        self._require_holder(row, request.actor, "reject")
+        guards.status(row, ("dispatched", "in_progress"), "reject")
+        guards.holder(row, request.actor, "reject")
         before = row.status
         rejected_by = row.handler_id
         row.rejections += 1
@@ -307,24 +253,24 @@ class TicketDesk:
 
     @operation
     def transfer(self, row: TicketRecord, request: c.TransferRequest) -> None:
-        self._require_status(row, ("dispatched", "in_progress"), "transfer")
+        guards.status(row, ("dispatched", "in_progress"), "transfer")
         if request.actor.kind != "worker":
-            self._require_holder(row, request.actor, "transfer")
+            guards.holder(row, request.actor, "transfer")
         if request.handler.id == row.handler_id:
             raise Conflict(f"ticket {row.id} is already with {request.handler.id}", {"field": "handler.id"})
         self._dispatch_to(row, request.handler, request.actor, auto=False, action="transferred")
 
     @operation
     def note(self, row: TicketRecord, request: c.NoteRequest) -> None:
-        self._require_status(row, c.OPEN_STATUSES, "add a note to")
+        guards.status(row, c.OPEN_STATUSES, "add a note to")
         actor = request.actor
         if actor.kind == "handler":
-            self._require_holder(row, actor, "add a note to")
+            guards.holder(row, actor, "add a note to")
         elif actor.kind == "resident":
-            self._require_resident(row, actor, "add a note to")
+            guards.resident(row, actor, "add a note to")
         before = row.status
         if request.awaiting_resident:
-            self._require_status(row, ("in_progress",), "wait for the resident on")
+            guards.status(row, ("in_progress",), "wait for the resident on")
             if actor.kind not in ("handler", "worker"):
                 raise PermissionDenied("only the handler or a worker may pause the clock", {"field": "actor"})
             row.status, row.paused_at, row.next_check_at = "awaiting_resident", self.clock(), None
@@ -332,11 +278,11 @@ class TicketDesk:
 
     @operation
     def resume(self, row: TicketRecord, request: c.ResumeRequest) -> None:
-        self._require_status(row, ("awaiting_resident",), "resume")
+        guards.status(row, ("awaiting_resident",), "resume")
         if request.actor.kind == "resident":
-            self._require_resident(row, request.actor, "resume")
+            guards.resident(row, request.actor, "resume")
         elif request.actor.kind == "handler":
-            self._require_holder(row, request.actor, "resume")
+            guards.holder(row, request.actor, "resume")
         now, paused_at = self.clock(), row.paused_at
         if row.responded_at is None:
             row.response_due_at = self.policy.extend(row.sla_class, row.response_due_at, paused_at, now)
@@ -350,8 +296,8 @@ class TicketDesk:
 
     @operation
     def resolve(self, row: TicketRecord, request: c.ResolveRequest) -> None:
-        self._require_status(row, ("dispatched", "in_progress"), "resolve")
-        self._require_holder(row, request.actor, "resolve")
+        guards.status(row, ("dispatched", "in_progress"), "resolve")
+        guards.holder(row, request.actor, "resolve")
         category = self.catalogue.get(row.category)
         pricing.check_funding(category, row, request.funding_source)
         company = row.handler_id if row.handler_kind == "property_company" else row.property_company_id
@@ -375,8 +321,8 @@ class TicketDesk:
 
     @operation
     def rate(self, row: TicketRecord, request: c.RateRequest) -> None:
-        self._require_status(row, ("resolved",), "rate")
-        self._require_resident(row, request.actor, "rate")
+        guards.status(row, ("resolved",), "rate")
+        guards.resident(row, request.actor, "rate")
         before = row.status
         row.rating, row.rating_comment = request.rating, request.comment
         row.status, row.closed_at = "closed", self.clock()
@@ -386,8 +332,8 @@ class TicketDesk:
 
     @operation
     def reopen(self, row: TicketRecord, request: c.ReopenRequest) -> None:
-        self._require_status(row, ("resolved", "closed"), "reopen")
-        self._require_resident(row, request.actor, "reopen")
+        guards.status(row, ("resolved", "closed"), "reopen")
+        guards.resident(row, request.actor, "reopen")
         if row.status == "closed" and row.closed_at < self.clock() - timedelta(days=30):
             raise Conflict(f"ticket {row.id} closed more than 30 days ago; place a new one", {"ticket_id": row.id})
         before = row.status
@@ -403,8 +349,8 @@ class TicketDesk:
 
     @operation
     def close(self, row: TicketRecord, request: c.CloseRequest) -> None:
-        self._require_status(row, ("resolved",), "close")
-        self._require_kind(request.actor, ("worker", "system"), "close", row)
+        guards.status(row, ("resolved",), "close")
+        guards.kind(request.actor, ("worker", "system"), "close", row)
         before = row.status
         row.status, row.closed_at = "closed", self.clock()
         self._record(row, request.actor, "closed", before, note=request.note)
@@ -415,11 +361,11 @@ class TicketDesk:
         self._cancel(row, request)
 
     def _cancel(self, row: TicketRecord, request: c.CancelRequest, action: str = "cancelled", **detail) -> None:
-        self._require_status(row, c.OPEN_STATUSES, "cancel")
+        guards.status(row, c.OPEN_STATUSES, "cancel")
         if request.actor.kind == "resident":
-            self._require_resident(row, request.actor, "cancel")
+            guards.resident(row, request.actor, "cancel")
         else:
-            self._require_kind(request.actor, ("resident", "worker", "system"), "cancel", row)
+            guards.kind(request.actor, ("resident", "worker", "system"), "cancel", row)
         before = row.status
         row.status, row.closed_at, row.next_check_at = "cancelled", self.clock(), None
         self._record(row, request.actor, action, before, reason=request.reason, **detail)
@@ -427,7 +373,7 @@ class TicketDesk:
 
     @operation
     def follow(self, row: TicketRecord, original: TicketRecord, request: c.FollowRequest) -> None:
-        self._require_resident(row, request.actor, "follow another ticket instead of")
+        guards.resident(row, request.actor, "follow another ticket instead of")
         self._check_original(row, original)
         row.duplicate_of = original.id
         self._cancel(row, c.CancelRequest(request_id=request.request_id, ticket_id=row.id, actor=request.actor,
@@ -435,7 +381,7 @@ class TicketDesk:
 
     @operation
     def merge(self, row: TicketRecord, original: TicketRecord, request: c.MergeRequest) -> None:
-        self._require_kind(request.actor, ("worker",), "merge", row)
+        guards.kind(request.actor, ("worker",), "merge", row)
         self._check_original(row, original)
         row.merged_into = original.id
         self._cancel(row, c.CancelRequest(request_id=request.request_id, ticket_id=row.id, actor=request.actor,
@@ -458,7 +404,7 @@ class TicketDesk:
     def _escalate(self, row: TicketRecord, place, actor: c.Actor, trigger: str, reason: str) -> None:
         if row.level == c.LADDER[-1]:
             raise Conflict(f"ticket {row.id} is already at the district level", {"ticket_id": row.id, "level": row.level})
-        self._require_status(row, c.OPEN_STATUSES, "escalate")
+        guards.status(row, c.OPEN_STATUSES, "escalate")
         before_level, before = row.level, row.status
         row.level = c.LADDER[c.LADDER.index(row.level) + 1]
         row.escalations += 1

@@ -34,9 +34,10 @@ from redprop.services.ticketing import pricing, stats, views
 from redprop.services.ticketing.calendarwatch import CalendarWatch
 from redprop.services.ticketing.catalogue import Catalogue
 from redprop.services.ticketing.duplicates import likely_original
-from redprop.services.ticketing.lifecycle import Outcome, TicketDesk, write_rows
+from redprop.services.ticketing.lifecycle import TicketDesk
 from redprop.services.ticketing.notifiers import NOTIFIERS
 from redprop.services.ticketing.options import TicketingOptions
+from redprop.services.ticketing.outcome import Outcome, write_rows
 from redprop.services.ticketing.places import PlaceCache
 from redprop.services.ticketing.routing import ROUTER
 from redprop.services.ticketing.sla import SLA_POLICY

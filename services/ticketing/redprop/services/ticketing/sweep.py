@@ -15,8 +15,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from redprop.services.ticketing.lifecycle import Outcome, TicketDesk
+from redprop.services.ticketing.lifecycle import TicketDesk
 from redprop.services.ticketing.models import tickets
+from redprop.services.ticketing.outcome import Outcome
 from redprop.services.ticketing.views import TicketRecord
 
 
