@@ -419,3 +419,16 @@ def test_a_sweep_batch_is_one_outcome(session, clock):
     ((table, rows),) = outcome.inserts  # one history INSERT for the batch
     assert table.name == "ticket_history" and {h["ticket_id"] for h in rows} == {first, second}
     assert sorted(tid for tid, _ in outcome.updates) == sorted([first, second])
+
+
+def test_a_transition_refused_halfway_leaves_its_ticket_as_it_was(desk):
+    original, tid = dispatched(desk), resolved(desk)
+    row = desk.load(tid)
+    # follow marks the duplicate, then its cancel refuses: a resolved ticket is no longer open.
+    with pytest.raises(Conflict):
+        desk.follow(row, desk.load(original), c.FollowRequest(request_id="req-follow-0001", ticket_id=tid,
+                                                              actor=RESIDENT, original_id=original))
+    assert (row.status, row.duplicate_of) == ("resolved", None)
+    outcome = desk.close(row, c.CloseRequest(request_id="req-close-0001", ticket_id=tid, actor=WORKER))
+    ((_, changed),) = outcome.updates
+    assert "duplicate_of" not in changed

@@ -47,6 +47,12 @@ def operation(method):
         try:
             outcome.result = method(self, *args, **kwargs)
             self._collect_rows(outcome)
+        except BaseException:
+            # Refused halfway (a guard, a price list, routing): the records are as they were read.
+            for record in self._records:
+                record.revert()
+            self._records = [r for r in self._records if not r.is_new]
+            raise
         finally:
             self._pending = None
             self._history_rows, self._fund_rows = [], []

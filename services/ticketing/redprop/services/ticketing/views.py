@@ -36,6 +36,11 @@ class TicketRecord:
     def values(self) -> dict:
         return {name: getattr(self, name) for name in COLUMNS}
 
+    def revert(self) -> None:
+        """Back to what the database holds (an operation that failed leaves no trace on its records)."""
+        for name, value in (self._written or {}).items():
+            setattr(self, name, value)
+
     def changes(self) -> dict:
         """The columns changed since the record was read or last written; from now on they count as written."""
         now = self.values()
