@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from redprop.contracts import ticketing as c
@@ -34,9 +34,17 @@ class Outcome:
     result: Any = None
 
 
+#: The tickets' UPDATE: the SET clause comes from the parameters' keys, the changed columns.
+_UPDATE_TICKET = update(tickets).where(tickets.c.id == bindparam("ticket_id_"))
+
+
 def write_rows(session: Session, outcome: Outcome) -> None:
-    """Write an outcome's rows: one INSERT per table, then one UPDATE per changed ticket."""
+    """Write an outcome's rows: one INSERT per table, and one executemany UPDATE per set of changed
+    columns (a sweep batch changes the same few columns of many tickets, as the ORM's flush batched them)."""
     for table, rows in outcome.inserts:
         session.execute(insert(table), rows)
+    by_columns: dict[frozenset, list[dict]] = {}
     for ticket_id, values in outcome.updates:
-        session.execute(update(tickets).where(tickets.c.id == ticket_id).values(values))
+        by_columns.setdefault(frozenset(values), []).append({"ticket_id_": ticket_id, **values})
+    for params in by_columns.values():
+        session.execute(_UPDATE_TICKET, params)
