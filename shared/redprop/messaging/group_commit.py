@@ -67,7 +67,7 @@ class GroupedCommand:
 
     def __call__(self, request, build: Callable[[Session, dict], Write]) -> Any:
         """Run ``build`` in the next shared transaction, with the stored reply of ``request``; its
-        ``Write.result`` (the reply model) is returned once committed."""
+        ``Write.result`` is returned once committed (the reply model, unless ``Write.reply`` holds it)."""
 
         def with_reply(session: Session, batch: dict) -> Write:
             write = build(session, batch)
