@@ -49,6 +49,8 @@ class Write:
 
     inserts: list[tuple[Table, list[dict]]]
     result: Any = None
+    #: The command's reply, when the job returns more than its reply (default: ``result`` is the reply).
+    reply: Any = None
 
 
 @dataclass
@@ -65,11 +67,11 @@ class GroupedCommand:
 
     def __call__(self, request, build: Callable[[Session, dict], Write]) -> Any:
         """Run ``build`` in the next shared transaction, with the stored reply of ``request``; its
-        ``Write.result`` (the reply model) is returned once committed."""
+        ``Write.result`` is returned once committed (the reply model, unless ``Write.reply`` holds it)."""
 
         def with_reply(session: Session, batch: dict) -> Write:
             write = build(session, batch)
-            reply = write.result.model_dump(mode="json")  # what the entrypoint will send
+            reply = (write.result if write.reply is None else write.reply).model_dump(mode="json")  # what is sent
             write.inserts.append(reply_record(self._worker_ctx, request, reply))
             return write
 

@@ -13,7 +13,7 @@ from difflib import SequenceMatcher
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from redprop.services.ticketing.models import TicketRow
+from redprop.services.ticketing.models import tickets
 
 #: The most recent tickets at the same place and category that are compared with a new one: a resident
 #: repeating a complaint repeats a recent one, and intake must not slow down as a building's list grows.
@@ -25,7 +25,7 @@ LIVE = ("submitted", "dispatched", "in_progress", "awaiting_resident", "resolved
 
 def _candidates(place_column: str):
     """The newest live tickets at one place and category; built once, executed with parameters."""
-    t = TicketRow.__table__.c  # plain columns: rows come back as tuples, without the ORM's loading
+    t = tickets.c
     return (select(t.id, t.description)
             .where(t[place_column] == bindparam("place"), t.category == bindparam("category"),
                    t.district == bindparam("district"), t.submitted_at >= bindparam("since"),

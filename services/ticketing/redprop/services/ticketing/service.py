@@ -12,9 +12,9 @@ from prometheus_client import Counter
 from sqlalchemy import func, select
 
 from redprop import logs
+from redprop.clock import utcnow
 from redprop.config import settings_from_config
 from redprop.contracts import ticketing as c
-from redprop.contracts.base import utcnow
 from redprop.contracts.registry import StructureChanged
 from redprop.db import Database, find_database
 from redprop.errors import NotFound
@@ -30,17 +30,19 @@ from redprop.messaging import (
 from redprop.metrics import find_metrics_server
 from redprop.service import RedpropService
 from redprop.services.ticketing import models as m
-from redprop.services.ticketing import pricing, stats
+from redprop.services.ticketing import pricing, stats, views
 from redprop.services.ticketing.calendarwatch import CalendarWatch
 from redprop.services.ticketing.catalogue import Catalogue
 from redprop.services.ticketing.duplicates import likely_original
 from redprop.services.ticketing.lifecycle import TicketDesk
 from redprop.services.ticketing.notifiers import NOTIFIERS
 from redprop.services.ticketing.options import TicketingOptions
+from redprop.services.ticketing.outcome import Outcome, write_rows
 from redprop.services.ticketing.places import PlaceCache
 from redprop.services.ticketing.routing import ROUTER
 from redprop.services.ticketing.sla import SLA_POLICY
 from redprop.services.ticketing.sweep import SweepTotals, sweep_batch
+from redprop.services.ticketing.views import TicketRecord
 
 log = logging.getLogger(__name__)
 
@@ -125,21 +127,18 @@ class TicketingService(RedpropService):
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _desk(self, session=None) -> TicketDesk:
-        return TicketDesk(self.db if session is None else session, self.toolkit.district, self.toolkit.catalogue, self.toolkit.policy,
-                          self.toolkit.router, self.toolkit.options.at_risk_fraction)
+    def _desk(self, session=None, clock=utcnow) -> TicketDesk:
+        return TicketDesk(self.db if session is None else session, self.toolkit.district, self.toolkit.catalogue,
+                          self.toolkit.policy, self.toolkit.router, self.toolkit.options.at_risk_fraction, clock)
 
-    def _finish(self, desk: TicketDesk) -> None:
-        """Write the transition, stage its events, count it, and send its notices once it is committed."""
-        desk.save()
-        for evt in desk.outcome.events:
-            self.events.emit(evt)
-        desk.outcome.events.clear()
-        self._account(desk)
-
-    def _account(self, desk: TicketDesk) -> None:
-        """Count the transition in the metrics, and send its notices once it is committed."""
-        outcome = desk.outcome
+    def _settle(self, outcome: Outcome, written: bool = False) -> None:
+        """The one place a desk's outcome takes effect: its rows written and its events staged in the
+        outbox (unless ``written``: intake's group commit wrote both with its batch, see ``submit``),
+        the metrics counted, and the notices sent once the transaction is committed."""
+        if not written:
+            write_rows(self.db, outcome)
+            for evt in outcome.events:
+                self.events.emit(evt)
         for deadline, sla_class in outcome.breaches:
             self.metrics.counter(*SLA_BREACHES).labels(deadline, sla_class).inc()
         for trigger, level in outcome.escalations:
@@ -151,10 +150,6 @@ class TicketingService(RedpropService):
                                    buckets=TIME_BUCKETS).labels(sla_class).observe(seconds)
         if outcome.notices:
             self.toolkit.notify_after_commit(outcome.notices)
-        outcome.breaches.clear()
-        outcome.escalations.clear()
-        outcome.timings.clear()
-        outcome.notices.clear()
 
     def _place(self, *, building_id=None, complex_id=None, point=None):
         if building_id is not None:
@@ -174,17 +169,16 @@ class TicketingService(RedpropService):
         """Every replica forgets its cached places when the district's structure changes."""
         self.places.clear()
 
-    def _place_of(self, row: m.TicketRow):
+    def _place_of(self, row: TicketRecord):
         return self._place(building_id=row.building_id) if row.building_id else self._place(complex_id=row.complex_id)
 
-    def _reply(self, desk: TicketDesk, row: m.TicketRow) -> c.TicketReply:
+    def _reply(self, desk: TicketDesk, row: TicketRecord) -> c.TicketReply:
         return c.TicketReply(ticket=desk.view(row), possible_duplicate_of=row.duplicate_of)
 
     def _transition(self, request: c.TicketCommand, step) -> c.TicketReply:
         desk = self._desk()
         row = desk.load(request.ticket_id)
-        step(desk, row)
-        self._finish(desk)
+        self._settle(step(desk, row))
         return self._reply(desk, row)
 
     # -- intake ----------------------------------------------------------------------------------
@@ -197,7 +191,6 @@ class TicketingService(RedpropService):
                             point=request.point.model_dump() if request.point else None)
         self._check_resident(request.resident_id)
         building_id = place.building.id if place.building else None
-        desks: list[TicketDesk] = []
 
         def build(session, batch: dict) -> Write:
             # Runs in the transaction shared with the submits that arrived with this one (group commit);
@@ -209,16 +202,16 @@ class TicketingService(RedpropService):
                 window_days=options.duplicate_window_days, threshold=options.duplicate_similarity,
                 unsaved=unsaved)
             desk = self._desk(session)
-            row = desk.submit(request, place, duplicate, options.auto_dispatch)
+            outcome = desk.submit(request, place, duplicate, options.auto_dispatch)
+            row = outcome.result
             unsaved.append((row.id, row.description))
-            inserts = [*desk.take_inserts(), self.events.rows(desk.outcome.events)]
-            desk.outcome.events.clear()
-            desks[:] = [desk]
-            return Write(inserts, self._reply(desk, row))
+            reply = self._reply(desk, row)
+            assert not outcome.updates, "intake only creates rows"
+            return Write([*outcome.inserts, self.events.rows(outcome.events)], (reply, outcome), reply)
 
-        reply = self.group(request, build)
+        reply, outcome = self.group(request, build)  # the outcome of the build that was committed
         logs.bind(ticket_id=reply.ticket.id)  # known from here on: the after-commit notices log it
-        self._account(desks[0])
+        self._settle(outcome, written=True)
         return reply
 
     @command
@@ -316,10 +309,9 @@ class TicketingService(RedpropService):
         totals = SweepTotals()
         batch = self.toolkit.options.sweep_batch
         while True:
-            desk = self._desk()
-            desk.clock = lambda: now
-            examined = sweep_batch(desk, now, batch, self._place_of, totals)
-            self._finish(desk)
+            desk = self._desk(clock=lambda: now)
+            examined, outcome = sweep_batch(desk, now, batch, self._place_of, totals)
+            self._settle(outcome)
             self.db.commit()  # one transaction per batch: a long sweep holds no locks for long
             if examined < batch:
                 return totals
@@ -330,9 +322,9 @@ class TicketingService(RedpropService):
         counts = dict.fromkeys(((s, k) for s in c.OPEN_STATUSES
                                 for k in ("emergency", "utilities", "general", "complex")), 0)
         for status, sla_class, n in self.db.execute(
-                select(m.TicketRow.status, m.TicketRow.sla_class, func.count()).where(
-                    m.TicketRow.district == self.toolkit.district, m.TicketRow.status.in_(c.OPEN_STATUSES))
-                .group_by(m.TicketRow.status, m.TicketRow.sla_class)):
+                select(m.tickets.c.status, m.tickets.c.sla_class, func.count()).where(
+                    m.tickets.c.district == self.toolkit.district, m.tickets.c.status.in_(c.OPEN_STATUSES))
+                .group_by(m.tickets.c.status, m.tickets.c.sla_class)):
             counts[(status, sla_class)] = n
         for (status, sla_class), n in counts.items():
             gauge.labels(status, sla_class).set(n)
@@ -346,8 +338,8 @@ class TicketingService(RedpropService):
 
     @query
     def list(self, request: c.ListTicketsRequest) -> c.TicketList:
-        t = m.TicketRow
-        query_ = select(t).where(t.district == self.toolkit.district)
+        t = m.tickets.c
+        query_ = select(m.tickets).where(t.district == self.toolkit.district)
         filters = {"complex_id": t.complex_id, "community_id": t.community_id, "grid_id": t.grid_id,
                    "handler_id": t.handler_id, "resident_id": t.resident_id, "category": t.category,
                    "sla_state": t.sla_state}
@@ -359,9 +351,8 @@ class TicketingService(RedpropService):
             query_ = query_.where(t.status.in_(request.status))
         total = self.db.execute(select(func.count()).select_from(query_.subquery())).scalar_one()
         rows = self.db.execute(query_.order_by(t.submitted_at.desc(), t.id).limit(request.limit)
-                               .offset(request.offset)).scalars().all()
-        desk = self._desk()
-        return c.TicketList(tickets=[desk.view(r, with_history=False) for r in rows], total=total)
+                               .offset(request.offset)).all()
+        return c.TicketList(tickets=[views.ticket(r, []) for r in rows], total=total)
 
     @query
     def catalogue(self, request: c.CatalogueRequest) -> c.CatalogueReply:

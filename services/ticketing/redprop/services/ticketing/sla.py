@@ -78,3 +78,44 @@ SLA_POLICY = ExtensionPoint(
     key="ticketing.sla_policy", group="redprop.ticketing.sla_policies", interface=SlaPolicy,
     default="beijing_12345", summary="Deadlines per SLA class, in calendar or working time.",
     takes_options=True)
+
+
+class SlaClock:
+    """A ticket's SLA state: when it may next change (``next_check_at``) and what it is now.
+
+    Every transition that moves a clock asks it, and so does the sweep; it changes only those columns.
+    """
+
+    def __init__(self, policy: SlaPolicy, at_risk_fraction: float):
+        self.policy, self.at_risk_fraction = policy, at_risk_fraction
+
+    def risk_point(self, row, start: datetime, due: datetime) -> datetime:
+        total = self.policy.elapsed(row.sla_class, start, due)
+        return self.policy.add(row.sla_class, start, self.at_risk_fraction * total.total_seconds() / 3600)
+
+    def moments(self, row) -> list[datetime]:
+        """The coming moments at which the ticket's SLA state may change."""
+        moments = []
+        if row.responded_at is None and not row.response_breached:
+            moments += [self.risk_point(row, row.submitted_at, row.response_due_at), row.response_due_at]
+        if not row.level_breached:
+            moments += [self.risk_point(row, row.resolution_clock_from, row.resolution_due_at), row.resolution_due_at]
+        return moments
+
+    def schedule(self, row, now: datetime) -> None:
+        if row.status not in ("submitted", "dispatched", "in_progress"):
+            row.next_check_at = None  # paused or finished: no clock runs
+            return
+        future = [m for m in self.moments(row) if m > now]
+        row.next_check_at = min(future) if future else (now if self.moments(row) else None)
+        self.update_state(row, now)
+
+    def update_state(self, row, now: datetime) -> str:
+        if row.response_breached and row.responded_at is None or row.level_breached:
+            state = "breached"
+        else:
+            at_risk = (row.responded_at is None and now >= self.risk_point(row, row.submitted_at, row.response_due_at)) \
+                or now >= self.risk_point(row, row.resolution_clock_from, row.resolution_due_at)
+            state = "at_risk" if at_risk else "on_track"
+        row.sla_state = state
+        return state

@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from redprop.contracts.ticketing import OPEN_STATUSES, RateRow, SummaryItem
-from redprop.services.ticketing.models import FundUseRow, TicketRow
+from redprop.services.ticketing.models import fund_uses, tickets
 from redprop.services.ticketing.workcalendar import CHINA
 
 GROUP_COLUMNS = {
-    "handler": TicketRow.handler_id, "complex": TicketRow.complex_id, "grid": TicketRow.grid_id,
-    "community": TicketRow.community_id, "district": TicketRow.district,
+    "handler": tickets.c.handler_id, "complex": tickets.c.complex_id, "grid": tickets.c.grid_id,
+    "community": tickets.c.community_id, "district": tickets.c.district,
 }
 COUNTED = ("submitted", "dispatched", "in_progress", "awaiting_resident", "resolved", "closed")
 
@@ -74,15 +74,15 @@ class _Acc:
 def rates(session: Session, district: str, group_by: str, since: datetime | None, until: datetime | None
           ) -> tuple[list[RateRow], RateRow]:
     column = GROUP_COLUMNS[group_by]
-    query = select(column.label("key"), TicketRow.handler_name, TicketRow.submitted_at, TicketRow.responded_at,
-                   TicketRow.response_due_at, TicketRow.response_breached, TicketRow.resolved_at,
-                   TicketRow.resolution_due_at, TicketRow.resolution_breached, TicketRow.rating,
-                   TicketRow.reopen_count).where(
-        TicketRow.district == district, TicketRow.status.in_(COUNTED), TicketRow.merged_into.is_(None))
+    query = select(column.label("key"), tickets.c.handler_name, tickets.c.submitted_at, tickets.c.responded_at,
+                   tickets.c.response_due_at, tickets.c.response_breached, tickets.c.resolved_at,
+                   tickets.c.resolution_due_at, tickets.c.resolution_breached, tickets.c.rating,
+                   tickets.c.reopen_count).where(
+        tickets.c.district == district, tickets.c.status.in_(COUNTED), tickets.c.merged_into.is_(None))
     if since is not None:
-        query = query.where(TicketRow.submitted_at >= since)
+        query = query.where(tickets.c.submitted_at >= since)
     if until is not None:
-        query = query.where(TicketRow.submitted_at < until)
+        query = query.where(tickets.c.submitted_at < until)
     groups: dict[str, _Acc] = defaultdict(_Acc)
     total = _Acc()
     for t in session.execute(query.execution_options(yield_per=5000)):
@@ -112,9 +112,9 @@ def _items(rows) -> list[SummaryItem]:
 
 def monthly_summary(session: Session, district: str, complex_id: str, month: str) -> dict:
     start, end = month_bounds(month)
-    rows = session.execute(select(TicketRow.id, TicketRow.category, TicketRow.building_id, TicketRow.status).where(
-        TicketRow.district == district, TicketRow.complex_id == complex_id, TicketRow.submitted_at >= start,
-        TicketRow.submitted_at < end, TicketRow.status != "cancelled").order_by(TicketRow.submitted_at)).all()
+    rows = session.execute(select(tickets.c.id, tickets.c.category, tickets.c.building_id, tickets.c.status).where(
+        tickets.c.district == district, tickets.c.complex_id == complex_id, tickets.c.submitted_at >= start,
+        tickets.c.submitted_at < end, tickets.c.status != "cancelled").order_by(tickets.c.submitted_at)).all()
     recurring_keys: dict[tuple, list] = defaultdict(list)
     for r in rows:
         recurring_keys[(r.category, r.building_id)].append(r)
@@ -122,9 +122,9 @@ def monthly_summary(session: Session, district: str, complex_id: str, month: str
                              buildings=[b] if b else [])
                  for (cat, b), rs in sorted(recurring_keys.items(), key=lambda kv: (-len(kv[1]), kv[0][0]))
                  if len(rs) >= 2]
-    spent = session.execute(select(func.coalesce(func.sum(FundUseRow.amount), 0)).where(
-        FundUseRow.district == district, FundUseRow.complex_id == complex_id, FundUseRow.at >= start,
-        FundUseRow.at < end)).scalar_one()
+    spent = session.execute(select(func.coalesce(func.sum(fund_uses.c.amount), 0)).where(
+        fund_uses.c.district == district, fund_uses.c.complex_id == complex_id, fund_uses.c.at >= start,
+        fund_uses.c.at < end)).scalar_one()
     return {
         "complex_id": complex_id, "month": month, "received": len(rows),
         "open": _items([r for r in rows if r.status in OPEN_STATUSES]),
@@ -134,8 +134,8 @@ def monthly_summary(session: Session, district: str, complex_id: str, month: str
 
 
 def fund_usage(session: Session, district: str, complex_id: str, year: int | None) -> tuple[Decimal, list[dict]]:
-    query = select(FundUseRow).where(FundUseRow.district == district, FundUseRow.complex_id == complex_id)
-    uses = [u for u in session.execute(query.order_by(FundUseRow.at)).scalars()
+    query = select(fund_uses).where(fund_uses.c.district == district, fund_uses.c.complex_id == complex_id)
+    uses = [u for u in session.execute(query.order_by(fund_uses.c.at))
             if year is None or u.at.astimezone(CHINA).year == year]
     total = sum((u.amount for u in uses), Decimal("0.00"))
     return total, [{"ticket_id": u.ticket_id, "amount": str(u.amount), "at": u.at.isoformat()} for u in uses]

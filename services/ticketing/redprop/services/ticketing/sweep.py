@@ -16,7 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from redprop.services.ticketing.lifecycle import TicketDesk
-from redprop.services.ticketing.models import TicketRow
+from redprop.services.ticketing.models import tickets
+from redprop.services.ticketing.outcome import Outcome
+from redprop.services.ticketing.views import TicketRecord
 
 
 @dataclass
@@ -37,20 +39,23 @@ class SweepTotals:
             self.escalated += 1
 
 
-def due_batch(session: Session, district: str, now: datetime, limit: int) -> list[TicketRow]:
+def due_batch(session: Session, district: str, now: datetime, limit: int) -> list:
+    t = tickets.c
     return list(session.execute(
-        select(TicketRow)
-        .where(TicketRow.next_check_at.is_not(None), TicketRow.next_check_at <= now, TicketRow.district == district)
-        .order_by(TicketRow.next_check_at)
+        select(tickets)
+        .where(t.next_check_at.is_not(None), t.next_check_at <= now, t.district == district)
+        .order_by(t.next_check_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    ).scalars())
+    ))
 
 
-def sweep_batch(desk: TicketDesk, now: datetime, limit: int, place_of: Callable[[TicketRow], object],
-                totals: SweepTotals) -> int:
-    """Check one batch in the desk's transaction (the caller commits). Returns how many were examined."""
+def sweep_batch(desk: TicketDesk, now: datetime, limit: int, place_of: Callable[[TicketRecord], object],
+                totals: SweepTotals) -> tuple[int, Outcome]:
+    """Check one batch in the desk's transaction (the caller settles and commits). Returns how many
+    were examined, and the batch's outcome."""
     rows = due_batch(desk.session, desk.district, now, limit)
-    for row in rows:
-        totals.add(desk.check(row, place_of))
-    return len(rows)
+    outcome = desk.sweep(rows, place_of)
+    for change in outcome.result:
+        totals.add(change)
+    return len(rows), outcome
