@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from unittest.mock import MagicMock
+from types import SimpleNamespace
 
 import pytest
 from nameko.testing.services import worker_factory
@@ -394,9 +394,9 @@ def test_the_service_settles_a_transition_in_one_place(session, clock):
     """``worker_factory`` gives the service mocks for what is not named: here the outbox, metrics and
     notifier wiring; the database is the SQLite session, the district's choices are real."""
     options = TicketingOptions()
-    toolkit = MagicMock(district=DISTRICT, catalogue=Catalogue(), policy=Beijing12345Policy(options),
-                        router=DefaultRouter(), options=options)
-    service = worker_factory(TicketingService, db=session, toolkit=toolkit)
+    plugins = SimpleNamespace(sla_policy=Beijing12345Policy(options), router=DefaultRouter(), notifiers={})
+    service = worker_factory(TicketingService, db=session, settings=SimpleNamespace(district=DISTRICT),
+                             options=options, plugins=plugins, categories=Catalogue())
     tid = dispatched(new_desk(session, clock))
 
     reply = service.accept(c.AcceptRequest(request_id="req-a1-0001", ticket_id=tid, actor=COMPANY))
@@ -405,7 +405,7 @@ def test_the_service_settles_a_transition_in_one_place(session, clock):
     assert [h.action for h in reply.ticket.history] == ["submitted", "dispatched", "accepted"]
     (evt,), _ = service.events.emit.call_args
     assert isinstance(evt, c.TicketAccepted)
-    (notices,), _ = toolkit.notify_after_commit.call_args
+    (notices,), _ = service.notify_after_commit.call_args
     assert [n.event for n in notices] == ["accepted"]
     service.metrics.histogram.assert_called_once()  # time to respond
 

@@ -16,8 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-# Kept importable from here for the ticketing modules until they move to redprop.clock.
-from redprop.clock import new_id, utcnow  # noqa: F401
+from redprop.clock import new_id, utcnow
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 DistrictCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from redprop import logs
 from redprop.clock import utcnow
-from redprop.config import settings_from_config
 from redprop.contracts import ticketing as c
 from redprop.contracts.registry import StructureChanged
 from redprop.db import Database, find_database
@@ -28,7 +27,7 @@ from redprop.messaging import (
     query,
 )
 from redprop.metrics import find_metrics_server
-from redprop.service import RedpropService
+from redprop.service import RedpropService, choices_of
 from redprop.services.ticketing import models as m
 from redprop.services.ticketing import pricing, stats, views
 from redprop.services.ticketing.calendarwatch import CalendarWatch
@@ -51,36 +50,32 @@ SLA_BREACHES = ("redprop_ticketing_sla_breaches", "SLA deadlines missed.", ("dea
 TIME_BUCKETS = (60, 300, 900, 3600, 4 * 3600, 8 * 3600, 86400, 3 * 86400, 7 * 86400, 15 * 86400, 30 * 86400)
 
 
-class Toolkit(DependencyProvider):
-    """The district's choices, built once per container: options, catalogue, SLA policy, router, notifiers."""
+class CatalogueProvider(DependencyProvider):
+    """``self.categories``: the district's ticket categories, built from the options once per container."""
 
     def setup(self):
-        settings = settings_from_config(self.container.config)
-        self.options: TicketingOptions = settings.service_options("ticketing", TicketingOptions)
-        self.catalogue = Catalogue(self.options.categories, self.options.disabled_categories)
-        self.policy = SLA_POLICY.create(settings, options=self.options)
-        self.router = ROUTER.create(settings)
-        self.notifiers = NOTIFIERS.create_all(settings, options=self.options)
-        self.district = settings.district
+        options = choices_of(self.container).options
+        self.categories = Catalogue(options.categories, options.disabled_categories)
+
+    def get_dependency(self, worker_ctx) -> Catalogue:
+        return self.categories
+
+
+class Notices(DependencyProvider):
+    """``self.notify_after_commit(notices)``: the district's notifiers get them once the worker commits."""
+
+    def setup(self):
+        self.notifiers = list(choices_of(self.container).plugins.notifiers.values())
         self.db = find_database(self.container)
-        self.calendar_watch: CalendarWatch | None = None
 
-    def start(self):
-        # In start, not setup: the metrics server's registry exists once every extension is set up.
-        server = find_metrics_server(self.container)
-        self.calendar_watch = CalendarWatch(self.options, server)
-        self.calendar_watch.check(utcnow())
-        if server is not None:
-            # The SLA-breach alert takes increase(): each series must exist (at 0) before its first breach.
-            breaches = server.metric(Counter, *SLA_BREACHES)
-            for sla_class in self.policy.terms():
-                for deadline in ("response", "resolution"):
-                    breaches.labels(deadline, sla_class)
+    def get_dependency(self, worker_ctx):
+        def notify_after_commit(notices) -> None:
+            notices = list(notices)
+            self.db.on_commit(worker_ctx, lambda: self.send(notices))
 
-    def get_dependency(self, worker_ctx) -> WorkerToolkit:
-        return WorkerToolkit(self, worker_ctx)
+        return notify_after_commit
 
-    def send_notices(self, notices) -> None:
+    def send(self, notices) -> None:
         for notice in notices:
             for notifier in self.notifiers:
                 try:
@@ -89,26 +84,34 @@ class Toolkit(DependencyProvider):
                     log.exception("notifier %s failed for ticket %s", type(notifier).__name__, notice.ticket_id)
 
 
-class WorkerToolkit:
-    """What ``self.toolkit`` is in a worker."""
+class CalendarWatchProvider(DependencyProvider):
+    """``self.calendar_watch``: how far the working calendar reaches (metric, readiness warning, log)."""
 
-    def __init__(self, provider: Toolkit, worker_ctx):
-        self._provider, self._worker_ctx = provider, worker_ctx
-        self.options, self.catalogue, self.policy = provider.options, provider.catalogue, provider.policy
-        self.router, self.district = provider.router, provider.district
-        self.calendar_watch = provider.calendar_watch
+    def setup(self):
+        self.watch: CalendarWatch | None = None
 
-    def notify_after_commit(self, notices) -> None:
-        notices = list(notices)
-        self._provider.db.on_commit(self._worker_ctx, lambda: self._provider.send_notices(notices))
+    def start(self):
+        # In start, not setup: the metrics server's registry exists once every extension is set up.
+        choices = choices_of(self.container)
+        server = find_metrics_server(self.container)
+        self.watch = CalendarWatch(choices.options, server)
+        self.watch.check(utcnow())
+        if server is not None:
+            # The SLA-breach alert takes increase(): each series must exist (at 0) before its first breach.
+            breaches = server.metric(Counter, *SLA_BREACHES)
+            for sla_class in choices.plugins.sla_policy.terms():
+                for deadline in ("response", "resolution"):
+                    breaches.labels(deadline, sla_class)
+
+    def get_dependency(self, worker_ctx) -> CalendarWatch | None:
+        return self.watch
 
 
 class SweepTimer(Timer):
     """nameko's timer, with its interval from ``services.ticketing.options.sweep_interval``."""
 
     def setup(self):
-        options = settings_from_config(self.container.config).service_options("ticketing", TicketingOptions)
-        self.interval = options.sweep_interval
+        self.interval = choices_of(self.container).options.sweep_interval
         super().setup()
 
 
@@ -121,15 +124,17 @@ class TicketingService(RedpropService):
     db = Database(m.metadata, migrations=MIGRATIONS)
     events = EventOutbox()
     registry = ServiceRpc("registry")
-    toolkit = Toolkit()
+    categories = CatalogueProvider()
+    notify_after_commit = Notices()
+    calendar_watch = CalendarWatchProvider()
     places = PlaceCache()
     group = GroupCommit()
 
     # -- helpers ---------------------------------------------------------------------------------
 
     def _desk(self, session=None, clock=utcnow) -> TicketDesk:
-        return TicketDesk(self.db if session is None else session, self.toolkit.district, self.toolkit.catalogue,
-                          self.toolkit.policy, self.toolkit.router, self.toolkit.options.at_risk_fraction, clock)
+        return TicketDesk(self.db if session is None else session, self.district, self.categories,
+                          self.plugins.sla_policy, self.plugins.router, self.options.at_risk_fraction, clock)
 
     def _settle(self, outcome: Outcome, written: bool = False) -> None:
         """The one place a desk's outcome takes effect: its rows written and its events staged in the
@@ -149,7 +154,7 @@ class TicketingService(RedpropService):
                                    f"Time from intake to {measure}.", ("sla_class",),
                                    buckets=TIME_BUCKETS).labels(sla_class).observe(seconds)
         if outcome.notices:
-            self.toolkit.notify_after_commit(outcome.notices)
+            self.notify_after_commit(outcome.notices)
 
     def _place(self, *, building_id=None, complex_id=None, point=None):
         if building_id is not None:
@@ -185,8 +190,8 @@ class TicketingService(RedpropService):
 
     @command
     def submit(self, request: c.SubmitRequest) -> c.TicketReply:
-        options = self.toolkit.options
-        self.toolkit.catalogue.get(request.category)  # fail fast, before calling the registry
+        options = self.options
+        self.categories.get(request.category)  # fail fast, before calling the registry
         place = self._place(building_id=request.building_id, complex_id=request.complex_id,
                             point=request.point.model_dump() if request.point else None)
         self._check_resident(request.resident_id)
@@ -197,7 +202,7 @@ class TicketingService(RedpropService):
             # it may run again alone if that transaction fails, so it only reads and returns rows.
             unsaved = batch.setdefault(("tickets", building_id or place.complex.id, request.category), [])
             duplicate = likely_original(
-                session, district=self.toolkit.district, category=request.category, building_id=building_id,
+                session, district=self.district, category=request.category, building_id=building_id,
                 complex_id=place.complex.id, description=request.description, now=utcnow(),
                 window_days=options.duplicate_window_days, threshold=options.duplicate_similarity,
                 unsaved=unsaved)
@@ -279,15 +284,15 @@ class TicketingService(RedpropService):
 
     @command
     def set_price_list(self, request: c.SetPriceListRequest) -> c.PriceListReply:
-        pricing.replace_price_list(self.db, self.toolkit.district, request.company_id, request.items)
+        pricing.replace_price_list(self.db, self.district, request.company_id, request.items)
         self.db.flush()
         return c.PriceListReply(company_id=request.company_id,
-                                items=pricing.price_list(self.db, self.toolkit.district, request.company_id))
+                                items=pricing.price_list(self.db, self.district, request.company_id))
 
     @query
     def price_list(self, request: c.PriceListRequest) -> c.PriceListReply:
         return c.PriceListReply(company_id=request.company_id,
-                                items=pricing.price_list(self.db, self.toolkit.district, request.company_id))
+                                items=pricing.price_list(self.db, self.district, request.company_id))
 
     # -- the SLA sweep ---------------------------------------------------------------------------
 
@@ -299,7 +304,7 @@ class TicketingService(RedpropService):
     @SweepTimer.decorator(interval=60, eager=True)  # eager: the open-tickets gauge is filled at start
     def scheduled_sweep(self) -> None:
         now = utcnow()
-        self.toolkit.calendar_watch.check(now)  # the gauge, and the daily warning when it runs out soon
+        self.calendar_watch.check(now)  # the gauge, and the daily warning when it runs out soon
         totals = self._sweep(now)
         if totals.examined:
             log.info("SLA sweep: %s", totals)
@@ -307,7 +312,7 @@ class TicketingService(RedpropService):
 
     def _sweep(self, now: datetime) -> SweepTotals:
         totals = SweepTotals()
-        batch = self.toolkit.options.sweep_batch
+        batch = self.options.sweep_batch
         while True:
             desk = self._desk(clock=lambda: now)
             examined, outcome = sweep_batch(desk, now, batch, self._place_of, totals)
@@ -323,7 +328,7 @@ class TicketingService(RedpropService):
                                 for k in ("emergency", "utilities", "general", "complex")), 0)
         for status, sla_class, n in self.db.execute(
                 select(m.tickets.c.status, m.tickets.c.sla_class, func.count()).where(
-                    m.tickets.c.district == self.toolkit.district, m.tickets.c.status.in_(c.OPEN_STATUSES))
+                    m.tickets.c.district == self.district, m.tickets.c.status.in_(c.OPEN_STATUSES))
                 .group_by(m.tickets.c.status, m.tickets.c.sla_class)):
             counts[(status, sla_class)] = n
         for (status, sla_class), n in counts.items():
@@ -339,7 +344,7 @@ class TicketingService(RedpropService):
     @query
     def list(self, request: c.ListTicketsRequest) -> c.TicketList:
         t = m.tickets.c
-        query_ = select(m.tickets).where(t.district == self.toolkit.district)
+        query_ = select(m.tickets).where(t.district == self.district)
         filters = {"complex_id": t.complex_id, "community_id": t.community_id, "grid_id": t.grid_id,
                    "handler_id": t.handler_id, "resident_id": t.resident_id, "category": t.category,
                    "sla_state": t.sla_state}
@@ -356,21 +361,21 @@ class TicketingService(RedpropService):
 
     @query
     def catalogue(self, request: c.CatalogueRequest) -> c.CatalogueReply:
-        terms = self.toolkit.policy.terms()
-        return c.CatalogueReply(categories=self.toolkit.catalogue.all(),
+        terms = self.plugins.sla_policy.terms()
+        return c.CatalogueReply(categories=self.categories.all(),
                                 sla={k: v.model_dump() for k, v in terms.items()})
 
     @query
     def stats(self, request: c.StatsRequest) -> c.StatsReply:
-        rows, total = stats.rates(self.db, self.toolkit.district, request.group_by, request.since, request.until)
+        rows, total = stats.rates(self.db, self.district, request.group_by, request.since, request.until)
         return c.StatsReply(group_by=request.group_by, rows=rows, total=total)
 
     @query
     def monthly_summary(self, request: c.MonthlySummaryRequest) -> c.MonthlySummaryReply:
-        return c.MonthlySummaryReply(**stats.monthly_summary(self.db, self.toolkit.district, request.complex_id,
+        return c.MonthlySummaryReply(**stats.monthly_summary(self.db, self.district, request.complex_id,
                                                              request.month))
 
     @query
     def fund_usage(self, request: c.FundUsageRequest) -> c.FundUsageReply:
-        total, uses = stats.fund_usage(self.db, self.toolkit.district, request.complex_id, request.year)
+        total, uses = stats.fund_usage(self.db, self.district, request.complex_id, request.year)
         return c.FundUsageReply(complex_id=request.complex_id, total=total, uses=uses)
