@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from redprop.services.gateway.http import ROUTES
+from redprop.services.gateway.http import routes_of
 from redprop.services.gateway.openapi import render_json
+from redprop.services.gateway.service import GatewayService
 from tests.gateway.conftest import SUBJECTS, key_of, start_gateway
 
 OPENAPI_COPY = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
@@ -18,14 +19,14 @@ STATUSES: dict[int, int] = {}
 
 
 def test_the_checked_in_copy_is_current():
-    assert OPENAPI_COPY.read_text(encoding="utf-8") == render_json(), (
+    assert OPENAPI_COPY.read_text(encoding="utf-8") == render_json(GatewayService), (
         "docs/openapi.json is stale: run `redprop gateway openapi --out docs/openapi.json`")
 
 
 def test_the_document_lists_every_route_with_its_errors_and_roles():
-    doc = json.loads(render_json())
+    doc = json.loads(render_json(GatewayService))
     assert doc["openapi"] == "3.1.0"
-    for spec in ROUTES:
+    for spec in routes_of(GatewayService):
         operation = doc["paths"][spec.path][spec.method.lower()]
         assert operation["operationId"] == spec.operation_id
         if spec.permission:
@@ -64,7 +65,7 @@ def test_schemathesis_with_all_checks_finds_the_document_and_the_server_agree(ru
     gateway = start_gateway(run_suite, small_district, "mediation", "evaluation")
     ticket = gateway.submit("resident")["id"]
     served = gateway.call("GET", "/openapi.json").json()
-    assert served == json.loads(render_json())
+    assert served == json.loads(render_json(GatewayService))
 
     schema = schemathesis.openapi.from_dict(served)
     failures: list[tuple] = []
@@ -93,7 +94,7 @@ def test_schemathesis_with_all_checks_finds_the_document_and_the_server_agree(ru
 
             check()
     assert failures == [], f"{len(failures)} failures:\n" + "\n\n".join(" ".join(f) for f in failures[:20])
-    assert calls >= MAX_EXAMPLES * len(ROUTES) * len(FUZZ_ROLES) // 2
+    assert calls >= MAX_EXAMPLES * len(routes_of(GatewayService)) * len(FUZZ_ROLES) // 2
     # The inputs reached the services and their success paths (not just the gateway's own checks).
     assert STATUSES.get(200, 0) > 0 and STATUSES.get(404, 0) > 0 and STATUSES.get(201, 0) > 0, STATUSES
 
@@ -104,7 +105,7 @@ def test_the_document_states_the_rules_the_server_applies():
 
     from redprop.services.gateway.bodies import TICKET_ACTIONS, SubmitTicketBody
 
-    doc = json.loads(render_json())
+    doc = json.loads(render_json(GatewayService))
     schemas = doc["components"]["schemas"]
 
     def valid(name: str, body: dict) -> bool:  # the schema with the document's components, for its $refs
@@ -142,3 +143,26 @@ def _contract_accepts(body: dict) -> bool:
     from redprop.contracts.ticketing import SubmitRequest
 
     return _accepts(SubmitRequest, {**body, "request_id": "fuzz-0001"})
+
+
+def test_routes_are_found_on_the_class_and_importing_the_document_builder_imports_no_service():
+    import subprocess
+    import sys
+
+    from redprop.services.gateway.http import route
+
+    probe = ("import sys, redprop.services.gateway.openapi; "
+             "print('redprop.services.gateway.service' in sys.modules)")
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr  # no import cycle, nothing registered on import
+
+    ids = [spec.operation_id for spec in routes_of(GatewayService)]
+    assert "submitTicket" in ids and len(ids) == len(set(ids))
+
+    class Twice(GatewayService):
+        @route("GET", "/again", "submitTicket", "A second operation with a taken id.", tags=("x",))
+        def again(self, request, principal):
+            raise AssertionError("never called")
+
+    with pytest.raises(ValueError, match="submitTicket declared twice"):
+        routes_of(Twice)

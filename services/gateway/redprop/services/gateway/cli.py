@@ -24,8 +24,9 @@ def cmd_key(args, settings) -> int:
 
 def cmd_openapi(args, settings) -> int:
     from redprop.services.gateway.openapi import render_json
+    from redprop.services.gateway.service import GatewayService
 
-    text = render_json()
+    text = render_json(GatewayService)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"wrote {args.out}", file=sys.stderr)

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from redprop.services.gateway.auth import PERMISSIONS
-from redprop.services.gateway.http import FORMATS, ROUTES, STATUS, RouteSpec
+from redprop.services.gateway.http import FORMATS, STATUS, RouteSpec, routes_of
 
 VERSION = "1.0.0"
 REF = "#/components/schemas/{model}"
@@ -129,9 +129,9 @@ OPEN311_REPLIES = {
 }
 
 
-def _models() -> list[tuple[type[BaseModel], str]]:
+def _models(routes: list[RouteSpec]) -> list[tuple[type[BaseModel], str]]:
     found: list[tuple[type[BaseModel], str]] = []
-    for spec in ROUTES:
+    for spec in routes:
         for model, mode in ((spec.body, "validation"), (spec.query, "validation"), (spec.reply, "serialization")):
             if isinstance(model, type) and issubclass(model, BaseModel) and (model, mode) not in found:
                 found.append((model, mode))
@@ -223,20 +223,19 @@ def _path_names(path: str) -> list[str]:
 
 
 @cache
-def _document_json() -> str:
-    import redprop.services.gateway.service  # noqa: F401 - registers the routes
-
-    refs, top = models_json_schema(_models(), ref_template=REF)
+def _document_json(service_cls: type) -> str:
+    routes = routes_of(service_cls)
+    refs, top = models_json_schema(_models(routes), ref_template=REF)
     defs = top.get("$defs", {})
     _non_blank(defs)
     paths: dict[str, dict] = {}
-    for spec in ROUTES:
+    for spec in routes:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, refs, defs)
     document = {
         "openapi": "3.1.0",
         "info": {"title": "redprop gateway", "version": VERSION, "description": DESCRIPTION,
                  "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"}},
-        "tags": [{"name": t} for t in dict.fromkeys(t for s in ROUTES for t in s.tags)],
+        "tags": [{"name": t} for t in dict.fromkeys(t for s in routes for t in s.tags)],
         "paths": dict(sorted(paths.items())),
         "components": {
             "securitySchemes": {
@@ -252,9 +251,10 @@ def _document_json() -> str:
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
 
-def openapi_document() -> dict[str, Any]:
-    return json.loads(_document_json())
+def openapi_document(service_cls: type) -> dict[str, Any]:
+    """The OpenAPI document of the routes ``service_cls`` declares."""
+    return json.loads(_document_json(service_cls))
 
 
-def render_json() -> str:
-    return _document_json()
+def render_json(service_cls: type) -> str:
+    return _document_json(service_cls)

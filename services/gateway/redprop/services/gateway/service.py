@@ -75,7 +75,7 @@ class GatewayService(RedpropService):
 
     @route("GET", "/openapi.json", "openapi", "This API's OpenAPI 3.1 document.", tags=("health",))
     def openapi(self, request, principal):
-        return json_response(openapi_document())
+        return json_response(openapi_document(type(self)))
 
     # -- REST: who am I, catalogue, places ------------------------------------------------------------
 
