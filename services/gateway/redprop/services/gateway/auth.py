@@ -117,6 +117,21 @@ def ticket_filters(principal: Principal) -> dict[str, str]:
     return {}
 
 
+def reporter_fields(principal: Principal, named: str | None, field: str,
+                    default: str | None = None) -> dict[str, str] | None:
+    """Who a new ticket is for, the one rule for REST and Open311: a resident key submits only for its own
+    resident; any other key names the resident (``named``, else ``default``) and is recorded as having
+    entered it. None when a non-resident key names nobody (each API answers that in its own way)."""
+    if principal.role == "resident":
+        if named not in (None, principal.subject):
+            raise PermissionDenied("a resident key submits only for its own resident", {"field": field})
+        return {"resident_id": principal.subject}
+    reporter = named or default
+    if reporter is None:
+        return None
+    return {"resident_id": reporter, "entered_by": principal.subject}
+
+
 def may_see_ticket(principal: Principal, ticket) -> bool:
     if principal.role == "resident":
         return ticket.resident_id == principal.subject

@@ -18,7 +18,7 @@ from redprop.contracts.base import Id
 from redprop.contracts.ticketing import OPEN_STATUSES, Category, Ticket
 from redprop.errors import PermissionDenied, ValidationFailed
 from redprop.services.gateway import addresses
-from redprop.services.gateway.auth import Principal
+from redprop.services.gateway.auth import Principal, reporter_fields
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-01-01T00:00:00Z"
@@ -141,19 +141,13 @@ def submit_fields(posted: PostedRequest, principal: Principal, public_reporter_i
         fields["urgency"] = posted.attribute["urgency"]
     if posted.media_url:
         fields["media_urls"] = [posted.media_url]
-    if principal.role == "resident":
-        if posted.account_id not in (None, principal.subject):
-            raise PermissionDenied("a resident key reports only for its own resident", {"field": "account_id"})
-        fields["resident_id"] = principal.subject
-    else:
-        reporter = posted.account_id or public_reporter_id
-        if reporter is None:
-            # A well-formed report this key may not file: anonymous reports are off in this district.
-            raise PermissionDenied("this district takes no anonymous reports (no open311.public_reporter_id): "
-                                   "name the reporter with account_id (a person id of the registry)",
-                                   {"field": "account_id"})
-        fields["resident_id"] = reporter
-        fields["entered_by"] = principal.subject
+    reporter = reporter_fields(principal, posted.account_id, "account_id", default=public_reporter_id)
+    if reporter is None:
+        # A well-formed report this key may not file: anonymous reports are off in this district.
+        raise PermissionDenied("this district takes no anonymous reports (no open311.public_reporter_id): "
+                               "name the reporter with account_id (a person id of the registry)",
+                               {"field": "account_id"})
+    fields.update(reporter)
     return fields
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from nameko.exceptions import UnknownService
 
+from redprop.cache import ExpiringCache
 from redprop.clock import utcnow
 from redprop.contracts import evaluation as evaluation_c
 from redprop.contracts import mediation as mediation_c
@@ -14,7 +15,7 @@ from redprop.errors import NotFound, PermissionDenied, RedpropError, ValidationF
 from redprop.messaging import ServiceRpc
 from redprop.service import RedpropService
 from redprop.services.gateway import addresses, open311
-from redprop.services.gateway.auth import Principal, may_see_ticket, ticket_filters
+from redprop.services.gateway.auth import Principal, may_see_ticket, reporter_fields, ticket_filters
 from redprop.services.gateway.bodies import (
     TICKET_ACTIONS,
     BallotBody,
@@ -48,6 +49,7 @@ class GatewayService(RedpropService):
 
     registry = ServiceRpc("registry")
     ticketing = ServiceRpc("ticketing")
+    catalogue_cache = ExpiringCache(size=1, ttl=60.0)
     mediation = ServiceRpc("mediation")
     evaluation = ServiceRpc("evaluation")
 
@@ -116,15 +118,10 @@ class GatewayService(RedpropService):
         fields = read_body(request, SubmitTicketBody).model_dump(mode="json", exclude_unset=True)
         # A well-formed code the catalogue lacks is a reference to nothing: 404, as for a building.
         self._known_codes([fields["category"]])
-        if principal.role == "resident":
-            if fields.get("resident_id", principal.subject) != principal.subject:
-                raise PermissionDenied("a resident key submits only for its own resident",
-                                       {"field": "resident_id"})
-            fields["resident_id"] = principal.subject
-        else:
-            if not fields.get("resident_id"):
-                raise ValidationFailed.for_field("resident_id", "name the resident you submit for", "missing")
-            fields["entered_by"] = principal.subject
+        reporter = reporter_fields(principal, fields.pop("resident_id", None), "resident_id")
+        if reporter is None:
+            raise ValidationFailed.for_field("resident_id", "name the resident you submit for", "missing")
+        fields.update(reporter)
         reply = self.ticketing.submit(request_id=idempotency_key(request), **fields)
         return json_response(_dump(reply), 201)
 
@@ -195,7 +192,9 @@ class GatewayService(RedpropService):
                            {"entity": "jurisdiction", "id": given, "field": "jurisdiction_id"})
 
     def _categories(self) -> dict[str, ticketing_c.Category]:
-        return {c.code: c for c in self.ticketing.catalogue().categories}
+        # Ticketing's catalogue changes only when its options do (a restart): one call a minute at most.
+        return self.catalogue_cache.get(("categories",), lambda: {
+            c.code: c for c in self.ticketing.catalogue().categories})
 
     @route("GET", "/open311/discovery.{format}", "open311Discovery", "GeoReport v2 discovery.", tags=("open311",),
            open311=True)

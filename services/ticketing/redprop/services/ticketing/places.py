@@ -6,40 +6,6 @@ delivered to every replica); entries also expire after ``ttl`` seconds, in case 
 missed while the broker connection was down.
 """
 
-from __future__ import annotations
+from redprop.cache import ExpiringCache as PlaceCache
 
-import time
-from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any
-
-from nameko.extensions import DependencyProvider
-
-
-class PlaceCache(DependencyProvider):
-    def __init__(self, size: int = 20_000, ttl: float = 300.0):
-        self.size, self.ttl = size, ttl
-
-    def setup(self):
-        self._entries: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
-        self.hits = self.misses = 0
-
-    def get_dependency(self, worker_ctx) -> PlaceCache:
-        return self
-
-    def get(self, key: tuple, load: Callable[[], Any]) -> Any:
-        now = time.monotonic()
-        entry = self._entries.get(key)
-        if entry is not None and entry[0] > now:
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return entry[1]
-        self.misses += 1
-        value = load()  # errors (not found) are not cached: a fix in the registry shows at once
-        self._entries[key] = (now + self.ttl, value)
-        if len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        self._entries.clear()
+__all__ = ["PlaceCache"]
