@@ -209,3 +209,23 @@ def test_the_open_tickets_gauge_is_filled_at_start_and_by_each_scheduled_sweep(r
     submit(suite)
     key = 'redprop_ticketing_open_tickets{sla_class="utilities",status="dispatched"}'
     wait_for(lambda: gauge(port).get(key) == 1.0, timeout=10, message="one dispatched utilities ticket")
+
+
+def test_the_list_takes_a_submission_window_inclusive_at_both_ends(suite):
+    from datetime import datetime
+
+    from redprop.errors import ValidationFailed
+
+    first, second, third = (submit(suite, description=f"第{n}处漏水，需要维修") for n in (1, 2, 3))
+
+    def listed(**window) -> list[str]:
+        return [t.id for t in suite.rpc.ticketing.list(**window).tickets]
+
+    at = second.submitted_at
+    assert set(listed(submitted_since=at)) == {second.id, third.id}
+    assert set(listed(submitted_until=at)) == {first.id, second.id}
+    assert listed(submitted_since=at, submitted_until=at) == [second.id]
+    assert listed(submitted_since=third.submitted_at + timedelta(seconds=1)) == []
+    with pytest.raises(ValidationFailed) as refused:  # a time without its zone is ambiguous
+        suite.rpc.call("ticketing", "list", {"submitted_since": datetime(2026, 1, 1).isoformat()})
+    assert refused.value.fields[0]["field"] == "submitted_since"

@@ -38,7 +38,7 @@ from redprop.contracts.base import (
 
 CONTRACT = ServiceContract(
     service="ticketing",
-    version="1.0",
+    version="1.1",
     summary="Resident requests: intake, routing, dispatch, SLA clocks, escalation, price list, ratings, the three rates.",
 )
 
@@ -314,6 +314,10 @@ class ListTicketsRequest(Page):
     resident_id: Id | None = None
     category: str | None = None
     sla_state: SlaState | None = None
+    #: Only tickets submitted at or after this time...
+    submitted_since: Timestamp | None = None
+    #: ...and at or before this one (both inclusive, as Open311's start_date and end_date).
+    submitted_until: Timestamp | None = None
 
 
 class TicketList(Reply):

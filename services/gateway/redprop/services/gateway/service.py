@@ -276,24 +276,20 @@ class GatewayService(RedpropService):
 
     def _tickets_in_window(self, principal: Principal, query, limit: int) -> list:
         start, end = query.window(self.options.open311.default_days, utcnow())
-        filters = {**ticket_filters(principal)}
+        filters = {**ticket_filters(principal), "submitted_since": start, "submitted_until": end}
         codes = set(query.service_codes())
         if len(codes) == 1:
             filters["category"] = next(iter(codes))
         if query.redprop_statuses():
             filters["status"] = query.redprop_statuses()
         found, offset = [], 0
-        while len(found) < limit:
+        while len(found) < limit:  # ticketing filters the window; several service codes are filtered here
             page = self.ticketing.list(limit=LIST_PAGE, offset=offset, **filters)
-            for ticket in page.tickets:  # newest first: stop at the window's start
-                if ticket.submitted_at < start:
-                    return found
-                if ticket.submitted_at <= end and (not codes or ticket.category in codes):
-                    found.append(ticket)
+            found += [t for t in page.tickets if not codes or t.category in codes]
             offset += len(page.tickets)
             if not page.tickets or offset >= page.total:
                 break
-        return found
+        return found[:limit]
 
     @route("GET", "/open311/v2/requests/{service_request_id}.{format}", "open311GetRequest",
            "One service request.", tags=("open311",), open311=True, permission="tickets.read")

@@ -354,6 +354,10 @@ class TicketingService(RedpropService):
                 query_ = query_.where(column == value)
         if request.status:
             query_ = query_.where(t.status.in_(request.status))
+        if request.submitted_since is not None:
+            query_ = query_.where(t.submitted_at >= request.submitted_since)
+        if request.submitted_until is not None:
+            query_ = query_.where(t.submitted_at <= request.submitted_until)
         total = self.db.execute(select(func.count()).select_from(query_.subquery())).scalar_one()
         rows = self.db.execute(query_.order_by(t.submitted_at.desc(), t.id).limit(request.limit)
                                .offset(request.offset)).all()
