@@ -3,23 +3,14 @@ committee for X1, a second company, a housing department and the people who act.
 
 from __future__ import annotations
 
-import itertools
-import uuid
-
 import pytest
 from sqlalchemy import create_engine
 
 from redprop.contracts.ticketing import Actor
+from redprop.testing.tickets import COMPANY, RESIDENT, WORKER, act, rid, submit  # noqa: F401 - re-exported to the tests
 
-RESIDENT = Actor(kind="resident", id="P2")
-COMPANY = Actor(kind="handler", handler_kind="property_company", id="CO1")
 COMPANY2 = Actor(kind="handler", handler_kind="property_company", id="CO2")
 MEMBERS = ["E1", "E2", "E3", "E4", "E5"]  # the owners' committee OC1 of X1
-_ids = itertools.count(1)
-
-
-def rid(prefix: str = "req") -> str:
-    return f"{prefix}-{next(_ids):05d}-{uuid.uuid4().hex[:6]}"
 
 
 def extra_records() -> list[dict]:
@@ -60,17 +51,6 @@ def start(run_suite, small_district, backend="sqlite", rubric: str | None = None
 @pytest.fixture
 def suite(run_suite, small_district):
     return start(run_suite, small_district)
-
-
-def submit(suite, **fields):
-    body = {"resident_id": "P2", "category": "leak", "building_id": "B1",
-            "description": "楼道顶棚漏水，雨天更严重", "request_id": rid("submit"), **fields}
-    return suite.rpc.ticketing.submit(**body).ticket
-
-
-def act(suite, operation: str, ticket_id: str, actor: Actor, **fields):
-    return suite.rpc.call("ticketing", operation, {"ticket_id": ticket_id, "actor": actor.model_dump(),
-                                                   "request_id": rid(operation), **fields}).ticket
 
 
 def evaluation_engine(suite):

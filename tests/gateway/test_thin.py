@@ -41,3 +41,11 @@ def test_open311_reads_the_catalogue_once_not_on_every_call(gateway):
         response = gateway.call("GET", path, key=key_of("operator"))
         assert response.status_code == 200, response.text
     assert catalogue_calls(gateway) - before == 1
+
+
+def test_a_resident_id_sent_as_null_is_refused_not_read_as_absent(gateway):
+    for role in ("resident", "grid_worker"):
+        body = {"category": "leak", "building_id": "B1", "description": "楼道顶棚漏水", "resident_id": None}
+        response = gateway.call("POST", "/api/v1/tickets", role, json=body)
+        assert response.status_code == 422, response.text
+        assert "resident_id" in response.text

@@ -118,6 +118,8 @@ class GatewayService(RedpropService):
         fields = read_body(request, SubmitTicketBody).model_dump(mode="json", exclude_unset=True)
         # A well-formed code the catalogue lacks is a reference to nothing: 404, as for a building.
         self._known_codes([fields["category"]])
+        if "resident_id" in fields and fields["resident_id"] is None:  # the document says a string, or absent
+            raise ValidationFailed.for_field("resident_id", "a person id, or leave it out", "type")
         reporter = reporter_fields(principal, fields.pop("resident_id", None), "resident_id")
         if reporter is None:
             raise ValidationFailed.for_field("resident_id", "name the resident you submit for", "missing")
