@@ -4,18 +4,15 @@ checked against its own contract, the type kept across a retry."""
 from __future__ import annotations
 
 import pytest
-from nameko.containers import get_container_cls
 from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from redprop.contracts.registry import RolesChanged, StructureChanged
 from redprop.db import Database, new_metadata
-from redprop.db.engine import build_engine
 from redprop.messaging import event_handler, wire
-from redprop.messaging.tables import MessagingBase
 from redprop.service import RedpropService
 from redprop.testing.events import dead_letters
-from redprop.testing.suite import wait_for
+from redprop.testing.suite import ad_hoc_service, wait_for
 from tests.shared.test_faults import publish_event, structure_event
 
 pytestmark = pytest.mark.integration
@@ -51,21 +48,13 @@ class FamilyService(RedpropService):
 @pytest.fixture
 def family(make_settings):
     settings = make_settings(["family"])
-    engine = build_engine(settings.database_url("family"))
-    FamilyBase.metadata.create_all(engine)
-    MessagingBase.metadata.create_all(engine)
-    config = settings.nameko_config("family")
-    container = get_container_cls(config)(FamilyService, config)
-    container.start()
+    with ad_hoc_service(settings, FamilyService, FamilyBase.metadata) as (container, engine):
+        def seen() -> list[tuple[str, str]]:
+            with engine.connect() as conn:
+                return sorted(tuple(r) for r in conn.execute(select(Seen.event_type, Seen.event_id)))
 
-    def seen() -> list[tuple[str, str]]:
-        with engine.connect() as conn:
-            return sorted(tuple(r) for r in conn.execute(select(Seen.event_type, Seen.event_id)))
-
-    container.seen, container.settings = seen, settings
-    yield container
-    container.stop()
-    engine.dispose()
+        container.seen, container.settings = seen, settings
+        yield container
 
 
 def roles_event(event_id: str) -> dict:

@@ -12,7 +12,6 @@ import uuid
 import eventlet
 import pytest
 from kombu import Connection, Exchange
-from nameko.containers import get_container_cls
 from sqlalchemy import Integer, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -21,11 +20,11 @@ from redprop.db import Database, new_metadata
 from redprop.db.engine import build_engine
 from redprop.messaging import event_handler, wire
 from redprop.messaging.outbox import OutboxRelay
-from redprop.messaging.tables import MessagingBase, OutboxMessage
+from redprop.messaging.tables import OutboxMessage
 from redprop.service import RedpropService
 from redprop.testing import events
 from redprop.testing.events import dead_letters
-from redprop.testing.suite import Suite, wait_for
+from redprop.testing.suite import Suite, ad_hoc_service, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -61,22 +60,14 @@ class AuditService(RedpropService):
 @pytest.fixture
 def audit(make_settings):
     settings = make_settings(["audit"])
-    engine = build_engine(settings.database_url("audit"))
-    AuditBase.metadata.create_all(engine)
-    MessagingBase.metadata.create_all(engine)
-    config = settings.nameko_config("audit")
-    container = get_container_cls(config)(AuditService, config)
-    container.start()
+    with ad_hoc_service(settings, AuditService, AuditBase.metadata) as (container, engine):
+        def seen() -> list[tuple[str, int]]:
+            with engine.connect() as conn:
+                return [tuple(r) for r in conn.execute(select(Seen.event_id, Seen.structure_version))]
 
-    def seen() -> list[tuple[str, int]]:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(select(Seen.event_id, Seen.structure_version))]
-
-    container.seen = seen
-    container.settings = settings
-    yield container
-    container.stop()
-    engine.dispose()
+        container.seen = seen
+        container.settings = settings
+        yield container
 
 
 def publish_event(settings, body: bytes | dict, routing_key: str = StructureChanged.event_type,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 
 from redprop.config import Settings
 from redprop.db.migrate import has_database, upgrade
@@ -98,3 +99,25 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: f
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {message}")
         eventlet.sleep(interval)
+
+
+@contextmanager
+def ad_hoc_service(settings: Settings, service_cls: type, metadata):
+    """Run a test's own service class (e.g. a stand-in consumer of events) on a database holding its
+    tables and the messaging tables; yields ``(container, engine)``."""
+    from nameko.containers import get_container_cls
+
+    from redprop.db.engine import build_engine
+    from redprop.messaging.tables import MessagingBase
+
+    engine = build_engine(settings.database_url(service_cls.name))
+    metadata.create_all(engine)
+    MessagingBase.metadata.create_all(engine)
+    config = settings.nameko_config(service_cls.name)
+    container = get_container_cls(config)(service_cls, config)
+    container.start()
+    try:
+        yield container, engine
+    finally:
+        container.stop()
+        engine.dispose()
