@@ -81,21 +81,22 @@ SubmitTicketBody = derive(
     resident_id=(Id | None, Field(default=None, description="The resident the ticket is for: a worker key must "
                                                             "name one; a resident key may omit its own.")))
 
-#: action -> (permission, body model); each is POST /api/v1/tickets/{ticket_id}/{action}.
+#: The ticket transitions served as ``POST /api/v1/tickets/{ticket_id}/<action>``: the permission, the
+#: body, and the summary, which is the contract's (written once, in the contract).
 TICKET_ACTIONS: dict[str, tuple[str, type[BaseModel], str]] = {
-    name: (permission, derive(f"{name.title()}TicketBody", request), summary)
-    for name, permission, request, summary in [
-        ("rate", "tickets.rate", ticketing.RateRequest, "The resident confirms and rates 1-5; the ticket closes."),
-        ("reopen", "tickets.reopen", ticketing.ReopenRequest, "The resident is not satisfied: back to the handler."),
-        ("cancel", "tickets.cancel", ticketing.CancelRequest, "Cancel an open ticket."),
-        ("accept", "tickets.handle", ticketing.AcceptRequest, "The handler takes the ticket."),
-        ("reject", "tickets.handle", ticketing.RejectRequest, "The handler declines, with a reason."),
-        ("note", "tickets.handle", ticketing.NoteRequest, "A progress note; may wait for the resident."),
-        ("resolve", "tickets.handle", ticketing.ResolveRequest, "The handler resolves it with the price-list items used."),
-        ("dispatch", "tickets.manage", ticketing.DispatchRequest, "A community worker dispatches the ticket."),
-        ("transfer", "tickets.manage", ticketing.TransferRequest, "Hand the ticket to another handler."),
-        ("close", "tickets.manage", ticketing.CloseRequest, "Close a resolved ticket the resident did not confirm."),
-        ("escalate", "tickets.manage", ticketing.EscalateRequest, "Climb one level of the ladder."),
+    name: (permission, derive(f"{name.title()}TicketBody", request), ticketing.CONTRACT.operations[name].summary)
+    for name, permission, request in [
+        ("rate", "tickets.rate", ticketing.RateRequest),
+        ("reopen", "tickets.reopen", ticketing.ReopenRequest),
+        ("cancel", "tickets.cancel", ticketing.CancelRequest),
+        ("accept", "tickets.handle", ticketing.AcceptRequest),
+        ("reject", "tickets.handle", ticketing.RejectRequest),
+        ("note", "tickets.handle", ticketing.NoteRequest),
+        ("resolve", "tickets.handle", ticketing.ResolveRequest),
+        ("dispatch", "tickets.manage", ticketing.DispatchRequest),
+        ("transfer", "tickets.manage", ticketing.TransferRequest),
+        ("close", "tickets.manage", ticketing.CloseRequest),
+        ("escalate", "tickets.manage", ticketing.EscalateRequest),
     ]
 }
 

@@ -285,8 +285,15 @@ class Route(HttpRequestHandler):
             return error_response(exc, open311=self.spec.open311, fmt=fmt)
 
 
-def route(method: str, path: str, operation_id: str, summary: str, *, tags: tuple[str, ...], **options):
-    """Declare an HTTP operation: ``@route("GET", "/api/v1/tickets/{ticket_id}", "getTicket", ...)``."""
+def route(method: str, path: str, operation_id: str, summary: str = "", *, tags: tuple[str, ...],
+          operation=None, **options):
+    """Declare an HTTP operation: ``@route("GET", "/api/v1/tickets/{ticket_id}", "getTicket", ...)``.
+
+    A route that stands for one operation of a service's contract names it (``operation=``): its summary
+    is the contract's, followed by what is particular to HTTP (``summary``), so it is written once.
+    """
+    if operation is not None:
+        summary = " ".join(part for part in (operation.summary, summary) if part)
     spec = RouteSpec(method=method, path=path, operation_id=operation_id, summary=summary, tags=tags, **options)
     return Route.decorator(spec, expected_exceptions=(RedpropError,))
 

@@ -42,6 +42,11 @@ def _dump(reply) -> dict:
     return reply.model_dump(mode="json")
 
 
+TICKETING_OPS = ticketing_c.CONTRACT.operations
+MEDIATION_OPS = mediation_c.CONTRACT.operations
+EVALUATION_OPS = evaluation_c.CONTRACT.operations
+
+
 class GatewayService(RedpropService):
     name = "gateway"
     contract = None  # HTTP only: it offers no RPC operations and publishes no events
@@ -87,7 +92,7 @@ class GatewayService(RedpropService):
         return json_response({"name": principal.name, "role": principal.role, "district": principal.district,
                               "subject": principal.subject, "actor": principal.actor()})
 
-    @route("GET", "/api/v1/catalogue", "getCatalogue", "Ticket categories and SLA classes.", tags=("tickets",),
+    @route("GET", "/api/v1/catalogue", "getCatalogue", tags=("tickets",), operation=TICKETING_OPS["catalogue"],
            permission="catalogue.read", reply=ticketing_c.CatalogueReply)
     def catalogue(self, request, principal):
         return json_response(_dump(self.ticketing.catalogue()))
@@ -111,8 +116,8 @@ class GatewayService(RedpropService):
 
     # -- REST: tickets ----------------------------------------------------------------------------
 
-    @route("POST", "/api/v1/tickets", "submitTicket", "Place a ticket (居民下单).", tags=("tickets",),
-           permission="tickets.submit", body=SubmitTicketBody, reply=ticketing_c.TicketReply, status=201,
+    @route("POST", "/api/v1/tickets", "submitTicket", "A worker's key names the resident.", tags=("tickets",),
+           operation=TICKETING_OPS["submit"], permission="tickets.submit", body=SubmitTicketBody, reply=ticketing_c.TicketReply, status=201,
            idempotent_key=True)
     def submit_ticket(self, request, principal: Principal):
         fields = read_body(request, SubmitTicketBody).model_dump(mode="json", exclude_unset=True)
@@ -128,7 +133,7 @@ class GatewayService(RedpropService):
         return json_response(_dump(reply), 201)
 
     @route("GET", "/api/v1/tickets", "listTickets",
-           "Tickets the caller may see: a resident's own, a handler's, or (workers) all, with filters.",
+           "The caller sees a resident's own, a handler's, or (workers) all.", operation=TICKETING_OPS["list"],
            tags=("tickets",), permission="tickets.read", query=TicketListQuery, reply=ticketing_c.TicketList)
     def list_tickets(self, request, principal: Principal):
         query = read_query(request, TicketListQuery).model_dump(exclude_unset=True)
@@ -140,8 +145,8 @@ class GatewayService(RedpropService):
             raise NotFound.entity("ticket", ticket_id, "ticket_id")  # do not reveal others' tickets
         return reply
 
-    @route("GET", "/api/v1/tickets/{ticket_id}", "getTicket", "One ticket with its history and SLA deadlines.",
-           tags=("tickets",), permission="tickets.read", reply=ticketing_c.TicketReply)
+    @route("GET", "/api/v1/tickets/{ticket_id}", "getTicket", "With its SLA deadlines.",
+           operation=TICKETING_OPS["get"], tags=("tickets",), permission="tickets.read", reply=ticketing_c.TicketReply)
     def get_ticket(self, request, principal, ticket_id):
         return json_response(_dump(self._visible_ticket(principal, ticket_id)))
 
@@ -155,13 +160,14 @@ class GatewayService(RedpropService):
     # -- REST: consultations and league tables --------------------------------------------------------
 
     @route("GET", "/api/v1/consultations/{consultation_id}", "getConsultation",
-           "An owners' consultation (poll) and its result.", tags=("consultations",),
+           operation=MEDIATION_OPS["get_consultation"], tags=("consultations",),
            permission="consultations.read", reply=mediation_c.ConsultationReply)
     def get_consultation(self, request, principal, consultation_id):
         return json_response(_dump(self.mediation.get_consultation(consultation_id=consultation_id)))
 
     @route("POST", "/api/v1/consultations/{consultation_id}/ballots", "castBallot",
-           "Vote: a resident for their household online; a community admin enters a paper ballot.",
+           "A resident votes for their household online; a community admin enters a paper ballot.",
+           operation=MEDIATION_OPS["cast_ballot"],
            tags=("consultations",), permission="consultations.vote", body=BallotBody, reply=mediation_c.BallotReply,
            status=201, idempotent_key=True)
     def cast_ballot(self, request, principal: Principal, consultation_id):
@@ -178,8 +184,8 @@ class GatewayService(RedpropService):
                                            **fields)
         return json_response(_dump(reply), 201)
 
-    @route("GET", "/api/v1/league-table", "getLeagueTable",
-           "The district's property companies ranked, with the trend over quarters.", tags=("evaluation",),
+    @route("GET", "/api/v1/league-table", "getLeagueTable", operation=EVALUATION_OPS["league_table"],
+           tags=("evaluation",),
            permission="league.read", query=LeagueQuery, reply=evaluation_c.LeagueTableReply)
     def league_table(self, request, principal):
         query = read_query(request, LeagueQuery).model_dump(exclude_unset=True)
