@@ -109,6 +109,58 @@ OperationKind = Literal["query", "command"]
 
 
 @dataclass(frozen=True)
+class Permit:
+    """Who may call an operation: checked in the worker against the registry, before the operation runs.
+
+    - ``Permit.public(rule)``: anyone (reads of what is public anyway: the map, a league table).
+    - ``Permit.person(rule, actor=...)``: any person the registry knows (a resident reports a problem).
+    - ``Permit.holding(*roles, rule=..., actor=..., within=...)``: a person holding one of ``roles`` today;
+      with ``within``, the post must cover the entity that request field names (the post's scope, or its
+      organisation's scope, is that entity or one of its ancestors in the governance map).
+
+    ``actor`` and ``within`` are dotted paths into the request (``"actor"``, ``"actor.person_id"``).
+    Record-level rules (a resident sees their own ticket, a company never rates itself) stay with the
+    service that owns the record; ``rule`` says in one line what the permit and those rules ask.
+    """
+
+    rule: str
+    actor: str | None = None
+    roles: tuple[str, ...] = ()
+    within: str | None = None
+
+    @classmethod
+    def public(cls, rule: str = "anyone") -> Permit:
+        return cls(rule=rule)
+
+    @classmethod
+    def person(cls, rule: str, actor: str = "actor") -> Permit:
+        return cls(rule=rule, actor=actor)
+
+    @classmethod
+    def holding(cls, *roles: str, rule: str, actor: str = "actor", within: str | None = None) -> Permit:
+        if not roles:
+            raise ValueError("Permit.holding needs at least one role")
+        return cls(rule=rule, actor=actor, roles=tuple(roles), within=within)
+
+    @property
+    def is_public(self) -> bool:
+        return self.actor is None
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": self.rule}
+        if self.actor:
+            out["actor"] = self.actor
+        if self.roles:
+            out["roles"] = list(self.roles)
+        if self.within:
+            out["within"] = self.within
+        return out
+
+
+PUBLIC = Permit.public()
+
+
+@dataclass(frozen=True)
 class Operation:
     """One RPC operation of a service.
 
@@ -122,6 +174,7 @@ class Operation:
     request: type[Request]
     reply: type[Reply]
     summary: str
+    permit: Permit = PUBLIC
 
     @property
     def persistent(self) -> bool:
@@ -142,13 +195,17 @@ class ServiceContract:
     def major(self) -> int:
         return int(self.version.split(".")[0])
 
-    def query(self, name: str, request: type[Request], reply: type[Reply], summary: str) -> Operation:
-        return self._add(Operation(name, "query", request, reply, summary))
+    def query(self, name: str, request: type[Request], reply: type[Reply], summary: str,
+              permit: Permit = PUBLIC) -> Operation:
+        return self._add(Operation(name, "query", request, reply, summary, permit))
 
-    def command(self, name: str, request: type[CommandRequest], reply: type[Reply], summary: str) -> Operation:
+    def command(self, name: str, request: type[CommandRequest], reply: type[Reply], summary: str,
+                permit: Permit | None = None) -> Operation:
+        """A command changes state, so someone answers for it: its permit names the acting person."""
         if not issubclass(request, CommandRequest):
             raise TypeError(f"{self.service}.{name}: a command's request must derive from CommandRequest")
-        return self._add(Operation(name, "command", request, reply, summary))
+        permit = permit or PUBLIC  # transitional: every command gets a permit naming its actor (issue 15)
+        return self._add(Operation(name, "command", request, reply, summary, permit))
 
     def event(self, event: type[Event]) -> type[Event]:
         if not event.event_type.startswith(self.service + "."):
@@ -166,6 +223,7 @@ class ServiceContract:
         return {
             "service": self.service,
             "version": self.version,
-            "operations": {n: {"kind": o.kind, "summary": o.summary} for n, o in self.operations.items()},
+            "operations": {n: {"kind": o.kind, "summary": o.summary, "permit": o.permit.describe()}
+                           for n, o in self.operations.items()},
             "events": sorted(self.events),
         }

@@ -38,7 +38,7 @@ from redprop.contracts.base import (
 
 CONTRACT = ServiceContract(
     service="registry",
-    version="1.0.0",
+    version="1.1.0",
     summary="The governance map: administrative tree, complexes, grids, buildings, households, "
             "organisations, people and roles. Answers `resolve` for every other service.",
 )
@@ -98,12 +98,25 @@ RoleKind = Literal[
     "company_manager", "company_staff",
     "department_contact",
     "volunteer",
+    # officials of the hub and of government (since 1.1): who may act in the services (docs/authorisation.md)
+    "community_worker",           # 社区工作者: the community hub's workbench
+    "subdistrict_officer",        # 街道(镇)干部
+    "district_officer",           # 区级干部 (the district's hub, the city's matching decisions)
+    "housing_officer",            # 房管部门: certifies star ratings (with a housing department)
+    "data_officer",               # keeps the governance map and answers residents' data requests (PIPL)
+    "operator",                   # runs the release: dead letters, keys, maintenance
 ]
 #: The roles that make up a grid service team (网格服务小组).
 GRID_TEAM_ROLES = ("grid_head", "grid_member", "building_leader", "second_building_leader",
                    "red_property_specialist")
 #: "Three officials, two heads, two members" (三官两长两员): the kinds of mediator.
 MEDIATOR_ROLES = ("judge", "prosecutor", "police_officer", "grid_head", "grid_member", "mediator")
+#: Role groups the permits name (docs/authorisation.md).
+WORKER_ROLES = ("community_worker", "grid_head", "grid_member", "red_property_specialist")
+OFFICIAL_ROLES = ("community_worker", "subdistrict_officer", "district_officer")
+COMPANY_ROLES = ("company_manager", "company_staff")
+COMMITTEE_ROLES = ("committee_chair", "committee_member")
+PARTY_COMMITTEE_ROLES = ("party_secretary", "party_committee_member")
 
 EntityKind = Literal["region", "complex", "grid", "building", "household", "organisation", "person",
                      "role", "report"]

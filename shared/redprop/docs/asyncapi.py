@@ -266,6 +266,8 @@ def build_document(contracts: dict[str, ServiceContract] | None = None) -> dict[
                 "payload": _envelope(refs[f"{op.name}.request"]),
                 "bindings": _amqp(contentEncoding="utf-8", messageType=qualified),
                 "x-redprop-kind": op.kind,
+                # Who may call it (docs/authorisation.md): refused with `permission_denied` otherwise.
+                "x-redprop-permit": op.permit.describe(),
             }
             messages[reply_key] = {
                 "name": reply_key,
