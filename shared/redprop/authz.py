@@ -127,7 +127,7 @@ class Authorizer:
             return actor
         held = [g for g in grants.grants if g.role in permit.roles]
         if not held:
-            raise PermissionDenied(f"{actor} holds none of the posts this needs ({', '.join(permit.roles)})",
+            raise PermissionDenied(f"{actor} may not do this: {permit.rule} (holds none of: {', '.join(permit.roles)})",
                                    {**details, "check": "role", "roles": list(permit.roles)})
         target = field_value(request, permit.within) if permit.within else None
         if target is not None:

@@ -119,8 +119,12 @@ class RedpropService:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        contract = cls.__dict__.get("contract")
-        for name, operation in (contract.operations.items() if contract is not None else ()):
+        contract = cls.__dict__.get("contract", getattr(cls, "contract", None))
+        if contract is None or not contract.operations:
+            # No operations, no permits to check: no queues for the registry's announcements either.
+            cls.forget_grants_on_roles_changed = cls.forget_grants_on_structure_changed = None
+            return
+        for name, operation in contract.operations.items():
             method = cls.__dict__.get(name)
             if method is not None and not getattr(method, "redprop_checked", False):
                 setattr(cls, name, checked(operation, method))

@@ -96,3 +96,13 @@ def test_ancestry_runs_from_the_entity_up_to_the_district(registry):
     with pytest.raises(NotFound) as missing:
         registry.rpc.registry.ancestry(id="NOPE-GRID")
     assert missing.value.details["id"] == "NOPE-GRID"
+
+
+def test_the_published_authorisation_page_is_what_the_services_enforce():
+    from pathlib import Path
+
+    from redprop.docs.permits import render_markdown
+
+    page = Path(__file__).parents[2] / "docs" / "authorisation.md"
+    assert page.read_text(encoding="utf-8") == render_markdown(), (
+        "docs/authorisation.md is stale: run `redprop permits --out docs/authorisation.md`")

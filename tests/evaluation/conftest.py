@@ -19,8 +19,6 @@ def extra_records() -> list[dict]:
               "organisation_id": "OC1", "scope_id": "X1", "term_start": "2024-01-01"} for n, p in enumerate(MEMBERS)]
     return [
         {"kind": "organisation", "id": "OC1", "org_kind": "owners_committee", "name": "阳光业委会", "scope_id": "X1"},
-        {"kind": "organisation", "id": "DEP-HOUSING", "org_kind": "department", "name": "区房管局",
-         "department_function": "housing"},
         {"kind": "organisation", "id": "CO2", "org_kind": "property_company", "name": "宜居物业", "scope_id": "C1"},
         {"kind": "complex", "id": "X3", "name": "明月小区", "community_id": "C1", "property_company_id": "CO2",
          "lat": 31.02, "lon": 121.02},
@@ -32,6 +30,10 @@ def extra_records() -> list[dict]:
         *people, *roles,
         {"kind": "role", "id": "RM1", "person_id": "P9", "role": "company_manager", "organisation_id": "CO1",
          "scope_id": "X1", "term_start": "2024-01-01"},
+        {"kind": "role", "id": "RH1", "person_id": "H-OFFICER", "role": "housing_officer",
+         "organisation_id": "DEP-HOUSING", "term_start": "2024-01-01"},
+        {"kind": "role", "id": "RM3", "person_id": "P3", "role": "company_manager", "organisation_id": "CO2",
+         "term_start": "2024-01-01"},
         # A cross appointment: the company's manager also sits on the community party committee.
         {"kind": "role", "id": "RM2", "person_id": "P9", "role": "party_committee_member", "organisation_id": "PC1",
          "scope_id": "C1", "term_start": "2024-01-01"},

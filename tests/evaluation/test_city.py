@@ -209,7 +209,7 @@ def test_a_district_publishes_stars_and_refuses_the_city_table(run_suite, small_
             district=suite.settings.district, id="RT-1", company_id="CO1", year=today.year - 1, rubric="red_property",
             state="certified", created_at=datetime.now(UTC), cert_stars=4, cert_issued_on=today - timedelta(days=30),
             cert_valid_until=today + timedelta(days=1000), cert_last_year=today.year - 1))
-    reply = rpc.close_period(period=now, closed_by="DEP-HOUSING", request_id=rid("close"))
+    reply = rpc.close_period(period=now, closed_by="DEP-HOUSING", actor="P-HO", request_id=rid("close"))
     assert [(s.company_id, s.rank, s.stars) for s in reply.standings] == [("CO1", 1, 4)]
 
 

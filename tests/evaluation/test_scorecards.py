@@ -55,7 +55,7 @@ def test_scorecards_are_signed_locked_and_corrected_by_new_versions(suite):
         sign(suite, card.id, MEMBERS[3], version=1)
     sign(suite, card.id, MEMBERS[3])
 
-    closed = suite.rpc.evaluation.close_period(period=NOW, closed_by="DEP-HOUSING", request_id=rid("close"))
+    closed = suite.rpc.evaluation.close_period(period=NOW, closed_by="DEP-HOUSING", actor="P-HO", request_id=rid("close"))
     assert closed.locked_scorecards == 1
     assert [(s.company_id, s.rank) for s in closed.standings] == [("CO1", 1)]
     card = suite.rpc.evaluation.get_scorecard(scorecard_id=card.id).scorecard
@@ -63,9 +63,12 @@ def test_scorecards_are_signed_locked_and_corrected_by_new_versions(suite):
     with pytest.raises(Conflict, match="locked"):                   # v2 was recorded before the lock
         sign(suite, card.id, MEMBERS[4])
     with pytest.raises(Conflict, match="closed"):
+        submit_card(suite)
+    with pytest.raises(PermissionDenied) as elsewhere:              # X1's committee scoring another complex
         submit_card(suite, complex_id="X3", committee_id="OC1")
+    assert elsewhere.value.details["check"] == "scope"
     with pytest.raises(Conflict):
-        suite.rpc.evaluation.close_period(period=NOW, closed_by="DEP-HOUSING", request_id=rid("close"))
+        suite.rpc.evaluation.close_period(period=NOW, closed_by="DEP-HOUSING", actor="P-HO", request_id=rid("close"))
     late = suite.rpc.evaluation.correct_scorecard(
         scorecard_id=card.id, corrected_by=MEMBERS[0], reason="复核后更正", request_id=rid("fix"),
         scores={**RED_SCORECARD, "daily_security_facilities": "7"}).scorecard

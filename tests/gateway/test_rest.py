@@ -118,11 +118,11 @@ def test_places_of_a_community(gateway):
 def test_voting_in_a_consultation(run_suite, small_district):
     gateway = start_gateway(run_suite, small_district, "mediation")
     rpc = gateway.suite.rpc
-    matter = rpc.mediation.open_matter(title="停车收费调整", topic="parking", complex_id="X1",
+    matter = rpc.mediation.open_matter(actor="P-CW", title="停车收费调整", topic="parking", complex_id="X1",
                                        parties=["party_branch", "property_company", "self_management_committee",
                                                 "building_leaders"], request_id=uuid.uuid4().hex).matter.id
     now = datetime.now(UTC)
-    consultation = rpc.mediation.open_consultation(
+    consultation = rpc.mediation.open_consultation(actor="P-CW", 
         matter_id=matter, question="临时停车免费改为30分钟?", rule="simple_majority", approve_option="agree",
         options=[{"id": "agree", "label": "同意"}, {"id": "disagree", "label": "不同意"}],
         opens_at=now - timedelta(minutes=1), closes_at=now + timedelta(days=3), complex_id="X1").consultation.id

@@ -4,6 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+#: Who acts in the matching tests (tests/conftest.py OFFICIALS): a community worker and a street officer.
+WORKER_ID, OFFICER_ID = "P-CW", "P-SD"
+
+
+def load_city_officials(suite, city: str) -> None:
+    """The city release checks its permits against its own registry: the city, its operator and officer."""
+    people = [("P-DATA", "data_officer"), ("P-OPS", "operator"), ("P-DO", "district_officer")]
+    records = [{"kind": "region", "id": city, "level": "city", "name": "示范市"}]
+    for person, role in people:
+        records += [{"kind": "person", "id": person, "name": person},
+                    {"kind": "role", "id": f"R-{person}", "person_id": person, "role": role, "scope_id": city,
+                     "term_start": "2024-01-01"}]
+    assert suite.rpc.registry.upsert(actor="P-DATA", records=records, request_id="load-city-officials").applied
+
 
 @pytest.fixture(scope="session", autouse=True)
 def jieba_ready():

@@ -26,6 +26,7 @@ from redprop.messaging.tables import ProcessedEvent
 from redprop.services.matching.options import MatchingOptions
 from redprop.testing import events
 from redprop.testing.suite import wait_for
+from tests.matching.conftest import OFFICER_ID, WORKER_ID, load_city_officials
 
 CITY, HUANGPU, XUHUI = "310000", "310101", "310104"
 TODAY = date.today()
@@ -90,8 +91,10 @@ def handled(settings: Settings, *events: c.Event) -> None:
 
 @pytest.fixture
 def city(make_settings, run_suite, backend):
-    settings = make_settings(["matching"], backend, services={"matching": {"options": {"role": "city"}}})
-    return run_suite("matching", settings=settings.model_copy(update={"district": CITY}))
+    settings = make_settings(["registry", "matching"], backend, services={"matching": {"options": {"role": "city"}}})
+    suite = run_suite("registry", "matching", settings=settings.model_copy(update={"district": CITY}))
+    load_city_officials(suite, CITY)
+    return suite
 
 
 def pool(suite, **kw) -> dict[tuple[str, str, str], c.CityPoolEntry]:
@@ -119,7 +122,7 @@ def test_the_city_pairs_an_offer_with_a_need_just_across_the_district_line(city)
     assert found[(HUANGPU, "offer", "OF-1")].open_quantity == 50, "a replayed offer counted twice"
 
     events = bind_events(city.settings, "matching.city_proposals_made")
-    reply = city.rpc.matching.run_city_matching(request_id="city-run-0001", as_of=TODAY.isoformat())
+    reply = city.rpc.matching.run_city_matching(actor="P-OPS", request_id="city-run-0001", as_of=TODAY.isoformat())
     assert reply.districts == [HUANGPU, XUHUI]
     assert (reply.offers_considered, reply.needs_considered) == (1, 2)
     # Only the pair across the line: Huangpu matches its own need itself.
@@ -136,7 +139,7 @@ def test_the_city_pairs_an_offer_with_a_need_just_across_the_district_line(city)
 
     # The proposal holds its quantity: another run proposes nothing new, and replays change nothing.
     deliver(city.settings, republished(needs_b), republished(offers_a))
-    again = city.rpc.matching.run_city_matching(request_id="city-run-0002", as_of=TODAY.isoformat())
+    again = city.rpc.matching.run_city_matching(actor="P-OPS", request_id="city-run-0002", as_of=TODAY.isoformat())
     assert again.proposals == []
     entries = pool(city)
     assert entries[(HUANGPU, "offer", "OF-1")].held_quantity == 20
@@ -156,7 +159,7 @@ def test_remainders_and_a_withdrawal_keep_the_city_pool_current(city):
                                                                     open_quantity=5, until=SOON)])
     deliver(city.settings, left, republished(left))
     wait_for(lambda: pool(city)[(HUANGPU, "offer", "OF-1")].open_quantity == 5, message="the remainder")
-    [prop] = city.rpc.matching.run_city_matching(request_id="city-run-0003", as_of=TODAY.isoformat()).proposals
+    [prop] = city.rpc.matching.run_city_matching(actor="P-OPS", request_id="city-run-0003", as_of=TODAY.isoformat()).proposals
     assert prop.quantity == 5
 
     # Huangpu's enterprise withdraws the offer: it leaves the pool and the city's pair expires.
@@ -172,7 +175,7 @@ def test_remainders_and_a_withdrawal_keep_the_city_pool_current(city):
     deliver(city.settings, *replays)
     handled(city.settings, *replays)
     assert pool(city, open_only=False)[(HUANGPU, "offer", "OF-1")].status == "withdrawn"
-    assert city.rpc.matching.run_city_matching(request_id="city-run-0004", as_of=TODAY.isoformat()).proposals == []
+    assert city.rpc.matching.run_city_matching(actor="P-OPS", request_id="city-run-0004", as_of=TODAY.isoformat()).proposals == []
 
 
 # -- the districts -------------------------------------------------------------------------------
@@ -182,12 +185,12 @@ def test_a_district_announces_its_records_and_remainders_and_keeps_the_citys_pai
     rpc = matching.rpc.matching
     events = bind_events(matching.settings)
     district = matching.settings.district
-    rpc.add_offers(offers=[{"id": "OF-1", "provider_id": "ENT-A", "title": "樱花树", "quantity": 20, "unit": "棵"}],
+    rpc.add_offers(actor=WORKER_ID, offers=[{"id": "OF-1", "provider_id": "ENT-A", "title": "樱花树", "quantity": 20, "unit": "棵"}],
                    request_id="add-offers-01")
-    rpc.add_needs(needs=[{"id": "ND-1", "requester_id": "X2", "title": "樱花树", "quantity": 8, "unit": "棵",
+    rpc.add_needs(actor=WORKER_ID, needs=[{"id": "ND-1", "requester_id": "X2", "title": "樱花树", "quantity": 8, "unit": "棵",
                           "needed_by": SOON.isoformat(), "budget_estimate": "8000"}], request_id="add-needs-01")
-    rpc.run_matching(request_id="run-000001")
-    rpc.withdraw_offer(offer_id="OF-1", request_id="withdraw-01")
+    rpc.run_matching(actor=OFFICER_ID, request_id="run-000001")
+    rpc.withdraw_offer(actor=WORKER_ID, offer_id="OF-1", request_id="withdraw-01")
 
     seen: list[tuple[str, dict]] = []
     wait_for(lambda: seen.extend(drain(matching.settings, events)) or
@@ -228,7 +231,7 @@ def test_a_district_announces_its_records_and_remainders_and_keeps_the_citys_pai
 
     # City operations belong to the city release.
     with pytest.raises(Conflict) as refused:
-        rpc.run_city_matching(request_id="city-run-0009")
+        rpc.run_city_matching(actor="P-OPS", request_id="city-run-0009")
     assert "role" in str(refused.value)
     with pytest.raises(Conflict):
         rpc.city_pool()

@@ -14,6 +14,7 @@ from kombu import Connection, Queue, binding
 
 from redprop.contracts import matching as c
 from redprop.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tests.matching.conftest import OFFICER_ID, WORKER_ID, load_city_officials
 from redprop.messaging import wire
 from redprop.testing.suite import wait_for
 from tests.matching.test_city import (
@@ -88,21 +89,23 @@ def city_vhost(rabbit_management):
 def linked(request, city_vhost, run_suite, make_settings, matching):
     # The city's database: sqlite unless a test asks for postgresql (indirect parametrisation).
     backend = getattr(request, "param", "sqlite")
-    settings = make_settings(["matching"], backend, services={"matching": {"options": {"role": "city"}}})
-    city = run_suite("matching", settings=settings.with_vhost(city_vhost).model_copy(update={"district": CITY}))
+    settings = make_settings(["registry", "matching"], backend, services={"matching": {"options": {"role": "city"}}})
+    city = run_suite("registry", "matching",
+                     settings=settings.with_vhost(city_vhost).model_copy(update={"district": CITY}))
+    load_city_officials(city, CITY)
     fed = Federation(matching.settings, city.settings)
     yield matching, city, fed
     fed.close()
 
 
 def add_offer(district, quantity: int = 20, value: int = 20_000) -> None:
-    district.rpc.matching.add_offers(offers=[{
+    district.rpc.matching.add_offers(actor=WORKER_ID, offers=[{
         "id": "OF-1", "provider_id": "ENT-A", "title": "樱花树", "quantity": quantity, "unit": "棵",
         "estimated_value": str(value)}], request_id="add-offer-of1")
 
 
 def add_need(district, id_: str = "ND-1", quantity: int = 8, budget: int = 8000) -> None:
-    district.rpc.matching.add_needs(needs=[{
+    district.rpc.matching.add_needs(actor=WORKER_ID, needs=[{
         "id": id_, "requester_id": "X2", "title": "樱花树", "quantity": quantity, "unit": "棵",
         "needed_by": SOON.isoformat(), "budget_estimate": str(budget)}], request_id=f"add-need-{id_.lower()}")
 
@@ -117,7 +120,7 @@ def kept(district, proposal_id: str, status: str | None = None):
 
 
 def city_run(city, n: int) -> list[c.CityProposalRecord]:
-    return city.rpc.matching.run_city_matching(request_id=f"city-run-{n:04d}", as_of=TODAY.isoformat()).proposals
+    return city.rpc.matching.run_city_matching(actor="P-OPS", request_id=f"city-run-{n:04d}", as_of=TODAY.isoformat()).proposals
 
 
 def decided(district: str, proposal_id: str, side: str, accept: bool) -> c.CityProposalDecided:
@@ -146,7 +149,7 @@ def test_both_sides_accept_and_the_delivery_reduces_the_offer_while_the_hold_kee
 
     # The hold: a home need of 8 gets only the 5 the city pair leaves.
     add_need(home)
-    [local] = home.rpc.matching.run_matching(request_id="home-run-01").proposals
+    [local] = home.rpc.matching.run_matching(actor=OFFICER_ID, request_id="home-run-01").proposals
     assert (local.offer_id, local.need_id, local.quantity) == ("OF-1", "ND-1", 5)
     assert offer_left(home) == 0
     # The district announces what it placed at home only; the city counts its own pair once.
@@ -157,25 +160,25 @@ def test_both_sides_accept_and_the_delivery_reduces_the_offer_while_the_hold_kee
     # Only the offer's side is ours; unknown pairs are not found; we record no delivery for Xuhui's need.
     rpc = home.rpc.matching
     with pytest.raises(PermissionDenied):
-        rpc.decide_city_proposal(city_proposal_id=pair.id, side="need", accept=True, actor="P1",
+        rpc.decide_city_proposal(actor="P-DO", city_proposal_id=pair.id, side="need", accept=True,
                                  request_id="decide-wrong-side")
     with pytest.raises(NotFound):
-        rpc.decide_city_proposal(city_proposal_id="CITY-nope-0001", side="offer", accept=True, actor="P1",
+        rpc.decide_city_proposal(actor="P-DO", city_proposal_id="CITY-nope-0001", side="offer", accept=True,
                                  request_id="decide-unknown-1")
     with pytest.raises(PermissionDenied):
-        rpc.fulfil_city_proposal(city_proposal_id=pair.id, delivered_quantity=1, request_id="fulfil-wrong-01")
+        rpc.fulfil_city_proposal(actor="P-DO", city_proposal_id=pair.id, delivered_quantity=1, request_id="fulfil-wrong-01")
 
-    first = rpc.decide_city_proposal(city_proposal_id=pair.id, side="offer", accept=True, actor="P1",
+    first = rpc.decide_city_proposal(actor="P-DO", city_proposal_id=pair.id, side="offer", accept=True,
                                      request_id="decide-offer-01")
     assert (first.proposal.offer_decision, first.proposal.status, first.changed) == ("accept", "proposed", True)
-    retried = rpc.decide_city_proposal(city_proposal_id=pair.id, side="offer", accept=True, actor="P1",
+    retried = rpc.decide_city_proposal(actor="P-DO", city_proposal_id=pair.id, side="offer", accept=True,
                                        request_id="decide-offer-01")
     assert retried == first
-    again = rpc.decide_city_proposal(city_proposal_id=pair.id, side="offer", accept=True, actor="P1",
+    again = rpc.decide_city_proposal(actor="P-DO", city_proposal_id=pair.id, side="offer", accept=True,
                                      request_id="decide-offer-02")
     assert again.changed is False
     with pytest.raises(Conflict):
-        rpc.decide_city_proposal(city_proposal_id=pair.id, side="offer", accept=False, actor="P1",
+        rpc.decide_city_proposal(actor="P-DO", city_proposal_id=pair.id, side="offer", accept=False,
                                  request_id="decide-offer-03")
 
     # Xuhui accepts its side (twice, and once more under a new id); a forged decline of our side is ignored.
@@ -218,23 +221,23 @@ def test_the_need_district_records_the_delivery_and_its_savings(linked):
     fed.until(lambda: kept(home, pair.id), "the district to keep the pair")
     rpc = home.rpc.matching
     with pytest.raises(Conflict):  # not accepted yet
-        rpc.fulfil_city_proposal(city_proposal_id=pair.id, delivered_quantity=10, request_id="fulfil-early-1")
+        rpc.fulfil_city_proposal(actor="P-DO", city_proposal_id=pair.id, delivered_quantity=10, request_id="fulfil-early-1")
 
-    rpc.decide_city_proposal(city_proposal_id=pair.id, side="need", accept=True, actor="P1",
+    rpc.decide_city_proposal(actor="P-DO", city_proposal_id=pair.id, side="need", accept=True,
                              request_id="decide-need-01")
     deliver(city.settings, decided(XUHUI, pair.id, "offer", True))
     fed.until(lambda: kept(home, pair.id, "accepted"), "the pair accepted at home")
     with pytest.raises(ValidationFailed):
-        rpc.fulfil_city_proposal(city_proposal_id=pair.id, delivered_quantity=11, request_id="fulfil-much-1")
+        rpc.fulfil_city_proposal(actor="P-DO", city_proposal_id=pair.id, delivered_quantity=11, request_id="fulfil-much-1")
 
-    done = rpc.fulfil_city_proposal(city_proposal_id=pair.id, delivered_quantity=10, request_id="fulfil-pair-1")
+    done = rpc.fulfil_city_proposal(actor="P-DO", city_proposal_id=pair.id, delivered_quantity=10, request_id="fulfil-pair-1")
     assert (done.proposal.status, done.proposal.delivered_quantity) == ("fulfilled", 10)
     unit_value = pair.explanation.unit_value
     assert done.proposal.savings == (unit_value * 10).quantize(Decimal("0.01")) > 0
-    assert rpc.fulfil_city_proposal(city_proposal_id=pair.id, delivered_quantity=10,
+    assert rpc.fulfil_city_proposal(actor="P-DO", city_proposal_id=pair.id, delivered_quantity=10,
                                     request_id="fulfil-pair-1") == done, "a retry is the same reply"
     with pytest.raises(Conflict):
-        rpc.fulfil_city_proposal(city_proposal_id=pair.id, delivered_quantity=10, request_id="fulfil-pair-2")
+        rpc.fulfil_city_proposal(actor="P-DO", city_proposal_id=pair.id, delivered_quantity=10, request_id="fulfil-pair-2")
     for level, key in (("complex", "X2"), ("community", "C1"), ("district", here)):
         [line] = rpc.ledger(level=level).lines
         assert (line.id, line.fulfilments, line.delivered_value) == (key, 1, done.proposal.savings)
@@ -267,11 +270,11 @@ def test_a_declined_pair_releases_the_hold_and_is_never_proposed_again(linked):
 
     # Xuhui accepts, we decline: declined whatever the order; the hold is released at once.
     deliver(city.settings, decided(XUHUI, pair.id, "need", True))
-    reply = home.rpc.matching.decide_city_proposal(city_proposal_id=pair.id, side="offer", accept=False,
-                                                   actor="P1", reason="已另有用途", request_id="decline-01")
+    reply = home.rpc.matching.decide_city_proposal(actor="P-DO", city_proposal_id=pair.id, side="offer", accept=False,
+                                                   reason="已另有用途", request_id="decline-01")
     assert reply.proposal.status == "declined" and offer_left(home) == 20
     add_need(home)
-    [local] = home.rpc.matching.run_matching(request_id="home-run-02").proposals
+    [local] = home.rpc.matching.run_matching(actor=OFFICER_ID, request_id="home-run-02").proposals
     assert local.quantity == 8
 
     fed.until(lambda: city.rpc.matching.list_city_proposals(status="declined").total == 1, "declined at the city")
@@ -287,5 +290,5 @@ def test_a_declined_pair_releases_the_hold_and_is_never_proposed_again(linked):
     assert city_run(city, 2) == []
     assert kept(home, pair.id).status == "declined"
     with pytest.raises(Conflict):
-        home.rpc.matching.decide_city_proposal(city_proposal_id=pair.id, side="offer", accept=True, actor="P1",
+        home.rpc.matching.decide_city_proposal(actor="P-DO", city_proposal_id=pair.id, side="offer", accept=True,
                                                request_id="decide-after-1")

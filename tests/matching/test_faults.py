@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from tests.matching.conftest import OFFICER_ID, WORKER_ID
+
 from redprop.messaging.rpc import ContractRpcConsumer
 from redprop.testing.suite import Suite, wait_for
 
@@ -39,17 +41,17 @@ def test_an_accept_and_a_fulfilment_redelivered_after_a_crash_take_effect_once(m
     try:
         suite.rpc.registry.upsert(actor="P-DATA", records=district_records, request_id="load-district-1")
         rpc = suite.rpc.matching
-        rpc.add_offers(offers=[{"id": "OF-1", "provider_id": "ENT-A", "title": "樱花树", "quantity": 20, "unit": "棵"}])
-        rpc.add_needs(needs=[{"id": "ND-1", "requester_id": "X2", "title": "樱花树景观", "quantity": 20, "unit": "棵",
+        rpc.add_offers(actor=WORKER_ID, offers=[{"id": "OF-1", "provider_id": "ENT-A", "title": "樱花树", "quantity": 20, "unit": "棵"}])
+        rpc.add_needs(actor=WORKER_ID, needs=[{"id": "ND-1", "requester_id": "X2", "title": "樱花树景观", "quantity": 20, "unit": "棵",
                               "needed_by": SOON, "budget_estimate": "40000"}])
-        [prop] = rpc.run_matching().proposals
-        rpc.decide(proposal_id=prop.id, side="offer", decision="accept")
+        [prop] = rpc.run_matching(actor=OFFICER_ID, ).proposals
+        rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="offer", decision="accept")
 
         for operation, request in (
                 ("matching.decide", {"proposal_id": prop.id, "side": "need", "decision": "accept",
-                                     "request_id": "accept-need-0001"}),
+                                     "request_id": "accept-need-0001", "actor": WORKER_ID}),
                 ("matching.fulfil", {"proposal_id": prop.id, "delivered_quantity": 20,
-                                     "request_id": "fulfil-0001"})):
+                                     "request_id": "fulfil-0001", "actor": WORKER_ID})):
             state = crash_after_commit(monkeypatch, operation)
             service, op = operation.split(".")
             pending = caller.call_async(service, op, request)

@@ -9,6 +9,7 @@ import pytest
 
 from redprop.errors import Conflict, NotFound, ValidationFailed
 from redprop.testing.suite import wait_for
+from tests.matching.conftest import OFFICER_ID, WORKER_ID
 
 pytestmark = pytest.mark.integration
 
@@ -35,16 +36,16 @@ def backend_matching(run_suite, backend, district_records):
 
 def test_offer_to_need_to_delivery_to_savings(backend_matching):
     rpc = backend_matching.rpc.matching
-    [offer] = rpc.add_offers(offers=[plants_offer()]).offers
+    [offer] = rpc.add_offers(actor=WORKER_ID, offers=[plants_offer()]).offers
     assert (offer.category, offer.category_source) == ("greening", "synonym:红叶石楠")
     assert (offer.lat, offer.lon) == (31.005, 121.004)            # the enterprise's location, from the registry
     assert offer.leaves_on == date(2099, 6, 30)                   # and its relocation date
     assert offer.available_quantity == 100 and offer.provider_name == "绿源苗木场"
-    [need] = rpc.add_needs(needs=[plants_need()]).needs
+    [need] = rpc.add_needs(actor=WORKER_ID, needs=[plants_need()]).needs
     assert (need.complex_id, need.community_id, need.subdistrict_id) == ("X2", "C1", "S")
     assert (need.unit, need.open_quantity) == ("plant", 60)
 
-    run = rpc.run_matching()
+    run = rpc.run_matching(actor=OFFICER_ID, )
     [prop] = run.proposals
     assert (prop.offer_id, prop.need_id, prop.quantity, prop.unit) == ("OF-PLANTS", "ND-PLANTS", 60, "plant")
     why = prop.explanation
@@ -53,9 +54,9 @@ def test_offer_to_need_to_delivery_to_savings(backend_matching):
     assert 0 < why.distance_m < 2000 and why.needed_by.isoformat() == SOON
     assert "红叶石楠" in why.summary and run.matched_value == Decimal("12000.00")
 
-    assert rpc.decide(proposal_id=prop.id, side="need", decision="accept").proposal.status == "proposed"
-    assert rpc.decide(proposal_id=prop.id, side="offer", decision="accept").proposal.status == "accepted"
-    done = rpc.fulfil(proposal_id=prop.id, delivered_quantity=50).proposal
+    assert rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="need", decision="accept").proposal.status == "proposed"
+    assert rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="offer", decision="accept").proposal.status == "accepted"
+    done = rpc.fulfil(actor=WORKER_ID, proposal_id=prop.id, delivered_quantity=50).proposal
     assert (done.status, done.delivered_quantity, done.savings) == ("fulfilled", 50, Decimal("10000.00"))
 
     for level, key in (("complex", "X2"), ("community", "C1"), ("subdistrict", "S"), ("district", "990001")):
@@ -65,58 +66,58 @@ def test_offer_to_need_to_delivery_to_savings(backend_matching):
     # 10 plants were not delivered: the need and the offer are open for them; the same pair may try again.
     assert rpc.list_needs().needs[0].open_quantity == 10
     assert rpc.list_offers().offers[0].available_quantity == 50
-    again = rpc.run_matching()
+    again = rpc.run_matching(actor=OFFICER_ID, )
     assert [(p.offer_id, p.quantity) for p in again.proposals] == [("OF-PLANTS", 10)]
 
 
 def test_a_declined_pair_is_never_proposed_again_and_runs_are_incremental(matching):
     rpc = matching.rpc.matching
-    rpc.add_offers(offers=[plants_offer(), {"id": "OF-SOFA", "provider_id": "ENT-B", "title": "旧沙发",
+    rpc.add_offers(actor=WORKER_ID, offers=[plants_offer(), {"id": "OF-SOFA", "provider_id": "ENT-B", "title": "旧沙发",
                                             "quantity": 4, "unit": "件", "condition": "fair"}])
-    rpc.add_needs(needs=[plants_need()])
-    first = rpc.run_matching()
+    rpc.add_needs(actor=WORKER_ID, needs=[plants_need()])
+    first = rpc.run_matching(actor=OFFICER_ID, )
     assert first.categories == ["furniture", "greening"]
     [prop] = first.proposals
-    declined = rpc.decide(proposal_id=prop.id, side="offer", decision="decline", reason="已预留").proposal
+    declined = rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="offer", decision="decline", reason="已预留").proposal
     assert declined.status == "declined"
     with pytest.raises(Conflict):
-        rpc.decide(proposal_id=prop.id, side="need", decision="accept")
+        rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="need", decision="accept")
     # Repeating the same decision changes nothing.
-    assert rpc.decide(proposal_id=prop.id, side="offer", decision="decline").changed is False
+    assert rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="offer", decision="decline").changed is False
 
-    second = rpc.run_matching(full=True)
+    second = rpc.run_matching(actor=OFFICER_ID, full=True)
     assert second.proposals == [] and second.candidates == 0
 
     # A new greening need: only greening is solved again; the declined pair stays barred.
-    rpc.add_needs(needs=[plants_need(id="ND-PLANTS-2", requester_id="X1", quantity=5)])
-    third = rpc.run_matching()
+    rpc.add_needs(actor=WORKER_ID, needs=[plants_need(id="ND-PLANTS-2", requester_id="X1", quantity=5)])
+    third = rpc.run_matching(actor=OFFICER_ID, )
     assert third.categories == ["greening"]
     assert [(p.offer_id, p.need_id) for p in third.proposals] == [("OF-PLANTS", "ND-PLANTS-2")]
     # Nothing changed since: an incremental run solves nothing.
-    assert rpc.run_matching().categories == []
+    assert rpc.run_matching(actor=OFFICER_ID, ).categories == []
 
 
 def test_expired_offers_and_leaving_enterprises_close_their_proposals(matching):
     rpc = matching.rpc.matching
     until = TODAY + timedelta(days=10)
-    rpc.add_offers(offers=[plants_offer(available_until=until.isoformat()),
+    rpc.add_offers(actor=WORKER_ID, offers=[plants_offer(available_until=until.isoformat()),
                            {"id": "OF-STONE", "provider_id": "ENT-B", "title": "石墩", "quantity": 20, "unit": "个"}])
-    rpc.add_needs(needs=[plants_need(needed_by=(TODAY + timedelta(days=60)).isoformat()),
+    rpc.add_needs(actor=WORKER_ID, needs=[plants_need(needed_by=(TODAY + timedelta(days=60)).isoformat()),
                          {"id": "ND-STONE", "requester_id": "X1", "title": "挡车石墩", "quantity": 10, "unit": "个",
                           "needed_by": SOON}])
-    run = rpc.run_matching()
+    run = rpc.run_matching(actor=OFFICER_ID, )
     by_need = {p.need_id: p for p in run.proposals}
     assert set(by_need) == {"ND-PLANTS", "ND-STONE"}
 
     # Planning from a day after the plants' window: the offer expires with its open proposal.
-    later = rpc.run_matching(as_of=(until + timedelta(days=1)).isoformat())
+    later = rpc.run_matching(actor=OFFICER_ID, as_of=(until + timedelta(days=1)).isoformat())
     assert later.offers_expired == ["OF-PLANTS"]
     assert rpc.get_proposal(proposal_id=by_need["ND-PLANTS"].id).proposal.status == "expired"
     with pytest.raises(Conflict):
-        rpc.decide(proposal_id=by_need["ND-PLANTS"].id, side="need", decision="accept")
+        rpc.decide(actor=WORKER_ID, proposal_id=by_need["ND-PLANTS"].id, side="need", decision="accept")
 
     # The stone works relocates today: its offer and open proposal go at once.
-    left = rpc.provider_leaves(provider_id="ENT-B", on=TODAY.isoformat())
+    left = rpc.provider_leaves(actor=WORKER_ID, provider_id="ENT-B", on=TODAY.isoformat())
     assert left.offers_expired == ["OF-STONE"] and left.proposals_expired == [by_need["ND-STONE"].id]
     assert [o.id for o in rpc.list_offers(status="expired").offers] == ["OF-PLANTS", "OF-STONE"]
     assert rpc.list_offers().total == 0
@@ -124,7 +125,7 @@ def test_expired_offers_and_leaving_enterprises_close_their_proposals(matching):
 
 def test_the_registry_relocation_date_reaches_open_offers(matching):
     rpc = matching.rpc.matching
-    rpc.add_offers(offers=[plants_offer()])
+    rpc.add_offers(actor=WORKER_ID, offers=[plants_offer()])
     leaving = (TODAY + timedelta(days=5)).isoformat()
     matching.rpc.registry.upsert(actor="P-DATA", request_id="relocate-ent-a-1", records=[
         {"kind": "organisation", "id": "ENT-A", "org_kind": "enterprise", "name": "绿源苗木场", "lat": 31.005,
@@ -136,42 +137,42 @@ def test_the_registry_relocation_date_reaches_open_offers(matching):
 
 def test_the_service_list_holds_standing_offers_renewed_each_period(matching):
     rpc = matching.rpc.matching
-    rpc.add_offers(offers=[{"id": "OF-VOL", "provider_id": "PAIR-1", "title": "助老探访", "quantity": 4,
+    rpc.add_offers(actor=WORKER_ID, offers=[{"id": "OF-VOL", "provider_id": "PAIR-1", "title": "助老探访", "quantity": 4,
                             "unit": "小时", "recurrence": "weekly", "weekdays": [6, 7]}])
     [standing] = rpc.service_list().offers
     assert (standing.kind, standing.recurrence, standing.lat) == ("service", "weekly", 31.005)  # the unit's community
-    rpc.add_needs(needs=[{"id": "ND-VISIT", "requester_id": "X1", "title": "独居老人探访", "quantity": 10,
+    rpc.add_needs(actor=WORKER_ID, needs=[{"id": "ND-VISIT", "requester_id": "X1", "title": "独居老人探访", "quantity": 10,
                           "unit": "hour", "needed_by": (TODAY + timedelta(days=60)).isoformat(),
                           "budget_estimate": "500"}])
     monday = TODAY - timedelta(days=TODAY.weekday())
-    week1 = rpc.run_matching(as_of=monday.isoformat())
+    week1 = rpc.run_matching(actor=OFFICER_ID, as_of=monday.isoformat())
     assert [p.quantity for p in week1.proposals] == [4]                  # one week's hours
-    assert rpc.run_matching(as_of=(monday + timedelta(days=2)).isoformat()).proposals == []
-    week2 = rpc.run_matching(as_of=(monday + timedelta(days=7)).isoformat())
+    assert rpc.run_matching(actor=OFFICER_ID, as_of=(monday + timedelta(days=2)).isoformat()).proposals == []
+    week2 = rpc.run_matching(actor=OFFICER_ID, as_of=(monday + timedelta(days=7)).isoformat())
     assert [p.quantity for p in week2.proposals] == [4]                  # the next week's
 
 
 def test_illegal_transitions_are_conflicts(matching):
     rpc = matching.rpc.matching
-    rpc.add_offers(offers=[plants_offer()])
-    rpc.add_needs(needs=[plants_need()])
-    [prop] = rpc.run_matching().proposals
+    rpc.add_offers(actor=WORKER_ID, offers=[plants_offer()])
+    rpc.add_needs(actor=WORKER_ID, needs=[plants_need()])
+    [prop] = rpc.run_matching(actor=OFFICER_ID, ).proposals
     with pytest.raises(Conflict):
-        rpc.fulfil(proposal_id=prop.id, delivered_quantity=1)            # not accepted yet
-    rpc.decide(proposal_id=prop.id, side="offer", decision="accept")
+        rpc.fulfil(actor=WORKER_ID, proposal_id=prop.id, delivered_quantity=1)            # not accepted yet
+    rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="offer", decision="accept")
     with pytest.raises(Conflict):
-        rpc.decide(proposal_id=prop.id, side="offer", decision="decline")  # changing one's mind
-    rpc.decide(proposal_id=prop.id, side="need", decision="accept")
+        rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="offer", decision="decline")  # changing one's mind
+    rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="need", decision="accept")
     with pytest.raises(ValidationFailed) as err:
-        rpc.fulfil(proposal_id=prop.id, delivered_quantity=61)
+        rpc.fulfil(actor=WORKER_ID, proposal_id=prop.id, delivered_quantity=61)
     assert err.value.fields[0]["field"] == "delivered_quantity"
-    rpc.fulfil(proposal_id=prop.id, delivered_quantity=60)
+    rpc.fulfil(actor=WORKER_ID, proposal_id=prop.id, delivered_quantity=60)
     with pytest.raises(Conflict):
-        rpc.fulfil(proposal_id=prop.id, delivered_quantity=60)           # a second fulfilment, new request id
+        rpc.fulfil(actor=WORKER_ID, proposal_id=prop.id, delivered_quantity=60)           # a second fulfilment, new request id
     assert rpc.list_needs(status="met").needs[0].id == "ND-PLANTS"
     assert rpc.ledger(level="district").total == Decimal("12000.00")
     with pytest.raises(NotFound):
-        rpc.decide(proposal_id="NO-SUCH", side="offer", decision="accept")
+        rpc.decide(actor=WORKER_ID, proposal_id="NO-SUCH", side="offer", decision="accept")
 
 
 def test_bad_input_names_the_field_and_writes_nothing(matching):
@@ -186,22 +187,22 @@ def test_bad_input_names_the_field_and_writes_nothing(matching):
     ]
     for bad, field in cases:
         with pytest.raises(ValidationFailed) as err:
-            rpc.add_offers(offers=[plants_offer(id="OF-GOOD"), bad])
+            rpc.add_offers(actor=WORKER_ID, offers=[plants_offer(id="OF-GOOD"), bad])
         assert [f["field"] for f in err.value.fields] == [field.replace("offers.0", "offers.1")], bad
     with pytest.raises(ValidationFailed) as err:
-        rpc.add_needs(needs=[plants_need(needed_from=SOON, needed_by=TODAY.isoformat())])
+        rpc.add_needs(actor=WORKER_ID, needs=[plants_need(needed_from=SOON, needed_by=TODAY.isoformat())])
     assert [f["field"] for f in err.value.fields] == ["needs.0.needed_by"]
     with pytest.raises(ValidationFailed) as err:
-        rpc.add_needs(needs=[plants_need(quantity=0, unit="furlong")])
+        rpc.add_needs(actor=WORKER_ID, needs=[plants_need(quantity=0, unit="furlong")])
     assert {f["field"] for f in err.value.fields} == {"needs.0.quantity", "needs.0.unit"}
     with pytest.raises(NotFound) as err:
-        rpc.add_offers(offers=[plants_offer(provider_id="ENT-NOPE")])
+        rpc.add_offers(actor=WORKER_ID, offers=[plants_offer(provider_id="ENT-NOPE")])
     assert err.value.details["field"] == "offers.0.provider_id"
     with pytest.raises(NotFound) as err:
-        rpc.add_needs(needs=[plants_need(requester_id="NO-COMPLEX")])
+        rpc.add_needs(actor=WORKER_ID, needs=[plants_need(requester_id="NO-COMPLEX")])
     assert err.value.details["field"] == "needs.0.requester_id"
     assert rpc.list_offers(status=None).total == 0 and rpc.list_needs(status=None).total == 0
 
-    rpc.add_offers(offers=[plants_offer()])
+    rpc.add_offers(actor=WORKER_ID, offers=[plants_offer()])
     with pytest.raises(Conflict):
-        rpc.add_offers(offers=[plants_offer()])                         # the id is taken
+        rpc.add_offers(actor=WORKER_ID, offers=[plants_offer()])                         # the id is taken

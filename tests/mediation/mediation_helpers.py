@@ -42,6 +42,9 @@ def mediation_district() -> list[dict]:
                                      ("R-GH1", "GH1", "grid_head", "G1")):
         records.append({"kind": "role", "id": rid, "person_id": person, "role": role, "scope_id": scope,
                         "term_start": "2024-01-01"})
+    # The community worker who keeps the cases, matters and consultations (and enters paper ballots).
+    records.append({"kind": "role", "id": "R-STAFF", "person_id": "STAFF", "role": "community_worker",
+                    "scope_id": "C1", "term_start": "2024-01-01"})
     return records + officials_records(companies=False)
 
 
@@ -59,7 +62,7 @@ def ago(**kwargs) -> datetime:
 def new_matter(rpc, title: str = "停车收费调整 parking fee", request_id: str | None = None) -> str:
     import uuid
 
-    reply = rpc.mediation.open_matter(title=title, topic="parking", complex_id="X1",
+    reply = rpc.mediation.open_matter(actor="STAFF", title=title, topic="parking", complex_id="X1",
                                       parties=["party_branch", "property_company", "self_management_committee",
                                                "building_leaders"],
                                       request_id=request_id or uuid.uuid4().hex)
@@ -68,7 +71,7 @@ def new_matter(rpc, title: str = "停车收费调整 parking fee", request_id: s
 
 def past_consultation(rpc, matter_id: str, buildings: list[str], rule: str = "art278_ordinary") -> str:
     """A consultation whose window has passed: ballots are entered from paper, then it is closed."""
-    reply = rpc.mediation.open_consultation(
+    reply = rpc.mediation.open_consultation(actor="STAFF", 
         matter_id=matter_id, question="同意吗? Agree?", rule=rule, approve_option="agree",
         options=[{"id": "agree", "label": "同意"}, {"id": "disagree", "label": "不同意"},
                  {"id": "abstain", "label": "弃权"}],

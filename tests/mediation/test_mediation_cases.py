@@ -24,7 +24,7 @@ def rid() -> str:
 def open_case(rpc, **extra):
     fields = dict(category="parking", summary="停车费争议 parking fee dispute", parties=PARTIES, level="grid",
                   scope_id="G1", request_id=rid())
-    return rpc.mediation.open_case(**{**fields, **extra})
+    return rpc.mediation.open_case(actor="STAFF", **{**fields, **extra})
 
 
 def _events_queue(settings):
@@ -83,50 +83,50 @@ def test_a_case_from_mediators_to_agreement_performance_and_statistics(suite):
     case = open_case(rpc).case
     busy = open_case(rpc).case
     # GM1 already carries a case, so the next grid member assigned is GM2.
-    rpc.mediation.assign_mediators(case_id=busy.id, kinds=["grid_member"], request_id=rid())
+    rpc.mediation.assign_mediators(actor="STAFF", case_id=busy.id, kinds=["grid_member"], request_id=rid())
     first_gm = rpc.mediation.get_case(case_id=busy.id).case.mediators[0].person_id
-    assigned = rpc.mediation.assign_mediators(case_id=case.id, kinds=["judge", "grid_member", "grid_head"],
+    assigned = rpc.mediation.assign_mediators(actor="STAFF", case_id=case.id, kinds=["judge", "grid_member", "grid_head"],
                                               within="S", request_id=rid()).case
     kinds = {m.kind: m.person_id for m in assigned.mediators}
     assert kinds["judge"] == "J1" and kinds["grid_head"] == "GH1"
     assert kinds["grid_member"] != first_gm and assigned.state == "mediating"
     with pytest.raises(ValidationFailed) as err:
-        rpc.mediation.assign_mediators(case_id=case.id, kinds=["prosecutor"], within="S", request_id=rid())
+        rpc.mediation.assign_mediators(actor="STAFF", case_id=case.id, kinds=["prosecutor"], within="S", request_id=rid())
     assert err.value.fields[0]["field"] == "kinds.0"
 
-    session = rpc.mediation.schedule_session(case_id=case.id, scheduled_at=ago(hours=-2), place="议事厅",
+    session = rpc.mediation.schedule_session(actor="STAFF", case_id=case.id, scheduled_at=ago(hours=-2), place="议事厅",
                                              request_id=rid()).case.sessions[0]
-    rpc.mediation.record_session(case_id=case.id, session_id=session.id, held_at=ago(seconds=0),
+    rpc.mediation.record_session(actor="STAFF", case_id=case.id, session_id=session.id, held_at=ago(seconds=0),
                                  notes="双方同意 both agree", request_id=rid())
     with pytest.raises(Conflict):
-        rpc.mediation.record_session(case_id=case.id, session_id=session.id, held_at=ago(seconds=0), notes="again",
+        rpc.mediation.record_session(actor="STAFF", case_id=case.id, session_id=session.id, held_at=ago(seconds=0), notes="again",
                                      request_id=rid())
     with pytest.raises(ValidationFailed) as err:
-        rpc.mediation.conclude_case(case_id=case.id, request_id=rid(), outcome={
+        rpc.mediation.conclude_case(actor="STAFF", case_id=case.id, request_id=rid(), outcome={
             "kind": "agreement", "facts": "f", "terms": [{"text": "pay", "performer_id": "STRANGER",
                                                           "method": "transfer", "due_on": "2030-01-01"}]})
     assert err.value.fields[0]["field"] == "outcome.terms.0.performer_id"
     due = date.today() - timedelta(days=1)
-    settled = rpc.mediation.conclude_case(case_id=case.id, request_id=rid(), outcome={
+    settled = rpc.mediation.conclude_case(actor="STAFF", case_id=case.id, request_id=rid(), outcome={
         "kind": "agreement", "facts": "收费按公示执行 the posted fee applies",
         "terms": [{"text": "refund 20 yuan", "performer_id": "CO1", "method": "WeChat transfer", "due_on": str(due)},
                   {"text": "post the rule", "performer_id": "CO1", "method": "notice board", "due_on": "2099-01-01"}]}
     ).case
     assert settled.state == "settled" and settled.confirm_by == (settled.concluded_at + timedelta(days=30)).date()
     with pytest.raises(Conflict):
-        rpc.mediation.conclude_case(case_id=case.id, request_id=rid(),
+        rpc.mediation.conclude_case(actor="STAFF", case_id=case.id, request_id=rid(),
                                     outcome={"kind": "withdrawal", "reason": "x", "withdrawn_by": "EQ-1"})
 
     kinds_due = {(r.kind, r.subject_id) for r in rpc.mediation.due_reminders().reminders}
     assert ("court_confirmation", case.id) in kinds_due and ("performance_due", f"{case.id}:1") in kinds_due
     assert ("performance_due", f"{case.id}:2") not in kinds_due
-    rpc.mediation.record_performance(case_id=case.id, term_no=1, performed_on=str(date.today()), request_id=rid())
+    rpc.mediation.record_performance(actor="STAFF", case_id=case.id, term_no=1, performed_on=str(date.today()), request_id=rid())
     with pytest.raises(ValidationFailed):
-        rpc.mediation.record_performance(case_id=case.id, term_no=3, performed_on=str(date.today()), request_id=rid())
+        rpc.mediation.record_performance(actor="STAFF", case_id=case.id, term_no=3, performed_on=str(date.today()), request_id=rid())
     assert ("performance_due", f"{case.id}:1") not in {
         (r.kind, r.subject_id) for r in rpc.mediation.due_reminders().reminders}
 
-    rpc.mediation.conclude_case(case_id=busy.id, request_id=rid(),
+    rpc.mediation.conclude_case(actor="STAFF", case_id=busy.id, request_id=rid(),
                                 outcome={"kind": "failure", "reason": "no agreement", "referral": "court",
                                          "referred_to": "人民法庭"})
     open_case(rpc, level="community", scope_id="C1")
@@ -155,9 +155,9 @@ def test_time_limits_and_reminders_are_emitted_once(suite):
     assert due == {late.id: "settlement_overdue", near.id: "settlement_due"}
     later = datetime.now(UTC) + timedelta(days=6)
     assert {r.subject_id: r.kind for r in rpc.mediation.due_reminders(as_of=later).reminders}[fresh.id] == "settlement_due"
-    sent = rpc.mediation.send_reminders(request_id=rid()).sent
+    sent = rpc.mediation.send_reminders(actor="STAFF", request_id=rid()).sent
     assert {r.subject_id for r in sent} == {late.id, near.id}
-    assert rpc.mediation.send_reminders(request_id=rid()).sent == []  # each reminder once
+    assert rpc.mediation.send_reminders(actor="STAFF", request_id=rid()).sent == []  # each reminder once
     events = wait_for(lambda: [e for e in drain(suite.settings, queue) if "reminder" in e], message="reminders")
     assert sorted(e["reminder"]["subject_id"] for e in events) == sorted([late.id, near.id])
 
@@ -170,8 +170,8 @@ def test_publication_reminder_after_a_consultation_closes(suite):
     cid = past_consultation(rpc, matter, ["EQ"])
     paper(rpc, cid, "EQ-1", "O-EQ1")
     with pytest.raises(Conflict):
-        rpc.mediation.publish_result(consultation_id=cid, where="notice board", request_id=rid())
-    closed = rpc.mediation.close_consultation(consultation_id=cid, request_id=rid()).consultation
+        rpc.mediation.publish_result(actor="STAFF", consultation_id=cid, where="notice board", request_id=rid())
+    closed = rpc.mediation.close_consultation(actor="STAFF", consultation_id=cid, request_id=rid()).consultation
     assert closed.publish_by == closed.closed_at + timedelta(days=3)
     assert not closed.result.passed  # 1 of 3 households took part
     series = metrics(suite)
@@ -179,7 +179,7 @@ def test_publication_reminder_after_a_consultation_closes(suite):
     assert 'redprop_mediation_consultation_participation_ratio_bucket{basis="headcount",le="0.4"} 1.0' in series
     reminder = next(r for r in rpc.mediation.due_reminders().reminders if r.subject_id == cid)
     assert reminder.kind == "publication_due" and reminder.due_at == closed.publish_by
-    published = rpc.mediation.publish_result(consultation_id=cid, where="公告栏 notice board", request_id=rid())
+    published = rpc.mediation.publish_result(actor="STAFF", consultation_id=cid, where="公告栏 notice board", request_id=rid())
     assert published.consultation.state == "published"
     assert all(r.subject_id != cid for r in rpc.mediation.due_reminders().reminders)
 
@@ -188,40 +188,40 @@ def test_deliberation_stages_are_never_skipped_silently(suite):
     rpc = suite.rpc
     matter = new_matter(rpc)
     with pytest.raises(ValidationFailed) as err:
-        rpc.mediation.advance_matter(matter_id=matter, to_stage="consultation", request_id=rid())
+        rpc.mediation.advance_matter(actor="STAFF", matter_id=matter, to_stage="consultation", request_id=rid())
     assert err.value.fields[0]["field"] == "skip_reason"
-    moved = rpc.mediation.advance_matter(matter_id=matter, to_stage="consultation", decided_by="P1",
+    moved = rpc.mediation.advance_matter(actor="STAFF", matter_id=matter, to_stage="consultation", decided_by="P1",
                                          skip_reason="调研已在月度会完成 research done at the monthly meeting",
                                          request_id=rid()).matter
     assert [(s.stage, s.action) for s in moved.stages] == [
         ("research", "entered"), ("symposium", "skipped"), ("consultation", "entered")]
     assert moved.stages[1].reason.startswith("调研")
     with pytest.raises(Conflict):
-        rpc.mediation.advance_matter(matter_id=matter, to_stage="research", request_id=rid())
+        rpc.mediation.advance_matter(actor="STAFF", matter_id=matter, to_stage="research", request_id=rid())
     with pytest.raises(Conflict):  # progress is tracked once implementation starts
-        rpc.mediation.record_progress(matter_id=matter, percent=10, note="n", request_id=rid())
-    meeting = rpc.mediation.record_meeting(
+        rpc.mediation.record_progress(actor="STAFF", matter_id=matter, percent=10, note="n", request_id=rid())
+    meeting = rpc.mediation.record_meeting(actor="STAFF", 
         matter_id=matter, kind="deliberation", held_at=ago(hours=1),
         agenda=[{"title": "临时停车收费", "links": [{"kind": "ticket", "id": "T-1"}]}],
         attendance=[{"person_id": "P1", "role": "party secretary"}],
         organisations=[{"party": "party_branch"}, {"party": "property_company", "organisation_id": "CO1"}],
         minutes="同意征询 agreed to consult owners", request_id=rid()).meeting
     for stage in ("decision", "publication", "implementation"):
-        rpc.mediation.advance_matter(matter_id=matter, to_stage=stage, request_id=rid())
-    rpc.mediation.record_progress(matter_id=matter, percent=40, note="signs ordered", request_id=rid())
+        rpc.mediation.advance_matter(actor="STAFF", matter_id=matter, to_stage=stage, request_id=rid())
+    rpc.mediation.record_progress(actor="STAFF", matter_id=matter, percent=40, note="signs ordered", request_id=rid())
     with pytest.raises(ValidationFailed):
-        rpc.mediation.record_progress(matter_id=matter, percent=20, note="back", request_id=rid())
-    done = rpc.mediation.record_progress(matter_id=matter, percent=100, note="new rule in force",
+        rpc.mediation.record_progress(actor="STAFF", matter_id=matter, percent=20, note="back", request_id=rid())
+    done = rpc.mediation.record_progress(actor="STAFF", matter_id=matter, percent=100, note="new rule in force",
                                          request_id=rid()).matter
     assert [p.percent for p in done.progress] == [40, 100] and done.meetings[0].id == meeting.id
-    joint = rpc.mediation.record_meeting(
+    joint = rpc.mediation.record_meeting(actor="STAFF", 
         kind="joint_monthly", held_at=ago(hours=1), agenda=[{"title": "月度联席会"}], minutes="3 items resolved",
         resolved=[{"title": "停车", "links": [{"kind": "matter", "id": matter}, {"kind": "case", "id": "c1"}]}],
         request_id=rid()).meeting
     listed = rpc.mediation.list_meetings(kind="joint_monthly")
     assert [m.id for m in listed.items] == [joint.id] and listed.resolved_items == 1
     with pytest.raises(ValidationFailed):  # only joint meetings stand without a matter
-        rpc.mediation.record_meeting(kind="deliberation", held_at=ago(hours=1), agenda=[{"title": "x"}],
+        rpc.mediation.record_meeting(actor="STAFF", kind="deliberation", held_at=ago(hours=1), agenda=[{"title": "x"}],
                                      minutes="m", request_id=rid())
     kinds = [r.kind for r in rpc.mediation.records(matter_id=matter).items]
     assert kinds[:3] == ["matter_opened", "stage", "meeting"] and kinds.count("progress") == 2

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 
 def close(rpc, cid):
-    return rpc.mediation.close_consultation(consultation_id=cid, request_id=uuid.uuid4().hex).consultation.result
+    return rpc.mediation.close_consultation(actor="STAFF", consultation_id=cid, request_id=uuid.uuid4().hex).consultation.result
 
 
 def test_art278_edge_cases_decided_exactly(run_suite, backend):
@@ -110,7 +110,7 @@ def test_ballot_rules(suite):
         close(rpc, cid)
 
     # Not yet open / still running.
-    future = rpc.mediation.open_consultation(
+    future = rpc.mediation.open_consultation(actor="STAFF", 
         matter_id=matter, question="later", options=[{"id": "agree", "label": "y"}, {"id": "no", "label": "n"}],
         approve_option="agree", opens_at=ago(days=-1), closes_at=ago(days=-2), building_ids=["MAJ"],
         request_id=uuid.uuid4().hex).consultation
@@ -126,21 +126,21 @@ def test_opening_a_consultation_checks_its_input(suite):
     base = dict(matter_id=matter, question="q", approve_option="agree", opens_at=ago(days=1), closes_at=ago(days=-1),
                 options=[{"id": "agree", "label": "y"}, {"id": "no", "label": "n"}])
     with pytest.raises(ValidationFailed) as err:
-        rpc.mediation.open_consultation(**{**base, "rule": "dictator"}, complex_id="X1")
+        rpc.mediation.open_consultation(actor="STAFF", **{**base, "rule": "dictator"}, complex_id="X1")
     assert err.value.fields[0]["field"] == "rule"
     with pytest.raises(ValidationFailed):
-        rpc.mediation.open_consultation(**{**base, "approve_option": "maybe"}, complex_id="X1")
+        rpc.mediation.open_consultation(actor="STAFF", **{**base, "approve_option": "maybe"}, complex_id="X1")
     with pytest.raises(ValidationFailed):
-        rpc.mediation.open_consultation(**{**base, "closes_at": ago(days=2)}, complex_id="X1")
+        rpc.mediation.open_consultation(actor="STAFF", **{**base, "closes_at": ago(days=2)}, complex_id="X1")
     with pytest.raises(ValidationFailed):
-        rpc.mediation.open_consultation(**base)  # no electorate scope
+        rpc.mediation.open_consultation(actor="STAFF", **base)  # no electorate scope
     with pytest.raises(NotFound) as err:
-        rpc.mediation.open_consultation(**base, complex_id="NO-SUCH")
+        rpc.mediation.open_consultation(actor="STAFF", **base, complex_id="NO-SUCH")
     assert err.value.details["field"] == "complex_id"
     with pytest.raises(NotFound) as err:
-        rpc.mediation.open_consultation(**{**base, "matter_id": "nope"}, complex_id="X1")
+        rpc.mediation.open_consultation(actor="STAFF", **{**base, "matter_id": "nope"}, complex_id="X1")
     assert err.value.details["field"] == "matter_id"
-    whole = rpc.mediation.open_consultation(**base, complex_id="X1").consultation
+    whole = rpc.mediation.open_consultation(actor="STAFF", **base, complex_id="X1").consultation
     assert whole.electorate_households == 10 and str(whole.total_area_m2) == "955.52" and whole.total_owners == 10
 
 

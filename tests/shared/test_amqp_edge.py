@@ -312,6 +312,7 @@ def test_a_request_id_out_of_bounds_is_a_validation_error(edge, request_id):
 
 def test_the_longest_request_id_fits_its_column_and_replays(run_suite, small_district):
     suite = run_suite("registry", backend="postgresql")  # VARCHAR(64) is enforced there, not by SQLite
+    suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id="edge-longest-load")
     client = RawClient(suite.settings.amqp_uri)
     try:
         kwargs = {"actor": "P-DATA", "records": [{"kind": "person", "id": "P96", "name": "丁"}], "request_id": "k" * 64}

@@ -7,6 +7,7 @@
     redprop services                    what is installed: services, operations, extension points
     redprop schema [--out DIR]          export the contracts as JSON Schema
     redprop asyncapi [--out FILE]       the AsyncAPI 3 document of every contract (YAML)
+    redprop permits [--out FILE]        who may call each operation (docs/authorisation.md)
     redprop config                      the effective settings (secrets masked)
     redprop dlq list|replay SERVICE     inspect or replay dead letters
 Installed services may add their own commands (entry-point group ``redprop.cli``).
@@ -153,6 +154,20 @@ def cmd_asyncapi(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_permits(args, settings: Settings) -> int:
+    from pathlib import Path
+
+    from redprop.docs.permits import render_markdown
+
+    text = render_markdown()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_config(args, settings: Settings) -> int:
     from redprop.secrets import redact_url
 
@@ -207,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("asyncapi", help="print the AsyncAPI 3 document of the contracts")
     p.add_argument("--out", help="write it to this file instead of standard output")
     p.set_defaults(func=cmd_asyncapi)
+    p = sub.add_parser("permits", help="print who may call each operation (Markdown)")
+    p.add_argument("--out", help="write it to this file instead of standard output")
+    p.set_defaults(func=cmd_permits)
     p = sub.add_parser("config", help="print the effective settings (secrets masked)")
     p.add_argument("--check", action="store_true",
                    help="validate everything `run --all` would (services, options, plugins) and exit non-zero if wrong")

@@ -29,6 +29,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from redprop.contracts.registry import COMMITTEE_ROLES, PARTY_COMMITTEE_ROLES
 from redprop.contracts.base import (
     CommandRequest,
     Contract,
@@ -39,6 +40,7 @@ from redprop.contracts.base import (
     Record,
     Reply,
     Request,
+    Permit,
     ServiceContract,
     Text,
     Timestamp,
@@ -46,7 +48,7 @@ from redprop.contracts.base import (
 
 CONTRACT = ServiceContract(
     service="evaluation",
-    version="1.1",
+    version="1.2",
     summary="Quarterly committee scorecards, ticket KPIs, the star-rating workflow, rubrics, league tables.",
 )
 
@@ -268,6 +270,8 @@ class ScorecardList(Reply):
 
 class ClosePeriodRequest(CommandRequest):
     period: Period
+    #: The housing or district officer closing it (since 1.2).
+    actor: Id
     #: The district organisation closing it (its housing department or street office).
     closed_by: Id
 
@@ -684,28 +688,51 @@ class PeriodClosed(Event):
     standings: list[Standing]
 
 
+HOUSING_OFFICER = Permit.holding("housing_officer", actor="actor.person_id",
+                                 rule="a housing officer of the district's housing department, holding no post "
+                                      "in the company")
 CONTRACT.query("rubric", RubricRequest, RubricInfo, "The district's rubric: aspects, items, points, grades and stars.")
 CONTRACT.query("kpis", KpiRequest, KpiReply, "Ticket KPIs of a company or complex per quarter (the three rates and more).")
 CONTRACT.query("kpi_ticket", KpiTicketRequest, KpiTicketReply,
                "How one ticket counts in the KPIs, from the latest facts seen.")
 CONTRACT.command("submit_scorecard", SubmitScorecardRequest, ScorecardReply,
-                 "A complex's committee scores the company for a quarter (the quarter must be open).")
-CONTRACT.command("sign_scorecard", SignScorecardRequest, ScorecardReply, "A committee member signs a scorecard version.")
+                 "A complex's committee scores the company for a quarter (the quarter must be open).",
+                 permit=Permit.holding(*COMMITTEE_ROLES, actor="submitted_by", within="complex_id",
+                                       rule="a member of the complex's committee"))
+CONTRACT.command("sign_scorecard", SignScorecardRequest, ScorecardReply, "A committee member signs a scorecard version.",
+                 permit=Permit.holding(*COMMITTEE_ROLES, actor="person_id",
+                                       rule="a member of the committee that submitted it"))
 CONTRACT.command("correct_scorecard", CorrectScorecardRequest, ScorecardReply,
-                 "Correct a scorecard: a new recorded version with a reason, to be signed again.")
+                 "Correct a scorecard: a new recorded version with a reason, to be signed again.",
+                 permit=Permit.holding(*COMMITTEE_ROLES, actor="corrected_by",
+                                       rule="a member of the committee that submitted it"))
 CONTRACT.query("get_scorecard", GetScorecardRequest, ScorecardReply, "One scorecard with every version and signature.")
 CONTRACT.query("list_scorecards", ListScorecardsRequest, ScorecardList, "Scorecards by period, complex or company.")
 CONTRACT.command("close_period", ClosePeriodRequest, PeriodReply,
-                 "Close a quarter now: its scorecards lock; the standings are published.")
+                 "Close a quarter now: its scorecards lock; the standings are published.",
+                 permit=Permit.holding("housing_officer", "district_officer",
+                                       rule="a housing or district officer (for the district's housing department "
+                                            "or street office named in closed_by)"))
 CONTRACT.query("company_score", CompanyScoreRequest, CompanyScoreReply,
                "A company's evidence index for a quarter, with its explanation.")
-CONTRACT.command("apply", ApplyRequest, RatingReply, "The company's self-assessment and application for a star rating.")
-CONTRACT.command("review", ReviewRequest, RatingReply, "The community party committee reviews an application.")
-CONTRACT.command("certify", CertifyRequest, RatingReply, "The housing department re-checks and certifies the stars.")
+CONTRACT.command("apply", ApplyRequest, RatingReply, "The company's self-assessment and application for a star rating.",
+                 permit=Permit.holding("company_manager", actor="actor.person_id",
+                                       rule="the company's manager, acting for the company"))
+CONTRACT.command("review", ReviewRequest, RatingReply, "The community party committee reviews an application.",
+                 permit=Permit.holding(*PARTY_COMMITTEE_ROLES, actor="actor.person_id",
+                                       rule="a member of the community party committee of a community the company "
+                                            "serves, holding no post in the company"))
+CONTRACT.command("certify", CertifyRequest, RatingReply, "The housing department re-checks and certifies the stars.",
+                 permit=HOUSING_OFFICER)
 CONTRACT.command("annual_review", AnnualReviewRequest, RatingReply,
-                 "The annual dynamic review: confirm, re-rate, downgrade or revoke a certificate.")
+                 "The annual dynamic review: confirm, re-rate, downgrade or revoke a certificate.",
+                 permit=HOUSING_OFFICER)
 CONTRACT.command("record_negative_event", NegativeEventRequest, NegativeEventReply,
-                 "A major safety accident, misuse of the maintenance fund or fraud: eligibility void.")
+                 "A major safety accident, misuse of the maintenance fund or fraud: eligibility void.",
+                 permit=Permit.holding("housing_officer", "district_officer", "subdistrict_officer", "community_worker",
+                                       actor="reported_by.person_id",
+                                       rule="an officer of the housing department, the district, the street or the "
+                                            "community, for their organisation or post"))
 CONTRACT.query("get_rating", GetRatingRequest, RatingReply, "One rating with its steps and certificate.")
 CONTRACT.query("list_ratings", ListRatingsRequest, RatingList, "Ratings by company or state.")
 CONTRACT.query("explain", ExplainRequest, ExplainReply, "Which scorecards, KPIs, assessments and adjustments made a score.")

@@ -33,6 +33,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from redprop.contracts.registry import WORKER_ROLES
 from redprop.contracts.base import (
     CommandRequest,
     Contract,
@@ -43,6 +44,7 @@ from redprop.contracts.base import (
     Page,
     Reply,
     Request,
+    Permit,
     ServiceContract,
     Text,
     Timestamp,
@@ -50,7 +52,7 @@ from redprop.contracts.base import (
 
 CONTRACT = ServiceContract(
     service="matching",
-    version="1.2.0",
+    version="1.3.0",
     summary="Resource, demand and service lists; optimal matching of offers to needs with explanations; "
             "proposals, acceptance, fulfilment and the savings ledger.",
 )
@@ -337,6 +339,8 @@ class ProposalRecord(Contract):
 
 
 class AddOffersRequest(CommandRequest):
+    #: The person acting (since 1.3): see the operation's permit.
+    actor: Id
     offers: list[OfferIn] = Field(min_length=1, max_length=10_000)
 
 
@@ -345,6 +349,8 @@ class AddOffersReply(Reply):
 
 
 class AddNeedsRequest(CommandRequest):
+    #: The person acting (since 1.3): see the operation's permit.
+    actor: Id
     needs: list[NeedIn] = Field(min_length=1, max_length=10_000)
 
 
@@ -353,10 +359,14 @@ class AddNeedsReply(Reply):
 
 
 class WithdrawOfferRequest(CommandRequest):
+    #: The person acting (since 1.3): see the operation's permit.
+    actor: Id
     offer_id: Id
 
 
 class CancelNeedRequest(CommandRequest):
+    #: The person acting (since 1.3): see the operation's permit.
+    actor: Id
     need_id: Id
 
 
@@ -371,6 +381,8 @@ class NeedReply(Reply):
 class ProviderLeavesRequest(CommandRequest):
     """The provider (e.g. an enterprise relocating for a metro line) leaves on ``on``: its offers end
     then; if that is today or earlier they expire now with their open proposals."""
+    #: The person acting (since 1.3): see the operation's permit.
+    actor: Id
 
     provider_id: Id
     on: date
@@ -384,6 +396,8 @@ class ProviderLeavesReply(Reply):
 
 
 class RunMatchingRequest(CommandRequest):
+    #: The person acting (since 1.3): see the operation's permit.
+    actor: Id
     #: The day the run plans from (default: today). Offers ending before it expire.
     as_of: date | None = None
     #: Re-solve every category, not only those with new or changed offers and needs.
@@ -407,6 +421,8 @@ class RunMatchingReply(Reply):
 
 
 class DecideRequest(CommandRequest):
+    #: The person acting (since 1.3): see the operation's permit.
+    actor: Id
     proposal_id: Id
     side: Side
     decision: Decision
@@ -414,6 +430,8 @@ class DecideRequest(CommandRequest):
 
 
 class FulfilRequest(CommandRequest):
+    #: The person acting (since 1.3): see the operation's permit.
+    actor: Id
     proposal_id: Id
     delivered_quantity: int = Field(ge=0, le=10_000_000)
     delivered_on: date | None = None
@@ -540,6 +558,8 @@ class CityProposalRecord(Contract):
 
 
 class RunCityMatchingRequest(CommandRequest):
+    #: The person acting (since 1.3): see the operation's permit.
+    actor: Id
     #: The day the run plans from (default: today).
     as_of: date | None = None
     #: Candidates farther apart than this are not considered.
@@ -618,7 +638,7 @@ class FulfilCityProposalRequest(CommandRequest):
     city_proposal_id: Id
     delivered_quantity: int = Field(ge=0, le=10_000_000)
     delivered_on: date | None = None
-    actor: Id | None = None
+    actor: Id
 
 
 class CityProposalReply(Reply):
@@ -731,19 +751,32 @@ class OffersExpired(Event):
     proposal_ids: list[Id]
 
 
+#: Who keeps the resource and demand lists and answers for a pair: the hub's workers and officials.
+KEEPS_LISTS = Permit.holding(*WORKER_ROLES, "subdistrict_officer", "district_officer",
+                             rule="a community worker, grid worker or street/district officer of the district")
+DISTRICT_OFFICER = Permit.holding("district_officer", rule="a district officer decides for the district")
 CONTRACT.command("add_offers", AddOffersRequest, AddOffersReply,
-                 "Add offers to the resource list (goods, services, standing services), atomically.")
-CONTRACT.command("add_needs", AddNeedsRequest, AddNeedsReply, "Add needs to the demand list, atomically.")
-CONTRACT.command("withdraw_offer", WithdrawOfferRequest, OfferReply, "Withdraw an offer and its open proposals.")
-CONTRACT.command("cancel_need", CancelNeedRequest, NeedReply, "Cancel a need and its open proposals.")
+                 "Add offers to the resource list (goods, services, standing services), atomically.",
+                 permit=KEEPS_LISTS)
+CONTRACT.command("add_needs", AddNeedsRequest, AddNeedsReply, "Add needs to the demand list, atomically.",
+                 permit=KEEPS_LISTS)
+CONTRACT.command("withdraw_offer", WithdrawOfferRequest, OfferReply, "Withdraw an offer and its open proposals.",
+                 permit=KEEPS_LISTS)
+CONTRACT.command("cancel_need", CancelNeedRequest, NeedReply, "Cancel a need and its open proposals.",
+                 permit=KEEPS_LISTS)
 CONTRACT.command("provider_leaves", ProviderLeavesRequest, ProviderLeavesReply,
-                 "A provider leaves (relocation): its offers end on that day, or expire now.")
+                 "A provider leaves (relocation): its offers end on that day, or expire now.",
+                 permit=KEEPS_LISTS)
 CONTRACT.command("run_matching", RunMatchingRequest, RunMatchingReply,
-                 "Propose the optimal assignment of open offers to open needs (incremental by category).")
+                 "Propose the optimal assignment of open offers to open needs (incremental by category).",
+                 permit=Permit.holding("subdistrict_officer", "district_officer", "operator",
+                                       rule="a street or district officer, or the operator's schedule"))
 CONTRACT.command("decide", DecideRequest, ProposalReply,
-                 "One side accepts or declines a proposal; a declined pair is never proposed again.")
+                 "One side accepts or declines a proposal; a declined pair is never proposed again.",
+                 permit=KEEPS_LISTS)
 CONTRACT.command("fulfil", FulfilRequest, ProposalReply,
-                 "Record the delivered quantity of an accepted proposal and its savings.")
+                 "Record the delivered quantity of an accepted proposal and its savings.",
+                 permit=KEEPS_LISTS)
 CONTRACT.query("list_offers", ListOffersRequest, ListOffersReply, "The resource list (资源清单).")
 CONTRACT.query("list_needs", ListNeedsRequest, ListNeedsReply, "The demand list (需求清单).")
 CONTRACT.query("service_list", ListOffersRequest, ListOffersReply,
@@ -760,7 +793,9 @@ CONTRACT.event(ProposalDecided)
 CONTRACT.event(ProposalFulfilled)
 CONTRACT.command("run_city_matching", RunCityMatchingRequest, RunCityMatchingReply,
                  "City release: propose the optimal pairs across district lines from the pooled districts' "
-                 "open remainders.")
+                 "open remainders.",
+                 permit=Permit.holding("district_officer", "operator",
+                                       rule="an officer or operator of the city release (its own registry)"))
 CONTRACT.query("city_pool", CityPoolRequest, CityPoolReply,
                "City release: the pooled open offers and needs of every district, with their district codes.")
 CONTRACT.query("list_city_proposals", ListCityProposalsRequest, ListCityProposalsReply,
@@ -770,9 +805,11 @@ CONTRACT.event(RemainderChanged)
 CONTRACT.event(CityProposalsMade)
 CONTRACT.command("decide_city_proposal", DecideCityProposalRequest, CityProposalReply,
                  "A district accepts or declines its own side of a city pair; a declined pair is never proposed "
-                 "again.")
+                 "again.",
+                 permit=DISTRICT_OFFICER)
 CONTRACT.command("fulfil_city_proposal", FulfilCityProposalRequest, CityProposalReply,
-                 "The need's district records the delivery of an accepted city pair and its savings.")
+                 "The need's district records the delivery of an accepted city pair and its savings.",
+                 permit=DISTRICT_OFFICER)
 CONTRACT.event(CityProposalDecided)
 CONTRACT.event(CityProposalFulfilled)
 CONTRACT.event(CityProposalStatusChanged)

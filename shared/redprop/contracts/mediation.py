@@ -22,6 +22,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, Field, StringConstraints, field_validator, model_validator
 
+from redprop.contracts.registry import (
+    COMMITTEE_ROLES,
+    MEDIATOR_ROLES,
+    PARTY_COMMITTEE_ROLES,
+    WORKER_ROLES,
+)
 from redprop.contracts.base import (
     CommandRequest,
     Contract,
@@ -31,6 +37,7 @@ from redprop.contracts.base import (
     Id,
     Name,
     Page,
+    Permit,
     Reply,
     Request,
     ServiceContract,
@@ -40,7 +47,7 @@ from redprop.contracts.base import (
 
 CONTRACT = ServiceContract(
     service="mediation",
-    version="1.1.0",
+    version="1.2.0",
     summary="Dispute mediation, four-party deliberation, owners' consultations under Civil Code Art. 278, "
             "and an append-only hash-chained record log with verification.",
 )
@@ -165,6 +172,8 @@ class CaseInfo(Contract):
 
 class OpenCaseRequest(CommandRequest):
     """Open a dispute case directly or from ticketing (idempotent on request_id, and on ticket_id)."""
+    #: The person acting (since 1.2): see the operation's permit.
+    actor: Id
 
     category: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
     summary: Name
@@ -216,6 +225,8 @@ class ListCasesReply(Reply):
 
 
 class AssignMediatorsRequest(CommandRequest):
+    #: The person acting (since 1.2): see the operation's permit.
+    actor: Id
     case_id: Id
     kinds: list[MediatorKind] = Field(min_length=1, max_length=7)
     #: Where to look for mediators in the registry (default: the case's scope).
@@ -223,12 +234,16 @@ class AssignMediatorsRequest(CommandRequest):
 
 
 class ScheduleSessionRequest(CommandRequest):
+    #: The person acting (since 1.2): see the operation's permit.
+    actor: Id
     case_id: Id
     scheduled_at: Timestamp
     place: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
 
 
 class RecordSessionRequest(CommandRequest):
+    #: The person acting (since 1.2): see the operation's permit.
+    actor: Id
     case_id: Id
     session_id: Id
     held_at: Timestamp
@@ -236,12 +251,16 @@ class RecordSessionRequest(CommandRequest):
 
 
 class ConcludeCaseRequest(CommandRequest):
+    #: The person acting (since 1.2): see the operation's permit.
+    actor: Id
     case_id: Id
     outcome: Outcome
     concluded_at: Timestamp | None = None
 
 
 class RecordPerformanceRequest(CommandRequest):
+    #: The person acting (since 1.2): see the operation's permit.
+    actor: Id
     case_id: Id
     term_no: int = Field(ge=1, description="1-based index into the agreement's terms")
     performed_on: date
@@ -353,6 +372,8 @@ MatterInfo.model_rebuild()
 
 
 class OpenMatterRequest(CommandRequest):
+    #: The person acting (since 1.2): see the operation's permit.
+    actor: Id
     title: Name
     topic: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
     complex_id: Id | None = None
@@ -398,6 +419,8 @@ class FindMattersReply(Reply):
 
 class AdvanceMatterRequest(CommandRequest):
     """Move a matter forward to ``to_stage``. Stages in between are skipped only with a recorded reason."""
+    #: The person acting (since 1.2): see the operation's permit.
+    actor: Id
 
     matter_id: Id
     to_stage: Stage
@@ -407,6 +430,8 @@ class AdvanceMatterRequest(CommandRequest):
 
 
 class RecordMeetingRequest(CommandRequest):
+    #: The person acting (since 1.2): see the operation's permit.
+    actor: Id
     #: None for a joint meeting that covers several matters.
     matter_id: Id | None = None
     kind: MeetingKind
@@ -456,6 +481,8 @@ class ListMeetingsReply(Reply):
 
 
 class RecordProgressRequest(CommandRequest):
+    #: The person acting (since 1.2): see the operation's permit.
+    actor: Id
     matter_id: Id
     percent: int = Field(ge=0, le=100)
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -464,6 +491,8 @@ class RecordProgressRequest(CommandRequest):
 
 class AddMaterialRequest(CommandRequest):
     """Attach a material (a survey, a notice, a photo) to a matter or a case; it enters the log."""
+    #: The person acting (since 1.2): see the operation's permit.
+    actor: Id
 
     matter_id: Id
     title: Name
@@ -544,6 +573,8 @@ class ConsultationInfo(Contract):
 
 
 class OpenConsultationRequest(ExactlyOne, CommandRequest):
+    #: The person acting (since 1.2): see the operation's permit.
+    actor: Id
     one_of = ("complex_id", "building_ids")
 
     matter_id: Id
@@ -595,6 +626,11 @@ class CastBallotRequest(CommandRequest):
             raise ValueError("a paper ballot needs entered_by (the staff member), and only a paper ballot has one")
         return self
 
+    @property
+    def voter(self) -> str:
+        """Who acts: the owner voting, or the worker entering their paper ballot (``entered_by``)."""
+        return self.entered_by or self.owner_id
+
 
 class BallotInfo(Contract):
     id: Id
@@ -628,12 +664,16 @@ class BallotsReply(Reply):
 
 
 class CloseConsultationRequest(CommandRequest):
+    #: The person acting (since 1.2): see the operation's permit.
+    actor: Id
     consultation_id: Id
     #: When the closing is recorded; must not be before ``closes_at``.
     at: Timestamp | None = None
 
 
 class PublishResultRequest(CommandRequest):
+    #: The person acting (since 1.2): see the operation's permit.
+    actor: Id
     consultation_id: Id
     published_at: Timestamp | None = None
     #: Where the result was posted (notice board, app).
@@ -679,6 +719,8 @@ class RemindersReply(Reply):
 
 
 class SendRemindersRequest(CommandRequest):
+    #: The person acting (since 1.2): see the operation's permit.
+    actor: Id
     as_of: Timestamp | None = None
 
 
@@ -793,47 +835,71 @@ class ReminderDue(Event):
 
 # -- operations ----------------------------------------------------------------------------------
 
+#: Who may act on a case: its mediators and the hub's workers; the service checks that the post covers the
+#: case's grid or community (mediation/access.py).
+CASE_ROLES = (*MEDIATOR_ROLES, *WORKER_ROLES, "subdistrict_officer", "district_officer")
+ON_CASE = Permit.holding(*CASE_ROLES, rule="a mediator of the case, or a worker or officer covering its scope")
+#: Four-party deliberation (四方协商): the party organisation, the committee, the hub's workers.
+MATTER_ROLES = (*WORKER_ROLES, *PARTY_COMMITTEE_ROLES, *COMMITTEE_ROLES, "party_secretary", "subdistrict_officer")
+MATTER_RULE = "a worker, party committee or committee member covering the matter's complex"
+ON_MATTER = Permit.holding(*MATTER_ROLES, rule=MATTER_RULE)
+CONSULTATION_ROLES = (*COMMITTEE_ROLES, "community_worker", "subdistrict_officer")
+CONSULTATION_RULE = "the complex's committee or a community worker or street officer covering it"
+ON_CONSULTATION = Permit.holding(*CONSULTATION_ROLES, rule=CONSULTATION_RULE)
 CONTRACT.command("open_case", OpenCaseRequest, CaseReply,
-                 "Open a dispute case (directly or from ticketing); idempotent on request_id and ticket_id.")
+                 "Open a dispute case (directly or from ticketing); idempotent on request_id and ticket_id.",
+                 permit=Permit.holding(*CASE_ROLES, within="scope_id",
+                                       rule="a mediator, grid or community worker, or officer covering the case's "
+                                            "grid or community"))
 CONTRACT.query("get_case", CaseRequest, CaseReply, "A case with its mediators, sessions and outcome.")
 CONTRACT.query("list_cases", ListCasesRequest, ListCasesReply, "Cases by state, level and scope.")
 CONTRACT.command("assign_mediators", AssignMediatorsRequest, CaseReply,
-                 "Assign one mediator of each kind from the registry, least open cases first.")
-CONTRACT.command("schedule_session", ScheduleSessionRequest, CaseReply, "Schedule a mediation session.")
-CONTRACT.command("record_session", RecordSessionRequest, CaseReply, "Record that a session was held, with notes.")
+                 "Assign one mediator of each kind from the registry, least open cases first.", permit=ON_CASE)
+CONTRACT.command("schedule_session", ScheduleSessionRequest, CaseReply, "Schedule a mediation session.", permit=ON_CASE)
+CONTRACT.command("record_session", RecordSessionRequest, CaseReply, "Record that a session was held, with notes.",
+                 permit=ON_CASE)
 CONTRACT.command("conclude_case", ConcludeCaseRequest, CaseReply,
-                 "Conclude with an agreement, a failure with referral, or a withdrawal.")
+                 "Conclude with an agreement, a failure with referral, or a withdrawal.", permit=ON_CASE)
 CONTRACT.command("record_performance", RecordPerformanceRequest, CaseReply,
-                 "Follow-up: a term of the agreement was performed.")
+                 "Follow-up: a term of the agreement was performed.", permit=ON_CASE)
 CONTRACT.query("statistics", StatisticsRequest, StatisticsReply,
                "Per level: screened, settled, in progress, success rate, time to settle.")
-CONTRACT.command("open_matter", OpenMatterRequest, MatterReply, "Open a four-party deliberation matter.")
+CONTRACT.command("open_matter", OpenMatterRequest, MatterReply, "Open a four-party deliberation matter.",
+                 permit=Permit.holding(*MATTER_ROLES, within="complex_id", rule=MATTER_RULE))
 CONTRACT.query("get_matter", MatterRequest, MatterReply, "A matter with its stages, meetings, progress.")
 CONTRACT.query("find_matters", FindMattersRequest, FindMattersReply, "Matters by title or complex.")
 CONTRACT.command("advance_matter", AdvanceMatterRequest, MatterReply,
-                 "Move a matter to a later stage; skipped stages need a recorded reason.")
+                 "Move a matter to a later stage; skipped stages need a recorded reason.", permit=ON_MATTER)
 CONTRACT.command("record_meeting", RecordMeetingRequest, MeetingReply,
-                 "Record a deliberation or joint meeting: agenda, attendance, organisations, minutes.")
+                 "Record a deliberation or joint meeting: agenda, attendance, organisations, minutes.",
+                 permit=ON_MATTER)
 CONTRACT.query("draft_agenda", DraftAgendaRequest, DraftAgendaReply,
                "A monthly meeting's agenda from ticketing's problem summary: recurring, open, then resolved.")
 CONTRACT.query("list_meetings", ListMeetingsRequest, ListMeetingsReply, "Meetings, e.g. the joint meetings of a quarter.")
-CONTRACT.command("record_progress", RecordProgressRequest, MatterReply, "Implementation progress of a decision.")
-CONTRACT.command("add_material", AddMaterialRequest, RecordsReply, "Attach a material to a matter; it enters the log.")
+CONTRACT.command("record_progress", RecordProgressRequest, MatterReply, "Implementation progress of a decision.",
+                 permit=ON_MATTER)
+CONTRACT.command("add_material", AddMaterialRequest, RecordsReply, "Attach a material to a matter; it enters the log.",
+                 permit=ON_MATTER)
 CONTRACT.query("voting_rules", RulesRequest, RulesReply, "The installed voting-rule plugins.")
 CONTRACT.command("open_consultation", OpenConsultationRequest, ConsultationReply,
-                 "Open an owners' consultation over a snapshot of the registry's electorate.")
+                 "Open an owners' consultation over a snapshot of the registry's electorate.",
+                 permit=Permit.holding(*CONSULTATION_ROLES, within="complex_id", rule=CONSULTATION_RULE))
 CONTRACT.query("get_consultation", ConsultationRequest, ConsultationReply, "A consultation and its result.")
 CONTRACT.command("cast_ballot", CastBallotRequest, BallotReply,
-                 "A household's ballot; a later one supersedes an earlier one (history kept).")
+                 "A household's ballot; a later one supersedes an earlier one (history kept).",
+                 permit=Permit.person("an owner of the household, or the worker entering their paper ballot",
+                                      actor="voter"))
 CONTRACT.query("ballots", BallotsRequest, BallotsReply, "Ballot history of a consultation or a household.")
 CONTRACT.query("tally", ConsultationRequest, TallyReply, "The current count under the consultation's rule.")
 CONTRACT.command("close_consultation", CloseConsultationRequest, ConsultationReply,
-                 "Close after closes_at: the rule decides, the result enters the log.")
+                 "Close after closes_at: the rule decides, the result enters the log.", permit=ON_CONSULTATION)
 CONTRACT.command("publish_result", PublishResultRequest, ConsultationReply,
-                 "Record that the result was published (due within 3 days of closing).")
+                 "Record that the result was published (due within 3 days of closing).", permit=ON_CONSULTATION)
 CONTRACT.query("due_reminders", RemindersRequest, RemindersReply, "Time limits due or overdue at an instant.")
 CONTRACT.command("send_reminders", SendRemindersRequest, SendRemindersReply,
-                 "Emit each due reminder once as a mediation.reminder_due event.")
+                 "Emit each due reminder once as a mediation.reminder_due event.",
+                 permit=Permit.holding("operator", "community_worker", "subdistrict_officer",
+                                       rule="the operator's schedule or a worker of the hub"))
 CONTRACT.query("records", RecordsRequest, RecordsReply, "The log records behind a matter or a case, in order.")
 CONTRACT.query("verify", VerifyRequest, VerifyReply,
                "Recompute the hash chain up to a record or a matter's last record and cross-check stored rows.")

@@ -7,11 +7,8 @@ holds a post in it (a cross appointment, 交叉任职, puts the same person in b
 from __future__ import annotations
 
 from redprop.contracts import evaluation as c
-from redprop.contracts.registry import COMMITTEE_KINDS
+from redprop.contracts.registry import COMMITTEE_KINDS, COMMITTEE_ROLES, COMPANY_ROLES, PARTY_COMMITTEE_ROLES
 from redprop.errors import NotFound, PermissionDenied, ValidationFailed
-
-COMPANY_ROLES = ("company_manager", "company_staff")
-COMMITTEE_ROLES = ("committee_chair", "committee_member")
 
 
 def organisation(registry, org_id: str, field: str):
@@ -52,30 +49,31 @@ def check_committee(registry, committee_id: str, complex_id: str) -> None:
                             f"committee of complex {complex_id}")
 
 
-def _holds_post_in(registry, person_id: str, company_id: str) -> bool:
-    for role in COMPANY_ROLES:
-        for r in registry.list(kind="role", role=role, limit=5000).items:
-            if r.organisation_id == company_id and r.person_id == person_id:
-                return True
-    return False
+def acts_for(authz, actor: c.Assessor, roles: tuple[str, ...], field: str = "actor") -> None:
+    """The person holds one of ``roles`` in the organisation they say they act for (the permit checked
+    that they hold the role somewhere; this checks where)."""
+    if not any(g.organisation_id == actor.organisation_id for g in authz.posts(actor.person_id, roles)):
+        raise PermissionDenied(f"{actor.person_id} holds no post ({', '.join(roles)}) in {actor.organisation_id}",
+                               {"field": f"{field}.person_id", "check": "record"})
 
 
-def check_not_self(registry, actor: c.Assessor, company_id: str, doing: str) -> None:
+def check_not_self(authz, actor: c.Assessor, company_id: str, doing: str, field: str = "actor") -> None:
     if actor.organisation_id == company_id:
-        raise PermissionDenied(f"a company cannot {doing} its own rating", {"field": "actor.organisation_id"})
-    if _holds_post_in(registry, actor.person_id, company_id):
+        raise PermissionDenied(f"a company cannot {doing} its own rating", {"field": f"{field}.organisation_id"})
+    if any(g.organisation_id == company_id for g in authz.posts(actor.person_id, COMPANY_ROLES)):
         raise PermissionDenied(f"{actor.person_id} holds a post in {company_id} and cannot {doing} its rating",
-                               {"field": "actor.person_id"})
+                               {"field": f"{field}.person_id", "check": "record"})
 
 
-def check_applicant(actor: c.Assessor, company_id: str) -> None:
+def check_applicant(authz, actor: c.Assessor, company_id: str) -> None:
     if actor.organisation_id != company_id:
         raise PermissionDenied("the company applies and assesses itself: actor.organisation_id must be the company",
                                {"field": "actor.organisation_id"})
+    acts_for(authz, actor, ("company_manager",))
 
 
-def check_reviewer(registry, actor: c.Assessor, company_id: str) -> None:
-    check_not_self(registry, actor, company_id, "review")
+def check_reviewer(registry, authz, actor: c.Assessor, company_id: str) -> None:
+    check_not_self(authz, actor, company_id, "review")
     org = organisation(registry, actor.organisation_id, "actor.organisation_id")
     if org.org_kind != "community_party_committee":
         raise PermissionDenied(f"{org.id} is a {org.org_kind}; a community party committee reviews",
@@ -85,11 +83,13 @@ def check_reviewer(registry, actor: c.Assessor, company_id: str) -> None:
     if not served:
         raise PermissionDenied(f"{company_id} serves no complex in the community of {org.id}",
                                {"field": "actor.organisation_id"})
+    acts_for(authz, actor, PARTY_COMMITTEE_ROLES)
 
 
-def check_certifier(registry, actor: c.Assessor, company_id: str, doing: str = "certify") -> None:
-    check_not_self(registry, actor, company_id, doing)
+def check_certifier(registry, authz, actor: c.Assessor, company_id: str, doing: str = "certify") -> None:
+    check_not_self(authz, actor, company_id, doing)
     org = organisation(registry, actor.organisation_id, "actor.organisation_id")
     if org.org_kind != "department" or org.department_function != "housing":
         raise PermissionDenied(f"{org.id} is not a housing department; the housing department {doing}s",
                                {"field": "actor.organisation_id"})
+    acts_for(authz, actor, ("housing_officer",))

@@ -118,7 +118,8 @@ def scorecards_and_stars(ctx) -> None:
                           actor={"organisation_id": "ZQ-PARTY", "person_id": secretary})
     rating = rpc.evaluation.certify(request_id=f"demo-certify-{year}", rating_id=rating.id, scores=review,
                                     comment="复核通过", actor={"organisation_id": "DEP-HOUSING",
-                                                           "person_id": "demo-housing-officer"}).rating
+                                                           "person_id": _person_with(rpc, "housing_officer",
+                                                                                     "DEP-HOUSING")}).rating
     ctx.table(["step", "by", "total", "stars", "outcome"],
               [[s.step, f"{s.actor.organisation_id}/{s.actor.person_id}", s.total, s.stars or "-", s.outcome]
                for s in rating.steps])

@@ -214,7 +214,7 @@ class EvaluationService(RedpropService):
     @command
     def apply(self, request: c.ApplyRequest) -> c.RatingReply:
         company = actors.property_company(self.registry, request.company_id)
-        actors.check_applicant(request.actor, request.company_id)
+        actors.check_applicant(self.authz, request.actor, request.company_id)
         kpis.remember_name(self.db, self.district, company.id, "company", company.name)
         rating_id = ratings.apply(self.db, self.district, self.plugins.rubric, request, utcnow(),
                                   self.options.negative_event_lookback_days)
@@ -223,14 +223,14 @@ class EvaluationService(RedpropService):
     @command
     def review(self, request: c.ReviewRequest) -> c.RatingReply:
         row = ratings.load(self.db, self.district, request.rating_id, for_update=True)
-        actors.check_reviewer(self.registry, request.actor, row.company_id)
+        actors.check_reviewer(self.registry, self.authz, request.actor, row.company_id)
         ratings.review(self.db, self.district, self.plugins.rubric, row, request, utcnow())
         return self._rating_reply(row.id)
 
     @command
     def certify(self, request: c.CertifyRequest) -> c.RatingReply:
         row = ratings.load(self.db, self.district, request.rating_id, for_update=True)
-        actors.check_certifier(self.registry, request.actor, row.company_id)
+        actors.check_certifier(self.registry, self.authz, request.actor, row.company_id)
         explanation = ratings.certify(self.db, self.district, self.plugins.rubric, row, request, utcnow(),
                                       self.options.certificate_validity_years)
         reply = self._rating_reply(row.id)
@@ -246,7 +246,7 @@ class EvaluationService(RedpropService):
     @command
     def annual_review(self, request: c.AnnualReviewRequest) -> c.RatingReply:
         row = ratings.load(self.db, self.district, request.rating_id, for_update=True)
-        actors.check_certifier(self.registry, request.actor, row.company_id, "review")
+        actors.check_certifier(self.registry, self.authz, request.actor, row.company_id, "review")
         change, stars, explanation = ratings.annual_review(self.db, self.district, self.plugins.rubric, row, request,
                                                            utcnow())
         self.events.emit(c.RatingChanged(district=self.district, rating_id=row.id, company_id=row.company_id,
@@ -262,7 +262,7 @@ class EvaluationService(RedpropService):
     @command
     def record_negative_event(self, request: c.NegativeEventRequest) -> c.NegativeEventReply:
         actors.property_company(self.registry, request.company_id)
-        actors.check_not_self(self.registry, request.reported_by, request.company_id, "report on")
+        actors.check_not_self(self.authz, request.reported_by, request.company_id, "report on", "reported_by")
         actors.organisation(self.registry, request.reported_by.organisation_id, "reported_by.organisation_id")
         event, voided, revoked = ratings.record_negative_event(self.db, self.district, request, utcnow())
         self.events.emit(c.NegativeEventRecorded(district=self.district, company_id=request.company_id,

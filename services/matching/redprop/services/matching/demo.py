@@ -12,6 +12,9 @@ from decimal import Decimal
 
 from redprop.clock import utcnow
 
+#: Who acts: the Zhuanqiao community worker and the Dongjing town officer of the sample district.
+WORKER, OFFICER = "ZQ-STAFF-01", "OFF-DJ-01"
+
 NEEDS = [
     # id, complex, title, description, quantity, unit, priority, budget (yuan, what buying would cost)
     ("ZQ-N-PHOTINIA", "ZQ-JHJY", "绿化带补种红叶石楠", "嘉和景苑中心绿地和围墙绿篱缺苗，需补种红叶石楠", 300, "株", 4, "60000"),
@@ -38,7 +41,7 @@ def relocating_enterprises(ctx) -> None:
     ctx.section("Matching: Metro Line 12 relocating enterprises -> Zhuanqiao's complexes")
     today = utcnow().date()
     needed_by = today + timedelta(days=45)
-    needs = rpc.matching.add_needs(request_id="demo-needs-0001", needs=[
+    needs = rpc.matching.add_needs(actor=WORKER, request_id="demo-needs-0001", needs=[
         {"id": nid, "requester_id": cx, "title": title, "description": desc, "quantity": q, "unit": unit,
          "priority": prio, "needed_by": needed_by.isoformat(), "budget_estimate": budget}
         for nid, cx, title, desc, q, unit, prio, budget in NEEDS]).needs
@@ -48,7 +51,7 @@ def relocating_enterprises(ctx) -> None:
               [[n.id, n.complex_id, n.title, f"{n.category} ({n.category_source})", f"{n.quantity} {n.unit}",
                 n.priority, f"{n.budget_estimate:,.0f}"] for n in needs])
 
-    offers = rpc.matching.add_offers(request_id="demo-offers-0001", offers=[
+    offers = rpc.matching.add_offers(actor=WORKER, request_id="demo-offers-0001", offers=[
         {"id": oid, "provider_id": prov, "title": title, "description": desc, "quantity": q, "unit": unit,
          "condition": cond, "estimated_value": value, "recurrence": rec, "weekdays": days,
          "pickup_constraints": "搬迁前自提" if prov.startswith("ENT-") else ""}
@@ -60,7 +63,7 @@ def relocating_enterprises(ctx) -> None:
     services = rpc.matching.service_list()
     ctx.say(f"Service list (服务清单): {', '.join(f'{o.title} {o.quantity} {o.unit}/week' for o in services.offers)}")
 
-    run = rpc.matching.run_matching(request_id="demo-run-0001")
+    run = rpc.matching.run_matching(actor=OFFICER, request_id="demo-run-0001")
     ctx.say(f"\nrun_matching: {run.candidates} candidate pairs in {len(run.categories)} categories, "
             f"solved as a min-cost flow in {run.solve_seconds * 1000:.0f} ms; {len(run.proposals)} proposals:")
     ctx.table(["proposal", "offer -> need", "qty", "km", "similar", "value", "net"],
@@ -74,15 +77,15 @@ def relocating_enterprises(ctx) -> None:
     declined = None
     for p in run.proposals:
         if p.need_id == "ZQ-N-SOFA":
-            rpc.matching.decide(request_id=f"demo-dec-{p.id}-n", proposal_id=p.id, side="need",
+            rpc.matching.decide(actor=WORKER, request_id=f"demo-dec-{p.id}-n", proposal_id=p.id, side="need",
                                 decision="decline", reason="沙发太旧")
             declined = p
             continue
-        rpc.matching.decide(request_id=f"demo-dec-{p.id}-o", proposal_id=p.id, side="offer", decision="accept")
-        rpc.matching.decide(request_id=f"demo-dec-{p.id}-n", proposal_id=p.id, side="need", decision="accept")
-        rpc.matching.fulfil(request_id=f"demo-ful-{p.id}", proposal_id=p.id, delivered_quantity=p.quantity)
+        rpc.matching.decide(actor=WORKER, request_id=f"demo-dec-{p.id}-o", proposal_id=p.id, side="offer", decision="accept")
+        rpc.matching.decide(actor=WORKER, request_id=f"demo-dec-{p.id}-n", proposal_id=p.id, side="need", decision="accept")
+        rpc.matching.fulfil(actor=WORKER, request_id=f"demo-ful-{p.id}", proposal_id=p.id, delivered_quantity=p.quantity)
     if declined is not None:
-        again = rpc.matching.run_matching(request_id="demo-run-0002")
+        again = rpc.matching.run_matching(actor=OFFICER, request_id="demo-run-0002")
         repeat = [p for p in again.proposals if (p.offer_id, p.need_id) == (declined.offer_id, declined.need_id)]
         ctx.say(f"\n{declined.need_id} declined {declined.offer_id}; the next run re-solved "
                 f"{', '.join(again.categories) or 'nothing'} and proposed that pair {len(repeat)} times (never again).")
@@ -97,7 +100,7 @@ def relocating_enterprises(ctx) -> None:
     ctx.say(f"The red photinia and cherry trees, quoted at 100,000 yuan, arrived for nothing: {plants:,.0f} yuan "
             f"of them matched and delivered.")
 
-    left = rpc.matching.provider_leaves(request_id="demo-leave-0001", provider_id="ENT-LOGISTICS", on=today.isoformat())
+    left = rpc.matching.provider_leaves(actor=WORKER, request_id="demo-leave-0001", provider_id="ENT-LOGISTICS", on=today.isoformat())
     ctx.say(f"\nHusong Logistics leaves today: offers expired {left.offers_expired}, "
             f"open proposals expired {left.proposals_expired or 'none'}.")
     ctx.hint("matching.list_needs")

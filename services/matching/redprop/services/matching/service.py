@@ -302,8 +302,10 @@ class MatchingService(RedpropService):
                     leaves = today()
             if leaves is not None:
                 left, events = lifecycle.provider_leaves(
-                    self.db, self.district, c.ProviderLeavesRequest(provider_id=provider_id, on=leaves,
-                                                                    request_id=f"evt-{evt.event_id[:40]}"), today())
+                    self.db, self.district, c.ProviderLeavesRequest(
+                        provider_id=provider_id, on=leaves, request_id=f"evt-{evt.event_id[:40]}",
+                        actor="registry"),  # the registry's own announcement, not a caller: no permit
+                    today())
                 self._emit(events, offer_ids=left.offers_ended)
 
     # -- helpers ---------------------------------------------------------------------------------

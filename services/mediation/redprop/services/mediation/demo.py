@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from redprop.errors import RedpropError
 
 COMPLEX = "ZQ-JHJY"
+#: The Zhuanqiao community worker who keeps the matter and the consultation (a registry official).
+ACTOR = "ZQ-STAFF-01"
 BUILDINGS = [f"{COMPLEX}-B{n:02d}" for n in range(1, 5)]  # 4 buildings x 25 households = 100
-WINDOW_SECONDS = 3
+WINDOW_SECONDS = 15  # each ballot checks its voter against the registry: room for a loaded laptop
 
 
 def _rid() -> str:
@@ -32,13 +34,13 @@ def _choice(n: int) -> str:
 def parking_fee_consultation(ctx) -> None:
     rpc = ctx.rpc
     ctx.section("Mediation: the parking-fee consultation (四方议事 + 征询, Civil Code Art. 278)")
-    matter = rpc.mediation.open_matter(
+    matter = rpc.mediation.open_matter(actor=ACTOR, 
         title="嘉和景苑临时停车收费调整 parking: free 2 h -> free 30 min", topic="parking", complex_id=COMPLEX,
         parties=["party_branch", "property_company", "self_management_committee", "building_leaders"],
         links=[{"kind": "ticket", "id": "DEMO-PARKING-COMPLAINTS"}], request_id=_rid()).matter
     ctx.say(f"Matter {matter.id[:8]}… opened at stage '{matter.stage}' with {', '.join(matter.parties)}.")
-    rpc.mediation.advance_matter(matter_id=matter.id, to_stage="symposium", request_id=_rid())
-    rpc.mediation.record_meeting(
+    rpc.mediation.advance_matter(actor=ACTOR, matter_id=matter.id, to_stage="symposium", request_id=_rid())
+    rpc.mediation.record_meeting(actor=ACTOR, 
         matter_id=matter.id, kind="symposium", held_at=datetime.now(UTC),
         agenda=[{"title": "外来车辆长时间占用车位 outside cars occupy spaces for hours"},
                 {"title": "44个车位业主优先 44 spaces, owners first"}],
@@ -48,12 +50,12 @@ def parking_fee_consultation(ctx) -> None:
                        {"party": "building_leaders"}],
         minutes="座谈同意征询业主: 临时停车免费时长由2小时改为30分钟 agreed to consult owners",
         request_id=_rid())
-    rpc.mediation.advance_matter(matter_id=matter.id, to_stage="consultation", request_id=_rid())
+    rpc.mediation.advance_matter(actor=ACTOR, matter_id=matter.id, to_stage="consultation", request_id=_rid())
     ctx.say("research -> symposium (minutes recorded) -> consultation")
 
     started = time.monotonic()
     now = datetime.now(UTC)
-    consultation = rpc.mediation.open_consultation(
+    consultation = rpc.mediation.open_consultation(actor=ACTOR, 
         matter_id=matter.id, question="临时停车免费时长由2小时改为30分钟? Free temporary parking 2 h -> 30 min?",
         options=[{"id": "agree", "label": "同意 agree"}, {"id": "disagree", "label": "不同意 disagree"},
                  {"id": "abstain", "label": "弃权 abstain"}],
@@ -89,7 +91,7 @@ def parking_fee_consultation(ctx) -> None:
         ctx.say(f"A ballot from someone who is not an owner: {exc.code}: {exc.message}")
 
     time.sleep(max(0.0, (consultation.closes_at - datetime.now(UTC)).total_seconds() + 0.1))
-    closed = rpc.mediation.close_consultation(consultation_id=consultation.id, request_id=_rid()).consultation
+    closed = rpc.mediation.close_consultation(actor=ACTOR, consultation_id=consultation.id, request_id=_rid()).consultation
     r = closed.result
     ctx.say(f"\nClosed. Result under {r.rule}: {'PASSED' if r.passed else 'FAILED'} (decided by: {r.decided_by})")
     ctx.table(["", "part", "whole", "exact", "%", "needed"], [
@@ -106,12 +108,12 @@ def parking_fee_consultation(ctx) -> None:
             + f"; paper ballots {r.paper_ballots}; superseded {r.superseded_ballots}")
     ctx.say(f"  publish by {closed.publish_by:%Y-%m-%d %H:%M} UTC (3 days)")
 
-    rpc.mediation.advance_matter(matter_id=matter.id, to_stage="decision", request_id=_rid())
-    rpc.mediation.advance_matter(matter_id=matter.id, to_stage="publication", request_id=_rid())
-    rpc.mediation.publish_result(consultation_id=consultation.id, where="嘉和景苑公告栏 + 小区群 notice board and chat group",
+    rpc.mediation.advance_matter(actor=ACTOR, matter_id=matter.id, to_stage="decision", request_id=_rid())
+    rpc.mediation.advance_matter(actor=ACTOR, matter_id=matter.id, to_stage="publication", request_id=_rid())
+    rpc.mediation.publish_result(actor=ACTOR, consultation_id=consultation.id, where="嘉和景苑公告栏 + 小区群 notice board and chat group",
                                  request_id=_rid())
-    rpc.mediation.advance_matter(matter_id=matter.id, to_stage="implementation", request_id=_rid())
-    rpc.mediation.record_progress(matter_id=matter.id, percent=100, note="新收费规则上墙, 道闸已调整 signs and barrier updated",
+    rpc.mediation.advance_matter(actor=ACTOR, matter_id=matter.id, to_stage="implementation", request_id=_rid())
+    rpc.mediation.record_progress(actor=ACTOR, matter_id=matter.id, percent=100, note="新收费规则上墙, 道闸已调整 signs and barrier updated",
                                   request_id=_rid())
     ctx.say("decision -> publication (posted) -> implementation 100%")
 

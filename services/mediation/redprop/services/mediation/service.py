@@ -16,6 +16,7 @@ from redprop.errors import ValidationFailed
 from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query
 from redprop.service import RedpropService
 from redprop.services.mediation import (
+    access,
     agenda,
     cases,
     consultations,
@@ -57,6 +58,9 @@ class MediationService(RedpropService):
 
     @command
     def open_case(self, request: c.OpenCaseRequest) -> c.CaseReply:
+        return self._open_case(request)
+
+    def _open_case(self, request: c.OpenCaseRequest) -> c.CaseReply:
         settle_within = (timedelta(days=request.settle_within_days) if request.settle_within_days
                          else self.policy.settle_within(request.category, request.level))
         case_id, created = cases.open_case(self.db, self.district, request, settle_within, utcnow())
@@ -78,8 +82,9 @@ class MediationService(RedpropService):
         level, scope = ("grid", facts.grid_id) if facts.grid_id else ("community", facts.community_id)
         if scope is None:
             raise ValidationFailed.for_field("ticket.community_id", "a dispute ticket without a place")
-        self.open_case(c.OpenCaseRequest(
-            request_id=f"ticket-{facts.ticket_id}"[:64], category=facts.category,
+        # Ticketing checked who referred it; the case is opened on that event's word (no permit of its own).
+        self._open_case(c.OpenCaseRequest(
+            request_id=f"ticket-{facts.ticket_id}"[:64], actor=evt.actor.person_id or evt.actor.id, category=facts.category,
             summary=evt.description[:60] or facts.category, description=evt.description,
             parties=[c.Party(kind="person", id=evt.resident_id)], level=level, scope_id=scope,
             source="ticketing", ticket_id=facts.ticket_id, opened_at=facts.submitted_at))
@@ -94,7 +99,7 @@ class MediationService(RedpropService):
 
     @command
     def assign_mediators(self, request: c.AssignMediatorsRequest) -> c.CaseReply:
-        row = cases.load_case_row(self.db, self.district, request.case_id)
+        row = self._case_for(request)
         cases.require_open(row, "assign mediators")
         within = request.within or row.scope_id
         candidates = []
@@ -107,20 +112,20 @@ class MediationService(RedpropService):
 
     @command
     def schedule_session(self, request: c.ScheduleSessionRequest) -> c.CaseReply:
-        row = cases.load_case_row(self.db, self.district, request.case_id)
+        row = self._case_for(request)
         cases.schedule_session(self.db, self.district, row, request, utcnow())
         self._case_gauges()
         return c.CaseReply(case=cases.case_info(self.db, self.district, row.id))
 
     @command
     def record_session(self, request: c.RecordSessionRequest) -> c.CaseReply:
-        row = cases.load_case_row(self.db, self.district, request.case_id)
+        row = self._case_for(request)
         cases.record_session(self.db, self.district, row, request, utcnow())
         return c.CaseReply(case=cases.case_info(self.db, self.district, row.id))
 
     @command
     def conclude_case(self, request: c.ConcludeCaseRequest) -> c.CaseReply:
-        row = cases.load_case_row(self.db, self.district, request.case_id)
+        row = self._case_for(request)
         state, days = cases.conclude(self.db, self.district, row, request,
                                      self.policy.court_confirmation_within(), utcnow())
         self.events.emit(c.CaseConcluded(district=self.district, case_id=row.id, level=row.level, state=state,
@@ -133,9 +138,26 @@ class MediationService(RedpropService):
 
     @command
     def record_performance(self, request: c.RecordPerformanceRequest) -> c.CaseReply:
-        row = cases.load_case_row(self.db, self.district, request.case_id)
+        row = self._case_for(request)
         cases.record_performance(self.db, self.district, row, request, utcnow())
         return c.CaseReply(case=cases.case_info(self.db, self.district, row.id))
+
+    def _case_for(self, request):
+        """The case a command acts on, once its actor may act on it (mediation/access.py)."""
+        row = cases.load_case_row(self.db, self.district, request.case_id)
+        access.require_on_case(self.db, self.authz, request.actor, row)
+        return row
+
+    def _matter_for(self, request):
+        row = deliberation.load_matter(self.db, self.district, request.matter_id)
+        access.require_on_matter(self.authz, request.actor, row)
+        return row
+
+    def _consultation_for(self, request):
+        row = consultations.load(self.db, self.district, request.consultation_id)
+        matter = deliberation.load_matter(self.db, self.district, row.matter_id)
+        access.require_on_consultation(self.db, self.authz, request.actor, row, matter)
+        return row
 
     @query
     def statistics(self, request: c.StatisticsRequest) -> c.StatisticsReply:
@@ -166,6 +188,7 @@ class MediationService(RedpropService):
 
     @command
     def advance_matter(self, request: c.AdvanceMatterRequest) -> c.MatterReply:
+        self._matter_for(request)
         skipped = deliberation.advance(self.db, self.district, request, utcnow())
         self.events.emit(c.MatterStageChanged(district=self.district, matter_id=request.matter_id,
                                               stage=request.to_stage, skipped=skipped))
@@ -173,6 +196,8 @@ class MediationService(RedpropService):
 
     @command
     def record_meeting(self, request: c.RecordMeetingRequest) -> c.MeetingReply:
+        if request.matter_id is not None:
+            self._matter_for(request)
         meeting_id = deliberation.record_meeting(self.db, self.district, request, utcnow())
         return c.MeetingReply(meeting=deliberation.get_meeting(self.db, self.district, meeting_id))
 
@@ -187,11 +212,13 @@ class MediationService(RedpropService):
 
     @command
     def record_progress(self, request: c.RecordProgressRequest) -> c.MatterReply:
+        self._matter_for(request)
         deliberation.record_progress(self.db, self.district, request, utcnow())
         return c.MatterReply(matter=deliberation.matter_info(self.db, self.district, request.matter_id))
 
     @command
     def add_material(self, request: c.AddMaterialRequest) -> c.RecordsReply:
+        self._matter_for(request)
         deliberation.add_material(self.db, self.district, request, utcnow())
         return verification.records_of(self.db, self.district,
                                        c.RecordsRequest(matter_id=request.matter_id, kind="material"))
@@ -206,7 +233,8 @@ class MediationService(RedpropService):
     @command
     def open_consultation(self, request: c.OpenConsultationRequest) -> c.ConsultationReply:
         # Check what we can before asking the registry, so bad input costs no remote call.
-        deliberation.load_matter(self.db, self.district, request.matter_id)
+        matter = deliberation.load_matter(self.db, self.district, request.matter_id)
+        access.require_on_matter(self.authz, request.actor, matter, c.CONSULTATION_ROLES)
         electorate = (self.registry.electorate(complex_id=request.complex_id) if request.complex_id is not None
                       else self.registry.electorate(building_ids=request.building_ids))
         consultation_id = consultations.open_consultation(
@@ -224,6 +252,10 @@ class MediationService(RedpropService):
 
     @command
     def cast_ballot(self, request: c.CastBallotRequest) -> c.BallotReply:
+        if request.entered_by is not None:  # a paper ballot: the worker entering it must serve the complex
+            row = consultations.load(self.db, self.district, request.consultation_id)
+            matter = deliberation.load_matter(self.db, self.district, row.matter_id)
+            access.require_on_consultation(self.db, self.authz, request.entered_by, row, matter)
         values, previous = consultations.cast_ballot(self.db, self.district, request, utcnow())
         self.metrics.counter("redprop_mediation_ballots", "Ballots cast, by channel and whether one was superseded.",
                              ("channel", "supersedes")).labels(request.channel, str(previous is not None).lower()).inc()
@@ -242,7 +274,7 @@ class MediationService(RedpropService):
 
     @command
     def close_consultation(self, request: c.CloseConsultationRequest) -> c.ConsultationReply:
-        row = consultations.load(self.db, self.district, request.consultation_id)
+        row = self._consultation_for(request)
         result, seq = consultations.close(self.db, self.district, request, self.rule(row.rule), utcnow())
         self.events.emit(c.DecisionMade(
             district=self.district, consultation_id=row.id, matter_id=row.matter_id, rule=result.rule,
@@ -260,6 +292,7 @@ class MediationService(RedpropService):
 
     @command
     def publish_result(self, request: c.PublishResultRequest) -> c.ConsultationReply:
+        self._consultation_for(request)
         consultations.publish(self.db, self.district, request, utcnow())
         return self._consultation_reply(request.consultation_id)
 

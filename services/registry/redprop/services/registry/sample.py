@@ -241,12 +241,36 @@ def _xinshiqu(b: _Builder) -> None:
                   community_id=community, reported_on="2026-03-01")
 
 
+#: The officials who act in the demo (redprop.authz checks every actor): fixed ids and names, added last
+#: so that the generated people keep their ids.
+OFFICIALS = (
+    ("OFF-DATA-01", "陈数据", "data_officer", None, DISTRICT),
+    ("OFF-OPS-01", "刘运维", "operator", None, DISTRICT),
+    ("OFF-DISTRICT-01", "周区办", "district_officer", None, DISTRICT),
+    ("OFF-HOUSING-01", "张彦伟", "housing_officer", "DEP-HOUSING", None),
+    ("OFF-DJ-01", "吴镇干", "subdistrict_officer", None, "DJ"),
+    ("OFF-XSQ-01", "马街道", "subdistrict_officer", None, "XSQ"),
+    ("ZQ-STAFF-01", "沈社工", "community_worker", None, "ZQ"),
+)
+
+
+def _officials(b: _Builder) -> None:
+    for pid, name, role, org, scope in OFFICIALS:
+        b.add("people", id=pid, name=name, party_member=True)
+        b.role(pid, role, organisation_id=org, scope_id=scope)
+    for n, (code, _name) in enumerate(XINSHIQU_COMMUNITIES):
+        pid = f"XSQ-{code}-STAFF-01"
+        b.add("people", id=pid, name=f"社工{n + 1:02d}", party_member=False)
+        b.role(pid, "community_worker", scope_id=f"XSQ-{code}")
+
+
 def build_sample() -> dict:
     """The sample district as a dataset (``redprop.registry/1``), the same on every run."""
     b = _Builder()
     _structure_top(b)
     _zhuanqiao(b)
     _xinshiqu(b)
+    _officials(b)
     return {"format": "redprop.registry/1", "district": DISTRICT, **b.data}
 
 

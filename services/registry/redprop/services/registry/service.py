@@ -52,9 +52,9 @@ class RegistryService(RedpropService):
         as the district's data officer (and nothing else is admitted until one exists)."""
         if operation.name != "upsert":
             return False
+        records = getattr(request, "records", None) or ()
         appoints_self = any(r.kind == "role" and r.role == "data_officer" and r.person_id == request.actor
-                            for r in request.records) and any(
-            r.kind == "person" and r.id == request.actor for r in request.records)
+                            for r in records) and any(r.kind == "person" and r.id == request.actor for r in records)
         if not appoints_self:
             return False
         return self.db.execute(select(m.roles.c.id).where(
