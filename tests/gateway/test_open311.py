@@ -75,7 +75,7 @@ def test_post_a_request_and_read_it_back(gateway):
 
     # The handler resolves it: closed for Open311, with the handler's summary as the status notes.
     rpc = gateway.suite.rpc
-    company = {"kind": "handler", "handler_kind": "property_company", "id": "CO1"}
+    company = {"kind": "handler", "handler_kind": "property_company", "id": "CO1", "person_id": "P-CS"}
     rpc.ticketing.accept(ticket_id=request_id, actor=company, request_id=uuid.uuid4().hex)
     rpc.ticketing.resolve(ticket_id=request_id, actor=company, summary="更换了水管接头", request_id=uuid.uuid4().hex)
     xml = ET.fromstring(gateway.call("GET", f"/open311/v2/requests/{request_id}.xml", "resident").content)

@@ -136,7 +136,7 @@ def test_voting_in_a_consultation(run_suite, small_district):
     paper = gateway.call("POST", f"/api/v1/consultations/{consultation}/ballots", "community_admin",
                          json={"household_id": "H2", "option": "disagree", "owner_id": "P3"})
     assert paper.status_code == 201, paper.text
-    assert paper.json()["ballot"]["channel"] == "paper" and paper.json()["ballot"]["entered_by"] == "A1"
+    assert paper.json()["ballot"]["channel"] == "paper" and paper.json()["ballot"]["entered_by"] == "P-SD"
     # A resident votes only as themself; a grid worker does not vote at all.
     error_of(gateway.call("POST", f"/api/v1/consultations/{consultation}/ballots", "resident",
                           json={"household_id": "H2", "option": "agree", "owner_id": "P3"}), 403, "permission_denied")
