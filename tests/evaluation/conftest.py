@@ -19,8 +19,7 @@ def extra_records() -> list[dict]:
               "organisation_id": "OC1", "scope_id": "X1", "term_start": "2024-01-01"} for n, p in enumerate(MEMBERS)]
     return [
         {"kind": "organisation", "id": "OC1", "org_kind": "owners_committee", "name": "阳光业委会", "scope_id": "X1"},
-        {"kind": "organisation", "id": "DEP-HOUSING", "org_kind": "department", "name": "区房管局",
-         "department_function": "housing"},
+        # DEP-HOUSING comes with the small district's officials (tests/conftest.py).
         {"kind": "organisation", "id": "CO2", "org_kind": "property_company", "name": "宜居物业", "scope_id": "C1"},
         {"kind": "complex", "id": "X3", "name": "明月小区", "community_id": "C1", "property_company_id": "CO2",
          "lat": 31.02, "lon": 121.02},

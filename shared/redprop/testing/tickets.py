@@ -54,7 +54,8 @@ def act(suite, operation: str, ticket_id: str, actor: Actor, **fields):
 
 
 def _rpc(suite):
-    return getattr(suite, "rpc", suite)  # a Suite, or its rpc proxy
+    rpc = getattr(suite, "rpc", None)
+    return suite if rpc is None or callable(rpc) else rpc  # a Suite, or its rpc client
 
 
 def get_ticket(suite, ticket_id: str, viewer: Actor = WORKER):
