@@ -54,8 +54,9 @@ def act(suite, operation: str, ticket_id: str, actor: Actor, **fields):
 
 
 def _rpc(suite):
-    rpc = getattr(suite, "rpc", None)
-    return suite if rpc is None or callable(rpc) else rpc  # a Suite, or its rpc client
+    from redprop.messaging.client import RpcClient
+
+    return suite if isinstance(suite, RpcClient) else suite.rpc  # an rpc client, or a Suite
 
 
 def get_ticket(suite, ticket_id: str, viewer: Actor = WORKER):
