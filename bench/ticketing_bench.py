@@ -177,7 +177,7 @@ def _intake(env: Environment, config: str, service_pids: list[int], add_replica)
                                  max_seconds=SECONDS)
         one = _pipelined_rounds(rpc, baseline, body, service_pids, 1_000_000)
         two = _pipelined_rounds(rpc, baseline, body, [*service_pids, add_replica()], 20_000_000)
-        total = rpc.ticketing.list(limit=1).total
+        total = rpc.ticketing.list(limit=1, viewer={"kind": "worker", "id": "P-CW"}).total
     base_latencies = [x for run in baseline.runs for x in run.latencies]
     baseline.close()
     base = {"per_s": median([r.throughput for r in baseline.runs]), "p50": percentile(base_latencies, 50),
@@ -231,10 +231,10 @@ def _sweeps(config: str) -> dict:
     now = utcnow() + timedelta(hours=3)
     with RpcClient(settings, timeout=600) as rpc:
         started = time.perf_counter()
-        first = rpc.ticketing.sweep(request_id=f"bench-sweep-{uuid.uuid4().hex}", now=now.isoformat())
+        first = rpc.ticketing.sweep(request_id=f"bench-sweep-{uuid.uuid4().hex}", actor="P-OPS", now=now.isoformat())
         t_first = time.perf_counter() - started
         started = time.perf_counter()
-        second = rpc.ticketing.sweep(request_id=f"bench-sweep-{uuid.uuid4().hex}", now=now.isoformat())
+        second = rpc.ticketing.sweep(request_id=f"bench-sweep-{uuid.uuid4().hex}", actor="P-OPS", now=now.isoformat())
         t_second = time.perf_counter() - started
     return {"first_s": t_first, "first_breached": first.newly_breached, "examined": first.examined,
             "second_s": t_second, "second_examined": second.examined}

@@ -182,7 +182,8 @@ def submit_ticket(env: dict[str, str], cwd: Path, district: str) -> dict:
     assert done.returncode == 0, done.stdout + done.stderr
     reply = json.loads(done.stdout)
     assert reply["ticket"]["category"] == "leak" and reply["ticket"]["district"] == district
-    again = run_command(["call", "ticketing.get", json.dumps({"ticket_id": reply["ticket"]["id"]})], env=env, cwd=cwd)
+    again = run_command(["call", "ticketing.get", json.dumps(
+        {"ticket_id": reply["ticket"]["id"], "viewer": {"kind": "resident", "id": "P2"}})], env=env, cwd=cwd)
     assert again.returncode == 0, again.stdout + again.stderr
     assert json.loads(again.stdout)["ticket"]["id"] == reply["ticket"]["id"]
     return reply["ticket"]

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine
 from redprop.contracts.ticketing import Actor
 from redprop.testing.tickets import COMPANY, RESIDENT, WORKER, act, rid, submit  # noqa: F401 - re-exported to the tests
 
-COMPANY2 = Actor(kind="handler", handler_kind="property_company", id="CO2")
+COMPANY2 = Actor(kind="handler", handler_kind="property_company", id="CO2", person_id="P-CS2")  # its staff
 MEMBERS = ["E1", "E2", "E3", "E4", "E5"]  # the owners' committee OC1 of X1
 
 
@@ -19,6 +19,7 @@ def extra_records() -> list[dict]:
               "organisation_id": "OC1", "scope_id": "X1", "term_start": "2024-01-01"} for n, p in enumerate(MEMBERS)]
     return [
         {"kind": "organisation", "id": "OC1", "org_kind": "owners_committee", "name": "阳光业委会", "scope_id": "X1"},
+        # DEP-HOUSING comes with the small district's officials (tests/conftest.py).
         {"kind": "organisation", "id": "CO2", "org_kind": "property_company", "name": "宜居物业", "scope_id": "C1"},
         {"kind": "complex", "id": "X3", "name": "明月小区", "community_id": "C1", "property_company_id": "CO2",
          "lat": 31.02, "lon": 121.02},
@@ -27,6 +28,9 @@ def extra_records() -> list[dict]:
         {"kind": "household", "id": "H4", "building_id": "B3", "unit": "1-101", "area_m2": "70.00", "owner_ids": ["P2"]},
         {"kind": "person", "id": "P9", "name": "赵经理", "party_member": True},
         {"kind": "person", "id": "H-OFFICER", "name": "房管员"},
+        {"kind": "person", "id": "P-CS2", "name": "宜居物业员工"},
+        {"kind": "role", "id": "R-P-CS2", "person_id": "P-CS2", "role": "company_staff", "organisation_id": "CO2",
+         "term_start": "2024-01-01"},
         *people, *roles,
         {"kind": "role", "id": "RM1", "person_id": "P9", "role": "company_manager", "organisation_id": "CO1",
          "scope_id": "X1", "term_start": "2024-01-01"},

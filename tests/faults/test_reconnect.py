@@ -24,6 +24,7 @@ from redprop.messaging.tables import ProcessedEvent
 from redprop.testing import events as broker
 from redprop.testing.pytest_plugin import TEST_DISTRICT, free_port
 from redprop.testing.suite import Suite, wait_for
+from redprop.testing.tickets import WORKER
 
 pytestmark = pytest.mark.integration
 
@@ -120,7 +121,7 @@ def test_ticketing_answers_every_submit_once_across_a_broker_restart(how, privat
         assert len(set(ids)) == 6 and first.ticket.id not in ids
         # A retry of an answered submit gets the same ticket back: written once, answered as before.
         assert call_until_answered(settings, "ticketing", "submit", submit_body(f"reconnect-{how}-0")).ticket.id == ids[0]
-        listing = call_until_answered(settings, "ticketing", "list", {"limit": 50})
+        listing = call_until_answered(settings, "ticketing", "list", {"limit": 50, "viewer": WORKER.model_dump()})
         assert listing.total == 7
         assert sorted(t.id for t in listing.tickets) == sorted([first.ticket.id, *ids])
         assert_alive(suite)

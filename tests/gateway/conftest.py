@@ -15,12 +15,14 @@ OTHER_DISTRICT = "310101"
 #: role -> whom its key acts as, in the small district (tests/conftest.py).
 SUBJECTS = {
     "resident": "P2",            # owns H1 and H2 in building B1
-    "grid_worker": "W1",
-    "community_admin": "A1",
+    "grid_worker": "P-CW",       # C1's community worker
+    "community_admin": "P-SD",   # the subdistrict's officer (covers C1)
     "property_company": "CO1",   # runs complex X1
     "department": "DEP-WATER",
-    "operator": "OP1",
+    "operator": "P-DO",          # the district officer (covers every ticket)
 }
+#: The registry person each unit's key is issued to (ticketing checks they hold a post in the unit).
+PERSONS = {"property_company": "P-CS", "department": "P-WATER"}
 ROLES = tuple(SUBJECTS)
 
 
@@ -30,7 +32,8 @@ def key_of(role: str, district: str = TEST_DISTRICT) -> str:
 
 def api_keys() -> list[dict]:
     keys = [{"name": f"{role}-key", "role": role, "subject": subject, "district": TEST_DISTRICT,
-             "sha256": hash_key(key_of(role))} for role, subject in SUBJECTS.items()]
+             "sha256": hash_key(key_of(role)), **({"person_id": PERSONS[role]} if role in PERSONS else {})}
+            for role, subject in SUBJECTS.items()]
     keys.append({"name": "resident-P3", "role": "resident", "subject": "P3", "district": TEST_DISTRICT,
                  "sha256": hash_key("test-key-resident-P3")})
     # Keys of another district, configured here by mistake: they must still be refused.

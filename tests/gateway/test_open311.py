@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from redprop.testing.tickets import get_ticket
 from tests.gateway import georeport_schema as spec
 from tests.gateway.conftest import OTHER_DISTRICT, key_of, start_gateway
 
@@ -64,7 +65,7 @@ def test_post_a_request_and_read_it_back(gateway):
     one = gateway.call("GET", f"/open311/v2/requests/{request_id}.json", "resident").json()
     spec.validate(spec.SERVICE_REQUESTS, one)
     request = one[0]
-    ticket = gateway.suite.rpc.ticketing.get(ticket_id=request_id).ticket
+    ticket = get_ticket(gateway.suite, request_id)
     assert request["status"] == "open" and request["service_code"] == "leak"
     assert request["agency_responsible"] == ticket.handler.name == "安居物业"
     assert request["expected_datetime"] == ticket.resolution_due_at.isoformat()
@@ -74,7 +75,7 @@ def test_post_a_request_and_read_it_back(gateway):
 
     # The handler resolves it: closed for Open311, with the handler's summary as the status notes.
     rpc = gateway.suite.rpc
-    company = {"kind": "handler", "handler_kind": "property_company", "id": "CO1"}
+    company = {"kind": "handler", "handler_kind": "property_company", "id": "CO1", "person_id": "P-CS"}
     rpc.ticketing.accept(ticket_id=request_id, actor=company, request_id=uuid.uuid4().hex)
     rpc.ticketing.resolve(ticket_id=request_id, actor=company, summary="更换了水管接头", request_id=uuid.uuid4().hex)
     xml = ET.fromstring(gateway.call("GET", f"/open311/v2/requests/{request_id}.xml", "resident").content)
@@ -87,11 +88,11 @@ def test_post_a_request_and_read_it_back(gateway):
                             json={"service_code": "leak", "description": "路面积水", "lat": 31.0, "long": 121.0,
                                   "account_id": "P3"})
     assert by_point.status_code == 201, by_point.text
-    point_ticket = rpc.ticketing.get(ticket_id=by_point.json()[0]["service_request_id"]).ticket
+    point_ticket = get_ticket(rpc, by_point.json()[0]["service_request_id"])
     assert point_ticket.resident_id == "P3" and point_ticket.location.point.lat == 31.0
     # An anonymous report from an app key goes to the configured public reporter.
     anonymous = post(gateway, "operator", address_id="B2", email="someone@example.cn")
-    assert rpc.ticketing.get(ticket_id=anonymous.json()[0]["service_request_id"]).ticket.resident_id == "P1"
+    assert get_ticket(rpc, anonymous.json()[0]["service_request_id"]).resident_id == "P1"
 
 
 def test_post_errors_in_georeport_format(gateway):
@@ -133,7 +134,7 @@ def test_address_string_alone_is_a_location_and_empty_arguments_are_not_sent(gat
         created = post(gateway, address_string=text, address_id="", lat="", long="", email="",
                        **{"attribute[building_id]": "", "attribute[urgency]": ""})
         assert created.status_code == 201, (text, created.text)
-        ticket = rpc.ticketing.get(ticket_id=created.json()[0]["service_request_id"]).ticket
+        ticket = get_ticket(rpc, created.json()[0]["service_request_id"])
         assert (ticket.location.building_id, ticket.location.complex_id) == (building, complex_), text
         assert ticket.urgency == "normal"
     nothing = post(gateway, address_string="火星路 1 号")

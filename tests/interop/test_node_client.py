@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from redprop.testing.tickets import get_ticket, list_tickets
 from tests.interop.conftest import ASYNCAPI_COPY, run_node
 
 pytestmark = pytest.mark.integration
@@ -30,9 +31,9 @@ def test_a_node_client_submits_a_ticket_and_receives_the_event(node, run_suite, 
     assert final["ok"] is True
 
     # What the Node client did is what the service holds: one ticket (the retry made no second one).
-    ticket = suite.rpc.ticketing.get(ticket_id=final["ticket_id"]).ticket
+    ticket = get_ticket(suite, final["ticket_id"])
     assert ticket.resident_id == "P2" and ticket.location.building_id == "B1"
-    assert suite.rpc.ticketing.list(resident_id="P2").total == 1
+    assert list_tickets(suite, resident_id="P2").total == 1
     validation = next(line for line in lines if line.get("step") == "validation")
     assert validation["fields"] == ["category", "description"]
 

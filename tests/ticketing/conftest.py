@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from redprop.testing.tickets import COMPANY, RESIDENT, WORKER, act, rid, submit  # noqa: F401 - re-exported to the tests
+from redprop.testing.tickets import (  # noqa: F401 - re-exported to the tests
+    COMPANY,
+    COMMUNITY,
+    RESIDENT,
+    WATER,
+    WORKER,
+    act,
+    get_ticket,
+    holder,
+    list_tickets,
+    rid,
+    set_price_list,
+    submit,
+    sweep,
+)
 
 
 def start_ticketing(run_suite, small_district, backend="sqlite", **options):

@@ -16,6 +16,8 @@ from nameko.testing.services import worker_factory
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from redprop.authz import AnswerCache, Authorizer
+from redprop.contracts.registry import AncestryReply, Grant, GrantsReply
 from redprop.contracts import registry as r
 from redprop.contracts import ticketing as c
 from redprop.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -31,11 +33,11 @@ from redprop.services.ticketing.sla import Beijing12345Policy
 from redprop.services.ticketing.sweep import due_batch
 
 DISTRICT = "990001"
-COMPANY = c.Actor(kind="handler", handler_kind="property_company", id="CO1")
-OTHER_COMPANY = c.Actor(kind="handler", handler_kind="property_company", id="CO2")
+COMPANY = c.Actor(kind="handler", handler_kind="property_company", id="CO1", person_id="P-CS")
+OTHER_COMPANY = c.Actor(kind="handler", handler_kind="property_company", id="CO2", person_id="P-CS2")
 RESIDENT = c.Actor(kind="resident", id="P2")
 STRANGER = c.Actor(kind="resident", id="P9")
-WORKER = c.Actor(kind="worker", id="W1")
+WORKER = c.Actor(kind="worker", id="P-CW")
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in Beijing
 
 PLACE = r.ResolveReply(
@@ -395,8 +397,14 @@ def test_the_service_settles_a_transition_in_one_place(session, clock):
     notifier wiring; the database is the SQLite session, the district's choices are real."""
     options = TicketingOptions()
     plugins = SimpleNamespace(sla_policy=Beijing12345Policy(options), router=DefaultRouter(), notifiers={})
+    # The registry's answers for the one person acting (P-CS, CO1's staff), without a registry.
+    posts = GrantsReply(person_id="P-CS", known=True, grants=[Grant(
+        role="company_staff", role_id="R-P-CS", organisation_id="CO1", organisation_kind="property_company",
+        covers=["C1"])])
+    authz = Authorizer(lambda person, day: posts, lambda entity: AncestryReply(
+        id=entity, kind="building", ancestry=[entity, "G1", "X1", "C1", "S", DISTRICT]), AnswerCache())
     service = worker_factory(TicketingService, db=session, settings=SimpleNamespace(district=DISTRICT),
-                             options=options, plugins=plugins, categories=Catalogue())
+                             options=options, plugins=plugins, categories=Catalogue(), authz=authz)
     tid = dispatched(new_desk(session, clock))
 
     reply = service.accept(c.AcceptRequest(request_id="req-a1-0001", ticket_id=tid, actor=COMPANY))

@@ -8,14 +8,25 @@ import pytest
 
 from redprop.contracts.ticketing import Actor
 from redprop.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tests.ticketing.conftest import COMPANY, RESIDENT, WORKER, act, rid, start_ticketing, submit
+from tests.ticketing.conftest import (
+    COMPANY,
+    RESIDENT,
+    WORKER,
+    act,
+    get_ticket,
+    list_tickets,
+    rid,
+    set_price_list,
+    start_ticketing,
+    submit,
+)
 
 pytestmark = pytest.mark.integration
 
 
 def test_a_leak_goes_to_the_company_and_comes_back_rated_into_the_three_rates(run_suite, small_district, backend):
     suite = start_ticketing(run_suite, small_district, backend)
-    suite.rpc.ticketing.set_price_list(request_id=rid("prices"), items=[
+    set_price_list(suite, [
         {"code": "SEAL", "name": "防水密封", "unit": "m", "price": "35.50"},
         {"code": "LABOUR", "name": "人工", "unit": "hour", "price": "80.00"}])
     ticket = submit(suite)
@@ -90,7 +101,12 @@ def test_transfer_pause_resume_reopen_close_and_cancel(suite):
     ticket = submit(suite)
     moved = act(suite, "transfer", ticket.id, WORKER, handler={"kind": "grid_team", "id": "G1"}, reason="先由网格处理")
     assert moved.handler.id == "G1"
-    team = Actor(kind="handler", handler_kind="grid_team", id="G1")
+    # G1's grid member acts for its team (the small district has none: appointed here).
+    suite.rpc.registry.upsert(actor="P-DATA", request_id=rid("grid-member"), records=[
+        {"kind": "person", "id": "P-GM1", "name": "网格员"},
+        {"kind": "role", "id": "R-GM1", "person_id": "P-GM1", "role": "grid_member", "scope_id": "G1",
+         "term_start": "2024-01-01"}])
+    team = Actor(kind="handler", handler_kind="grid_team", id="G1", person_id="P-GM1")
     act(suite, "accept", ticket.id, team)
     paused = act(suite, "note", ticket.id, team, note="住户不在家", awaiting_resident=True)
     assert paused.status == "awaiting_resident"
@@ -114,17 +130,17 @@ def test_an_unknown_building_is_not_found_naming_the_field(suite):
     assert err.value.details["field"] == "building_id"
 
 
-def test_an_unknown_resident_is_not_found(suite):
-    with pytest.raises(NotFound) as err:
+def test_an_unknown_resident_is_refused_naming_the_field(suite):
+    with pytest.raises(PermissionDenied) as err:
         submit(suite, resident_id="NOBODY")
-    assert err.value.details["field"] == "resident_id"
+    assert (err.value.details["field"], err.value.details["check"]) == ("resident_id", "known")
 
 
 def test_a_category_not_in_the_catalogue_is_a_validation_error(suite):
     with pytest.raises(ValidationFailed) as err:
         submit(suite, category="alien_invasion")
     assert err.value.fields[0]["field"] == "category"
-    assert suite.rpc.ticketing.list().total == 0
+    assert list_tickets(suite).total == 0
 
 
 @pytest.mark.parametrize("rating", [0, 6])
@@ -140,22 +156,22 @@ def test_illegal_transitions_and_wrong_actors_are_typed_errors(suite):
     ticket = submit(suite)
     with pytest.raises(Conflict):
         act(suite, "rate", ticket.id, RESIDENT, rating=5)       # rating an unresolved ticket
-    stranger = Actor(kind="handler", handler_kind="property_company", id="CO-OTHER")
+    stranger = Actor(kind="handler", handler_kind="property_company", id="CO-OTHER", person_id="P-CS")
     with pytest.raises(PermissionDenied):
         act(suite, "resolve", ticket.id, stranger, summary="不是我的单")  # a unit resolving a ticket it does not hold
     with pytest.raises(PermissionDenied):
         act(suite, "accept", ticket.id, RESIDENT)
     act(suite, "resolve", ticket.id, COMPANY, summary="ok")
-    with pytest.raises(PermissionDenied):
-        act(suite, "rate", ticket.id, Actor(kind="resident", id="P3"), rating=1)  # someone else's ticket
+    with pytest.raises(NotFound):  # someone else's ticket: as if there were none
+        act(suite, "rate", ticket.id, Actor(kind="resident", id="P3"), rating=1)
     with pytest.raises(NotFound):
         act(suite, "accept", "T-NOPE", COMPANY)
-    assert [h.action for h in suite.rpc.ticketing.get(ticket_id=ticket.id).ticket.history] == [
+    assert [h.action for h in get_ticket(suite, ticket.id).history] == [
         "submitted", "dispatched", "resolved"]
 
 
 def test_the_fund_pays_for_common_parts_only_and_prices_must_be_listed(suite):
-    suite.rpc.ticketing.set_price_list(request_id=rid("prices"), items=[
+    set_price_list(suite, [
         {"code": "TAP", "name": "水龙头", "unit": "个", "price": "45"}])
     ticket = submit(suite, category="repair_home", description="厨房水龙头坏了")
     with pytest.raises(ValidationFailed) as err:
@@ -164,4 +180,4 @@ def test_the_fund_pays_for_common_parts_only_and_prices_must_be_listed(suite):
     with pytest.raises(ValidationFailed) as err:
         act(suite, "resolve", ticket.id, COMPANY, summary="换了", items=[{"code": "GOLD", "quantity": 1}])
     assert err.value.fields[0]["field"] == "items.0.code"
-    assert suite.rpc.ticketing.get(ticket_id=ticket.id).ticket.status == "dispatched"
+    assert get_ticket(suite, ticket.id).status == "dispatched"

@@ -13,7 +13,7 @@ import pytest
 from redprop.contracts.ticketing import TicketReply
 from redprop.messaging.group_commit import GroupCommit
 from redprop.services.ticketing import duplicates
-from tests.ticketing.conftest import rid, start_ticketing
+from tests.ticketing.conftest import get_ticket, list_tickets, rid, start_ticketing
 
 BURST = 12
 
@@ -53,7 +53,7 @@ def test_a_burst_goes_through_the_shared_writer_and_every_ticket_is_whole(pg_sui
     ids = {r.ticket.id for r in replies}
     assert len(ids) == BURST
     for reply in replies:  # each as if it had been alone: stored, dispatched, its history written
-        stored = pg_suite.rpc.ticketing.get(ticket_id=reply.ticket.id).ticket
+        stored = get_ticket(pg_suite, reply.ticket.id)
         assert stored.status == "dispatched" and [h.action for h in stored.history] == ["submitted", "dispatched"]
         assert stored == reply.ticket
 
@@ -64,7 +64,7 @@ def test_the_same_request_twice_in_one_burst_makes_one_ticket(pg_suite):
     assert all(isinstance(r, TicketReply) for r in replies), replies
     assert replies[1] == replies[2]  # the second delivery got the first one's stored reply
     assert len({r.ticket.id for r in replies}) == 3
-    assert pg_suite.rpc.ticketing.list(limit=100).total == 3
+    assert list_tickets(pg_suite, limit=100).total == 3
 
 
 def test_similar_tickets_in_one_burst_point_at_the_first(pg_suite):
@@ -88,4 +88,4 @@ def test_one_bad_ticket_in_a_burst_fails_alone(pg_suite, monkeypatch):
     bodies[2]["description"] = "坏的请求"
     replies = _burst(pg_suite, bodies)
     assert [isinstance(r, TicketReply) for r in replies] == [True, True, False, True, True]
-    assert pg_suite.rpc.ticketing.list(limit=100).total == 4
+    assert list_tickets(pg_suite, limit=100).total == 4

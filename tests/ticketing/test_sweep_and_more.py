@@ -15,13 +15,21 @@ from redprop.messaging.outbox import OutboxRelay
 from redprop.testing import events as broker
 from redprop.testing.pytest_plugin import free_port
 from redprop.testing.suite import Suite, wait_for
-from tests.ticketing.conftest import COMPANY, RESIDENT, WORKER, act, rid, start_ticketing, submit
+from tests.ticketing.conftest import (
+    COMPANY,
+    RESIDENT,
+    WORKER,
+    act,
+    get_ticket,
+    holder,
+    list_tickets,
+    rid,
+    start_ticketing,
+    submit,
+    sweep,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def sweep(suite, now):
-    return suite.rpc.ticketing.sweep(request_id=rid("sweep"), now=now.isoformat())
 
 
 def test_the_sweep_marks_risk_then_breach_then_climbs_the_ladder_once_per_level(suite):
@@ -31,24 +39,25 @@ def test_the_sweep_marks_risk_then_breach_then_climbs_the_ladder_once_per_level(
 
     result = sweep(suite, t0 + timedelta(hours=1, minutes=40))  # past 80 % of the 2 h response time
     assert result.newly_at_risk == 1
-    assert suite.rpc.ticketing.get(ticket_id=ticket.id).ticket.sla_state == "at_risk"
+    assert get_ticket(suite, ticket.id).sla_state == "at_risk"
 
     result = sweep(suite, t0 + timedelta(hours=3))
     assert (result.newly_breached, result.escalated) == (1, 0)   # the response deadline: no escalation
-    assert suite.rpc.ticketing.get(ticket_id=ticket.id).ticket.sla_state == "breached"
+    assert get_ticket(suite, ticket.id).sla_state == "breached"
 
     late = t0 + timedelta(hours=25)
-    first, second = (suite.rpc.call_async("ticketing", "sweep", {"request_id": rid("sweep"), "now": late.isoformat()})
+    first, second = (suite.rpc.call_async("ticketing", "sweep", {"request_id": rid("sweep"), "actor": "P-OPS",
+                                                                 "now": late.isoformat()})
                      for _ in range(2))
     assert first.result().escalated + second.result().escalated == 1   # run twice, escalated once
     assert sweep(suite, late).escalated == 0
-    escalated = suite.rpc.ticketing.get(ticket_id=ticket.id).ticket
+    escalated = get_ticket(suite, ticket.id)
     assert (escalated.level, escalated.handler.id) == ("community", "C1")
     assert escalated.resolution_due_at == late + timedelta(hours=24)
 
     assert sweep(suite, late + timedelta(hours=25)).escalated == 1
     assert sweep(suite, late + timedelta(hours=50)).escalated == 1
-    final = suite.rpc.ticketing.get(ticket_id=ticket.id).ticket
+    final = get_ticket(suite, ticket.id)
     assert (final.level, final.handler.id) == ("district", "990001")
     assert sweep(suite, late + timedelta(hours=100)).escalated == 0   # nowhere higher to go
     triggers = [h.detail.get("trigger") for h in final.history if h.action == "escalated"]
@@ -58,15 +67,9 @@ def test_the_sweep_marks_risk_then_breach_then_climbs_the_ladder_once_per_level(
 def test_a_paused_ticket_is_not_swept(suite):
     ticket = submit(suite, category="water", description="水压很低")
     act(suite, "accept", ticket.id, COMPANY if ticket.handler.kind == "property_company"
-        else _holder(ticket))
-    act(suite, "note", ticket.id, _holder(ticket), note="等住户回家", awaiting_resident=True)
+        else holder(ticket))
+    act(suite, "note", ticket.id, holder(ticket), note="等住户回家", awaiting_resident=True)
     assert sweep(suite, ticket.submitted_at + timedelta(hours=30)).examined == 0
-
-
-def _holder(ticket):
-    from redprop.contracts.ticketing import Actor
-
-    return Actor(kind="handler", handler_kind=ticket.handler.kind, id=ticket.handler.id)
 
 
 def test_duplicates_are_flagged_and_can_be_followed_or_merged(suite):
@@ -152,7 +155,7 @@ def test_a_submit_delivered_twice_creates_one_ticket(suite):
     calls = [suite.rpc.call_async("ticketing", "submit", body) for _ in range(3)]
     tickets = {c.result().ticket.id for c in calls}
     assert len(tickets) == 1
-    assert suite.rpc.ticketing.list().total == 1
+    assert list_tickets(suite).total == 1
 
 
 def test_ticket_events_survive_a_crash_between_commit_and_publish(make_settings, small_district, monkeypatch):
@@ -219,7 +222,7 @@ def test_the_list_takes_a_submission_window_inclusive_at_both_ends(suite):
     first, second, third = (submit(suite, description=f"第{n}处漏水，需要维修") for n in (1, 2, 3))
 
     def listed(**window) -> list[str]:
-        return [t.id for t in suite.rpc.ticketing.list(**window).tickets]
+        return [t.id for t in list_tickets(suite, **window).tickets]
 
     at = second.submitted_at
     assert set(listed(submitted_since=at)) == {second.id, third.id}
@@ -227,5 +230,5 @@ def test_the_list_takes_a_submission_window_inclusive_at_both_ends(suite):
     assert listed(submitted_since=at, submitted_until=at) == [second.id]
     assert listed(submitted_since=third.submitted_at + timedelta(seconds=1)) == []
     with pytest.raises(ValidationFailed) as refused:  # a time without its zone is ambiguous
-        suite.rpc.call("ticketing", "list", {"submitted_since": datetime(2026, 1, 1).isoformat()})
+        suite.rpc.call("ticketing", "list", {"viewer": WORKER.model_dump(), "submitted_since": datetime(2026, 1, 1).isoformat()})
     assert refused.value.fields[0]["field"] == "submitted_since"

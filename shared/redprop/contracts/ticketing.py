@@ -6,9 +6,14 @@ rejects it, works on it, resolves it with the repair price list; the resident co
 reopens it. SLA clocks (response and resolution deadlines, on calendar or working time) run throughout;
 a breach, a second rejection or a request climbs the ladder grid > community > subdistrict > district.
 
-Every command names its ``actor``: who is doing it. The service checks that the actor may (the
-resident rates, the handler holding the ticket resolves it); a wrong actor is ``permission_denied``,
-an illegal transition is ``conflict``.
+Every command names its ``actor``: who is doing it, and through it the registry person acting
+(``actor.person``: a resident's or worker's own id, a handler unit's ``person_id``). Each operation's
+permit is checked against the registry before it runs (redprop.authz); the service then checks the
+record (the resident rates their own ticket, a worker's post covers the ticket's place, the handler's
+person holds a post in the unit holding it). A wrong actor is ``permission_denied``; a ticket the actor
+may not see is ``not_found``, exactly as one that does not exist; an illegal transition is ``conflict``.
+Since 1.2: permits on every operation, ``person_id`` required of a handler actor, ``actor`` on
+``set_price_list`` and ``sweep``, ``viewer`` on ``get`` and ``list``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pydantic import Field, HttpUrl, WithJsonSchema, model_validator
 from redprop.contracts.base import (
     CommandRequest,
     Contract,
+    Permit,
     Count,
     DistrictCode,
     Event,
@@ -35,10 +41,11 @@ from redprop.contracts.base import (
     Text,
     Timestamp,
 )
+from redprop.contracts.registry import COMPANY_ROLES, GRID_TEAM_ROLES, OFFICIAL_ROLES, WORKER_ROLES
 
 CONTRACT = ServiceContract(
     service="ticketing",
-    version="1.1",
+    version="1.2",
     summary="Resident requests: intake, routing, dispatch, SLA clocks, escalation, price list, ratings, the three rates.",
 )
 
@@ -66,7 +73,9 @@ CategoryCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 
 
 class Actor(Contract):
-    """Who acts. A handler acts for a unit (``handler_kind`` + ``id`` of the unit, ``person_id`` optional)."""
+    """Who acts. A resident or a worker is a registry person (``id``); a handler acts for a unit
+    (``handler_kind`` + ``id`` of the unit) through a person holding a post in it (``person_id``, required
+    since 1.2). ``system`` is the service itself (the SLA sweep, automatic dispatch): no caller may be it."""
 
     kind: ActorKind
     id: Id
@@ -77,7 +86,18 @@ class Actor(Contract):
     def _handler_has_kind(self):
         if self.kind == "handler" and self.handler_kind is None:
             raise ValueError("a handler actor needs handler_kind")
+        if self.kind == "handler" and self.person_id is None:
+            raise ValueError("a handler actor needs person_id: the person acting for the unit")
         return self
+
+    @property
+    def person(self) -> str | None:
+        """The registry person acting (what the permits check): None for the service itself."""
+        if self.kind in ("resident", "worker"):
+            return self.id
+        if self.kind == "handler":
+            return self.person_id
+        return None
 
 
 class Handler(Contract):
@@ -192,7 +212,8 @@ class SubmitRequest(ExactlyOne, CommandRequest):
     point: GeoPoint | None = None
     media_urls: list[HttpUrl] = Field(default_factory=list, max_length=20)
     urgency: Urgency = "normal"
-    #: Submitted on behalf of the resident (hotline, grid worker); recorded in the history.
+    #: Submitted on behalf of the resident (hotline, grid worker); recorded in the history. That person
+    #: is the one acting: they must hold a worker's or an official's post covering the ticket's place.
     entered_by: Id | None = None
 
 
@@ -270,6 +291,8 @@ class MergeRequest(TicketCommand):
 
 
 class SetPriceListRequest(CommandRequest):
+    #: The person setting it (since 1.2): the company's manager for its list, a district officer for the district's.
+    actor: Id
     company_id: Id | None = None
     items: list[PriceItem] = Field(min_length=1, max_length=2000)
 
@@ -277,6 +300,8 @@ class SetPriceListRequest(CommandRequest):
 class SweepRequest(CommandRequest):
     """Run the SLA sweep now (the service also runs it on a timer)."""
 
+    #: The operator running it (since 1.2).
+    actor: Id
     now: Timestamp | None = None
 
 
@@ -303,9 +328,14 @@ class SweepReply(Reply):
 
 class GetTicketRequest(Request):
     ticket_id: Id
+    #: Who reads it (since 1.2; required): a ticket they may not see is ``not_found``, as a missing one.
+    viewer: Actor
 
 
 class ListTicketsRequest(Page):
+    #: Who reads (since 1.2; required): a resident lists their own tickets, a handler its unit's, a worker
+    #: those of the places their posts cover.
+    viewer: Actor
     status: list[Status] | None = None
     complex_id: Id | None = None
     community_id: Id | None = None
@@ -506,30 +536,63 @@ class SlaBreached(TicketEvent):
     due_at: datetime
 
 
-CONTRACT.command("submit", SubmitRequest, TicketReply, "A resident places a ticket (居民下单); routed and dispatched at once when a handler is found.")
-CONTRACT.command("dispatch", DispatchRequest, TicketReply, "A community worker dispatches a ticket (社区发单), to a named handler or by the routing rules.")
-CONTRACT.command("accept", AcceptRequest, TicketReply, "The handler takes the ticket (单位接单): the first response.")
-CONTRACT.command("reject", RejectRequest, TicketReply, "The handler declines with a reason; the ticket is re-dispatched (the second rejection escalates).")
-CONTRACT.command("transfer", TransferRequest, TicketReply, "Hand the ticket to another handler.")
-CONTRACT.command("note", NoteRequest, TicketReply, "A progress note; may pause the SLA clock while waiting for the resident.")
-CONTRACT.command("resume", ResumeRequest, TicketReply, "The resident answered: the SLA clock runs again.")
-CONTRACT.command("resolve", ResolveRequest, TicketReply, "The handler resolves it, with the price-list items used and the funding source.")
-CONTRACT.command("rate", RateRequest, TicketReply, "The resident confirms and rates 1-5; the ticket closes.")
-CONTRACT.command("reopen", ReopenRequest, TicketReply, "The resident is not satisfied: back to the handler.")
-CONTRACT.command("close", CloseRequest, TicketReply, "A worker closes a resolved ticket the resident did not confirm.")
-CONTRACT.command("cancel", CancelRequest, TicketReply, "The resident or a worker cancels an open ticket.")
-CONTRACT.command("escalate", EscalateRequest, TicketReply, "Climb one level of the ladder on request.")
-CONTRACT.command("follow", FollowRequest, TicketReply, "The resident follows the original instead of a duplicate.")
-CONTRACT.command("merge", MergeRequest, TicketReply, "A worker merges a duplicate into the original.")
-CONTRACT.command("set_price_list", SetPriceListRequest, PriceListReply, "Replace the district's (or a company's) repair price list (维修费用清单).")
-CONTRACT.command("sweep", SweepRequest, SweepReply, "Run the SLA sweep now: mark at-risk and breached tickets, escalate breaches.")
-CONTRACT.query("get", GetTicketRequest, TicketReply, "One ticket with its full history.")
-CONTRACT.query("list", ListTicketsRequest, TicketList, "Tickets by status, place, handler, resident or SLA state (newest first).")
-CONTRACT.query("catalogue", CatalogueRequest, CatalogueReply, "The district's service categories and SLA classes.")
-CONTRACT.query("price_list", PriceListRequest, PriceListReply, "The repair price list in force (a company's, else the district's).")
-CONTRACT.query("stats", StatsRequest, StatsReply, "Response, resolution and satisfaction rates (三率), on-time rate, mean times.")
-CONTRACT.query("monthly_summary", MonthlySummaryRequest, MonthlySummaryReply, "A complex's problems of the month: the monthly meeting's agenda.")
-CONTRACT.query("fund_usage", FundUsageRequest, FundUsageReply, "Emergency repair fund spent on a complex's common parts.")
+#: Who works on tickets for the hub: grid workers and officials (a post covering the ticket's place).
+STAFF_ROLES: tuple[str, ...] = tuple(dict.fromkeys((*WORKER_ROLES, *OFFICIAL_ROLES)))
+#: Who may act for a handler unit: company, department, grid team, office and mediator posts (the service
+#: checks the post is in the unit holding the ticket).
+HANDLER_ROLES: tuple[str, ...] = tuple(dict.fromkeys((*COMPANY_ROLES, "department_contact", *GRID_TEAM_ROLES,
+                                                      *OFFICIAL_ROLES, "mediator")))
+_ACTOR = "actor.person"
+RESIDENT = Permit.person("the resident who placed the ticket (any other resident: not_found)", actor=_ACTOR)
+HANDLER = Permit.holding(*HANDLER_ROLES, actor=_ACTOR, rule="a person holding a post in the unit that holds the "
+                         "ticket (company staff in that company, a department's contact, the grid's team, the office)")
+STAFF = Permit.holding(*STAFF_ROLES, actor=_ACTOR,
+                       rule="a worker or official whose post covers the ticket's place")
+PARTY = Permit.person("the resident who placed it, a worker or official covering its place, or the person acting "
+                      "for the unit holding it", actor=_ACTOR)
+HANDLER_OR_STAFF = Permit.holding(*HANDLER_ROLES, actor=_ACTOR,
+                                  rule="the unit holding the ticket, or a worker or official covering its place")
+VIEWER = Permit.person("the resident who placed it, the unit holding it, a worker or official covering its place; "
+                       "any other ticket is not_found", actor="viewer.person")
+
+CONTRACT.command("submit", SubmitRequest, TicketReply, "A resident places a ticket (居民下单); routed and dispatched at once when a handler is found.",
+                 permit=Permit.person("a resident the registry knows places their own ticket; with entered_by, a "
+                                      "worker or official whose post covers the place enters it for them",
+                                      actor="resident_id"))
+CONTRACT.command("dispatch", DispatchRequest, TicketReply, "A community worker dispatches a ticket (社区发单), to a named handler or by the routing rules.", permit=STAFF)
+CONTRACT.command("accept", AcceptRequest, TicketReply, "The handler takes the ticket (单位接单): the first response.", permit=HANDLER)
+CONTRACT.command("reject", RejectRequest, TicketReply, "The handler declines with a reason; the ticket is re-dispatched (the second rejection escalates).", permit=HANDLER)
+CONTRACT.command("transfer", TransferRequest, TicketReply, "Hand the ticket to another handler.", permit=HANDLER_OR_STAFF)
+CONTRACT.command("note", NoteRequest, TicketReply, "A progress note; may pause the SLA clock while waiting for the resident.", permit=PARTY)
+CONTRACT.command("resume", ResumeRequest, TicketReply, "The resident answered: the SLA clock runs again.", permit=PARTY)
+CONTRACT.command("resolve", ResolveRequest, TicketReply, "The handler resolves it, with the price-list items used and the funding source.", permit=HANDLER)
+CONTRACT.command("rate", RateRequest, TicketReply, "The resident confirms and rates 1-5; the ticket closes.", permit=RESIDENT)
+CONTRACT.command("reopen", ReopenRequest, TicketReply, "The resident is not satisfied: back to the handler.", permit=RESIDENT)
+CONTRACT.command("close", CloseRequest, TicketReply, "A worker closes a resolved ticket the resident did not confirm.", permit=STAFF)
+CONTRACT.command("cancel", CancelRequest, TicketReply, "The resident or a worker cancels an open ticket.", permit=PARTY)
+CONTRACT.command("escalate", EscalateRequest, TicketReply, "Climb one level of the ladder on request.", permit=PARTY)
+CONTRACT.command("follow", FollowRequest, TicketReply, "The resident follows the original instead of a duplicate.", permit=RESIDENT)
+CONTRACT.command("merge", MergeRequest, TicketReply, "A worker merges a duplicate into the original.", permit=STAFF)
+CONTRACT.command("set_price_list", SetPriceListRequest, PriceListReply, "Replace the district's (or a company's) repair price list (维修费用清单).",
+                 permit=Permit.holding("company_manager", "district_officer", "housing_officer", within="company_id",
+                                       rule="a company's manager sets its own list; a district or housing officer "
+                                            "the district's list or any company's"))
+CONTRACT.command("sweep", SweepRequest, SweepReply, "Run the SLA sweep now: mark at-risk and breached tickets, escalate breaches.",
+                 permit=Permit.holding("operator", rule="the release's operator"))
+CONTRACT.query("get", GetTicketRequest, TicketReply, "One ticket with its full history.", permit=VIEWER)
+CONTRACT.query("list", ListTicketsRequest, TicketList, "Tickets by status, place, handler, resident or SLA state (newest first).",
+               permit=Permit.person("a resident lists their own tickets, a handler's person its unit's, a worker or "
+                                    "official those of the places their posts cover", actor="viewer.person"))
+CONTRACT.query("catalogue", CatalogueRequest, CatalogueReply, "The district's service categories and SLA classes.",
+               permit=Permit.public("anyone: the district's published catalogue"))
+CONTRACT.query("price_list", PriceListRequest, PriceListReply, "The repair price list in force (a company's, else the district's).",
+               permit=Permit.public("anyone: price lists are published (物业服务收费公示)"))
+CONTRACT.query("stats", StatsRequest, StatsReply, "Response, resolution and satisfaction rates (三率), on-time rate, mean times.",
+               permit=Permit.public("anyone: counts and rates, no person in them"))
+CONTRACT.query("monthly_summary", MonthlySummaryRequest, MonthlySummaryReply, "A complex's problems of the month: the monthly meeting's agenda.",
+               permit=Permit.public("anyone: the monthly meeting's agenda names categories and buildings, no person"))
+CONTRACT.query("fund_usage", FundUsageRequest, FundUsageReply, "Emergency repair fund spent on a complex's common parts.",
+               permit=Permit.public("anyone: the use of the emergency repair fund is published to the owners"))
 for _event in (TicketCreated, TicketDispatched, TicketAccepted, TicketRejected, TicketEscalated, TicketResolved,
                TicketRated, TicketReopened, TicketClosed, TicketCancelled, DisputeReferred, SlaBreached):
     CONTRACT.event(_event)

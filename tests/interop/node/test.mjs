@@ -196,7 +196,7 @@ try {
   log('validation', { fields });
 
   // 7. A query for something that is not there: not_found.
-  const missing = await call(getOp, { ticket_id: 'NO-SUCH-TICKET' });
+  const missing = await call(getOp, { ticket_id: 'NO-SUCH-TICKET', viewer: { kind: 'resident', id: resident } });
   check(missing.error?.code === 'not_found', `unknown ticket -> not_found, got ${JSON.stringify(missing.error)}`);
   log('not_found', { code: missing.error.code });
 

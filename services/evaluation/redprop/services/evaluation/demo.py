@@ -11,6 +11,7 @@ from redprop.contracts.ticketing import Actor
 from redprop.errors import RedpropError
 from redprop.services.evaluation.cli import write_report
 from redprop.services.evaluation.periods import period_of
+from redprop.services.registry.sample import company_staff
 
 ZQ_COMPLEXES = ("ZQ-JHJY", "ZQ-YC", "ZQ-EC")
 CARDS = {"ZQ-JHJY": ("9", "8.5", "7.5"), "ZQ-YC": ("8", "9", "7"), "ZQ-EC": ("7", "7.5", "6.5")}
@@ -47,7 +48,8 @@ def _more_tickets(rpc) -> None:
                                  building_id=building, description=f"{building} 顶楼渗水").ticket
         if rating is None or t.handler is None or t.handler.kind != "property_company":
             continue
-        company = Actor(kind="handler", handler_kind="property_company", id=t.handler.id)
+        company = Actor(kind="handler", handler_kind="property_company", id=t.handler.id,
+                        person_id=company_staff(t.handler.id))  # its staff member on duty
         rpc.ticketing.accept(request_id=f"demo-eval-accept-{n}", ticket_id=t.id, actor=company)
         rpc.ticketing.resolve(request_id=f"demo-eval-resolve-{n}", ticket_id=t.id, actor=company, summary="已修复")
         rpc.ticketing.rate(request_id=f"demo-eval-rate-{n}", ticket_id=t.id, actor=Actor(kind="resident", id=resident),

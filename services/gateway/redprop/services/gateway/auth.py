@@ -54,13 +54,18 @@ class Principal:
     role: str
     district: str
     subject: str
+    #: The registry person behind the caller (a unit's key: the person it is issued to), if known.
+    person_id: str | None = None
 
     def actor(self) -> dict[str, Any]:
         """The ticketing ``actor`` this caller is."""
         if self.role == "resident":
             return {"kind": "resident", "id": self.subject}
         if self.role in HANDLERS:
-            return {"kind": "handler", "id": self.subject, "handler_kind": self.role}
+            actor = {"kind": "handler", "id": self.subject, "handler_kind": self.role}
+            if self.person_id is not None:  # the company's or department's person acting for it
+                actor["person_id"] = self.person_id
+            return actor
         return {"kind": "worker", "id": self.subject}
 
     def may(self, permission: str) -> bool:
@@ -95,7 +100,8 @@ class Authenticator:
         if entry.district != self.district:
             raise PermissionDenied(f"this key belongs to district {entry.district}; this gateway serves "
                                    f"district {self.district}", {"district": entry.district})
-        return Principal(name=entry.name, role=entry.role, district=entry.district, subject=entry.subject)
+        return Principal(name=entry.name, role=entry.role, district=entry.district, subject=entry.subject,
+                         person_id=entry.person_id)
 
     def authorise(self, request, permission: str) -> Principal:
         principal = self.identify(request)

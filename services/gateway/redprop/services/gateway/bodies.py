@@ -30,7 +30,7 @@ class QueryModel(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
-GATEWAY_FILLS = {"schema_version", "request_id", "ticket_id", "actor"}
+GATEWAY_FILLS = {"schema_version", "request_id", "ticket_id", "actor", "viewer"}
 
 
 def derive(name: str, request: type[BaseModel], *, exclude: set[str] = frozenset(), base: type = HttpModel,

@@ -11,18 +11,20 @@ import urllib.request
 from redprop.config import ServiceSettings, Settings
 from redprop.services.gateway.auth import hash_key
 from redprop.services.gateway.options import GatewayOptions
+from redprop.services.registry.sample import community_worker
 
 #: Keys made for this demo run only (printed so a user can try the API; never stored in plain text).
 DEMO_KEYS: dict[str, str] = {}
 
 
 def configure(settings: Settings) -> Settings:
-    """Give the demo gateway an operator's key (the Open311 app) before the suite starts."""
-    DEMO_KEYS["operator"] = secrets.token_urlsafe(24)
+    """Give the demo gateway a community worker's key (the Open311 app of Zhuanqiao's hub) before the suite
+    starts: it files reports for residents as the sample's community worker of Zhuanqiao."""
+    DEMO_KEYS["community_admin"] = secrets.token_urlsafe(24)
     gateway = settings.service("gateway")
     options = GatewayOptions.model_validate(gateway.options)
-    options.api_keys.append({"name": "demo-open311-app", "role": "operator", "subject": "demo-operator",
-                             "district": settings.district, "sha256": hash_key(DEMO_KEYS["operator"])})
+    options.api_keys.append({"name": "demo-open311-app", "role": "community_admin", "subject": community_worker("ZQ"),
+                             "district": settings.district, "sha256": hash_key(DEMO_KEYS["community_admin"])})
     services = dict(settings.services)
     services["gateway"] = ServiceSettings.model_validate(
         {**gateway.model_dump(), "options": GatewayOptions.model_validate(options.model_dump()).model_dump(mode="json")})
@@ -43,7 +45,7 @@ def _http(method: str, url: str, key: str | None = None, form: dict | None = Non
 def open311_app(ctx) -> None:
     port = GatewayOptions.model_validate(ctx.settings.service("gateway").options).http_port
     base = f"http://127.0.0.1:{port}"
-    key = DEMO_KEYS["operator"]
+    key = DEMO_KEYS["community_admin"]
     ctx.section("Gateway: an Open311 GeoReport v2 app files a request over HTTP")
     status, body = _http("GET", f"{base}/open311/v2/services.json")
     services = json.loads(body)
@@ -54,7 +56,7 @@ def open311_app(ctx) -> None:
         "service_code": "sanitation", "description": "垃圾房门口堆满了装修垃圾", "account_id": resident,
         "attribute[building_id]": "ZQ-YC-B01"})
     created = json.loads(body)[0]
-    ctx.say(f"POST /open311/v2/requests.json (operator key, for resident {resident}) -> {status}: "
+    ctx.say(f"POST /open311/v2/requests.json (community worker's key, for resident {resident}) -> {status}: "
             f"service_request_id {created['service_request_id']}")
     status, body = _http("GET", f"{base}/open311/v2/requests/{created['service_request_id']}.xml", key)
     ctx.say(f"GET /open311/v2/requests/{created['service_request_id']}.xml -> {status}:")
@@ -62,7 +64,7 @@ def open311_app(ctx) -> None:
         ctx.say(f"    {line}")
     status, body = _http("POST", f"{base}/open311/v2/requests.json", "not-a-key", {"service_code": "sanitation"})
     ctx.say(f"A wrong key -> {status}: {json.loads(body)}")
-    ctx.say(f"\nTry it (this run's demo operator key): curl -H 'X-API-Key: {key}' "
+    ctx.say(f"\nTry it (this run's demo community worker key): curl -H 'X-API-Key: {key}' "
             f"{base}/open311/v2/requests.json")
     ctx.say(f"OpenAPI document: {base}/openapi.json")
 

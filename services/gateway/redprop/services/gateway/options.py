@@ -36,6 +36,8 @@ class ApiKey(BaseModel):
     #: Whom the key acts as: the resident's person id, the worker's id, the property company's or the
     #: department's organisation id. It is the ``actor`` of every command sent with the key.
     subject: Id
+    #: A company's or department's key: the registry person it is issued to, who acts for the unit.
+    person_id: Id | None = None
 
 
 class Open311Options(BaseModel):

@@ -137,10 +137,11 @@ class GatewayService(RedpropService):
            tags=("tickets",), permission="tickets.read", query=TicketListQuery, reply=ticketing_c.TicketList)
     def list_tickets(self, request, principal: Principal):
         query = read_query(request, TicketListQuery).model_dump(exclude_unset=True)
-        return json_response(_dump(self.ticketing.list(**{**query, **ticket_filters(principal)})))
+        return json_response(_dump(self.ticketing.list(**{**query, **ticket_filters(principal)},
+                                                       viewer=principal.actor())))
 
     def _visible_ticket(self, principal: Principal, ticket_id: str):
-        reply = self.ticketing.get(ticket_id=ticket_id)
+        reply = self.ticketing.get(ticket_id=ticket_id, viewer=principal.actor())
         if not may_see_ticket(principal, reply.ticket):
             raise NotFound.entity("ticket", ticket_id, "ticket_id")  # do not reveal others' tickets
         return reply
@@ -292,7 +293,7 @@ class GatewayService(RedpropService):
             filters["status"] = query.redprop_statuses()
         found, offset = [], 0
         while len(found) < limit:  # ticketing filters the window; several service codes are filtered here
-            page = self.ticketing.list(limit=LIST_PAGE, offset=offset, **filters)
+            page = self.ticketing.list(limit=LIST_PAGE, offset=offset, viewer=principal.actor(), **filters)
             found += [t for t in page.tickets if not codes or t.category in codes]
             offset += len(page.tickets)
             if not page.tickets or offset >= page.total:

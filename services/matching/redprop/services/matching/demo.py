@@ -13,7 +13,7 @@ from decimal import Decimal
 from redprop.clock import utcnow
 
 #: Who acts: the Zhuanqiao community worker and the Dongjing town officer of the sample district.
-WORKER, OFFICER = "ZQ-STAFF-01", "OFF-DJ-01"
+WORKER, OFFICER = "CW-ZQ", "SD-DJ"
 
 NEEDS = [
     # id, complex, title, description, quantity, unit, priority, budget (yuan, what buying would cost)

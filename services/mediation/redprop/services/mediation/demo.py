@@ -11,7 +11,7 @@ from redprop.errors import RedpropError
 
 COMPLEX = "ZQ-JHJY"
 #: The Zhuanqiao community worker who keeps the matter and the consultation (a registry official).
-ACTOR = "ZQ-STAFF-01"
+ACTOR = "CW-ZQ"
 BUILDINGS = [f"{COMPLEX}-B{n:02d}" for n in range(1, 5)]  # 4 buildings x 25 households = 100
 WINDOW_SECONDS = 15  # each ballot checks its voter against the registry: room for a loaded laptop
 
@@ -73,7 +73,7 @@ def parking_fee_consultation(ctx) -> None:
         fields = {"consultation_id": consultation.id, "household_id": voter.household_id,
                   "owner_id": voter.owner_ids[-1], "option": option, "request_id": _rid()}
         if n % 8 == 0:  # elderly owners answer on paper; staff enter it
-            fields.update(channel="paper", entered_by="ZQ-STAFF-01", cast_at=datetime.now(UTC).isoformat())
+            fields.update(channel="paper", entered_by="CW-ZQ", cast_at=datetime.now(UTC).isoformat())
         pending.append(rpc.call_async("mediation", "cast_ballot", fields))
     # Two households change their minds: the later ballot supersedes, the history stays.
     for voter in (voters[7], voters[52]):

@@ -241,27 +241,59 @@ def _xinshiqu(b: _Builder) -> None:
                   community_id=community, reported_on="2026-03-01")
 
 
-#: The officials who act in the demo (redprop.authz checks every actor): fixed ids and names, added last
-#: so that the generated people keep their ids.
-OFFICIALS = (
-    ("OFF-DATA-01", "陈数据", "data_officer", None, DISTRICT),
-    ("OFF-OPS-01", "刘运维", "operator", None, DISTRICT),
-    ("OFF-DISTRICT-01", "周区办", "district_officer", None, DISTRICT),
-    ("OFF-HOUSING-01", "张彦伟", "housing_officer", "DEP-HOUSING", None),
-    ("OFF-DJ-01", "吴镇干", "subdistrict_officer", None, "DJ"),
-    ("OFF-XSQ-01", "马街道", "subdistrict_officer", None, "XSQ"),
-    ("ZQ-STAFF-01", "沈社工", "community_worker", None, "ZQ"),
-)
+#: The officials the demo stories act as (redprop.authz checks every actor against these posts).
+DATA_OFFICER, OPERATOR, DISTRICT_OFFICER, HOUSING_OFFICER = "OFF-DATA", "OFF-OPS", "OFF-DISTRICT", "OFF-HOUSING"
+
+
+def community_worker(community_id: str) -> str:
+    return f"CW-{community_id}"
+
+
+def company_manager(company_id: str) -> str:
+    """The manager of a company the sample gives none at random: ``MGR-<company>``."""
+    return f"MGR-{company_id}"
+
+
+def company_staff(company_id: str) -> str:
+    """The staff member on duty of every company (who accepts and resolves its tickets in the demo)."""
+    return f"STAFF-{company_id}"
+
+
+def department_contact(department_id: str) -> str:
+    return f"DC-{department_id}"
 
 
 def _officials(b: _Builder) -> None:
-    for pid, name, role, org, scope in OFFICIALS:
-        b.add("people", id=pid, name=name, party_member=True)
-        b.role(pid, role, organisation_id=org, scope_id=scope)
-    for n, (code, _name) in enumerate(XINSHIQU_COMMUNITIES):
-        pid = f"XSQ-{code}-STAFF-01"
-        b.add("people", id=pid, name=f"社工{n + 1:02d}", party_member=False)
-        b.role(pid, "community_worker", scope_id=f"XSQ-{code}")
+    """A community worker per community, an officer per town or subdistrict, a contact per department, a
+    staff member of each company and a manager for each without one, the district's, data and housing
+    officers and the operator.
+    Fixed ids and names (no random draws): the rest of the sample stays as it was."""
+    def official(pid: str, name: str, role: str, **where) -> None:
+        b.add("people", id=pid, name=name, party_member=False)
+        b.role(pid, role, **where)
+
+    for region in list(b.data["regions"]):
+        if region["level"] == "community":
+            official(community_worker(region["id"]), f"社区工作者 {region['name'].split()[0]}", "community_worker",
+                     scope_id=region["id"])
+        elif region["level"] in ("town", "subdistrict"):
+            official(f"SD-{region['id']}", f"街镇干部 {region['name'].split()[0]}", "subdistrict_officer",
+                     scope_id=region["id"])
+    managed = {r["organisation_id"] for r in b.data["roles"] if r["role"] == "company_manager"}
+    for org in list(b.data["organisations"]):
+        if org["org_kind"] == "property_company":
+            official(company_staff(org["id"]), f"物业值班员 {org['name'].split()[0]}", "company_staff",
+                     organisation_id=org["id"])
+            if org["id"] not in managed:
+                official(company_manager(org["id"]), f"物业经理 {org['name'].split()[0]}", "company_manager",
+                         organisation_id=org["id"])
+        elif org["org_kind"] == "department":
+            official(department_contact(org["id"]), f"联络员 {org['name'].split()[0]}", "department_contact",
+                     organisation_id=org["id"])
+    official(HOUSING_OFFICER, "房管科长 Housing officer", "housing_officer", organisation_id="DEP-HOUSING")
+    official(DISTRICT_OFFICER, "区党建服务中心 District officer", "district_officer", scope_id=DISTRICT)
+    official(DATA_OFFICER, "数据专员 Data officer", "data_officer", scope_id=DISTRICT)
+    official(OPERATOR, "运维值班 Operator", "operator", scope_id=DISTRICT)
 
 
 def build_sample() -> dict:

@@ -5,8 +5,23 @@ from __future__ import annotations
 from datetime import timedelta
 
 from redprop.contracts.ticketing import Actor
+from redprop.services.registry.sample import (
+    DISTRICT_OFFICER,
+    OPERATOR,
+    community_worker,
+    company_staff,
+    department_contact,
+)
 
-WORKER = Actor(kind="worker", id="demo-community-worker")
+#: Zhuanqiao's community worker: reads the tickets of the community (every actor is a registry person).
+WORKER = Actor(kind="worker", id=community_worker("ZQ"))
+
+
+def acting_for(handler) -> Actor:
+    """The sample district's person on duty for a handler unit (its staff member, contact or worker)."""
+    person = {"property_company": company_staff, "department": department_contact,
+              "community": community_worker}[handler.kind](handler.id)
+    return Actor(kind="handler", handler_kind=handler.kind, id=handler.id, person_id=person)
 
 
 def _owner_of_a_household(rpc, building_id: str) -> str:
@@ -24,7 +39,7 @@ def _three_no_building(rpc) -> str | None:
 def three_order_service(ctx) -> None:
     rpc = ctx.rpc
     ctx.section("Ticketing: the three-order service (居民下单、社区发单、单位接单)")
-    rpc.ticketing.set_price_list(request_id="demo-prices-district", items=[
+    rpc.ticketing.set_price_list(request_id="demo-prices-district", actor=DISTRICT_OFFICER, items=[
         {"code": "SEAL-M", "name": "屋面防水密封 waterproof sealing", "unit": "m", "price": "35.50"},
         {"code": "PIPE", "name": "更换水管 replace pipe section", "unit": "段", "price": "120.00"},
         {"code": "LABOUR-H", "name": "人工 labour", "unit": "hour", "price": "80.00"}])
@@ -45,7 +60,7 @@ def three_order_service(ctx) -> None:
             f"{dup.possible_duplicate_of}, and the neighbour follows the original instead")
     rpc.ticketing.follow(request_id="demo-leak-2-follow", ticket_id=dup.ticket.id,
                          actor=Actor(kind="resident", id=neighbour), original_id=t.id)
-    company = Actor(kind="handler", handler_kind=t.handler.kind, id=t.handler.id)
+    company = acting_for(t.handler)  # the company's staff member on duty
     rpc.ticketing.accept(request_id="demo-leak-1-accept", ticket_id=t.id, actor=company, note="24小时驻点，马上到")
     done = rpc.ticketing.resolve(request_id="demo-leak-1-resolve", ticket_id=t.id, actor=company,
                                  summary="屋面接缝重新密封，更换一段水管", funding_source="emergency_repair_fund",
@@ -68,8 +83,9 @@ def three_order_service(ctx) -> None:
     ctx.say(f"A water outage goes to the department: {water.handler.name}")
 
     ctx.say("\nNobody answers the water ticket. The SLA sweep, run as if 25 hours had passed:")
-    result = rpc.ticketing.sweep(request_id="demo-sweep-1", now=(water.submitted_at + timedelta(hours=25)).isoformat())
-    climbed = rpc.ticketing.get(ticket_id=water.id).ticket
+    result = rpc.ticketing.sweep(request_id="demo-sweep-1", actor=OPERATOR,
+                                 now=(water.submitted_at + timedelta(hours=25)).isoformat())
+    climbed = rpc.ticketing.get(ticket_id=water.id, viewer=WORKER).ticket
     ctx.say(f"  {result.newly_breached} breach, {result.escalated} escalation: the ticket is now at the "
             f"{climbed.level} level with {climbed.handler.name} (微事不出网格、小事不出社区)")
 
@@ -82,7 +98,8 @@ def three_order_service(ctx) -> None:
     ctx.table(["handler", "tickets", "response", "resolution", "satisfaction", "on time", "mean rating"],
               [[r.name or r.key, r.tickets, pct(r.response_rate), pct(r.resolution_rate), pct(r.satisfaction_rate),
                 pct(r.on_time_rate), r.mean_rating or "-"] for r in stats.rows])
-    ctx.hint(f"ticketing.get '{{\"ticket_id\": \"{t.id}\"}}'")
+    ctx.hint(f"ticketing.get '{{\"ticket_id\": \"{t.id}\", \"viewer\": {{\"kind\": \"worker\", "
+             f"\"id\": \"{WORKER.id}\"}}}}'")
     ctx.hint("ticketing.stats '{\"group_by\": \"complex\"}'")
     ctx.hint("ticketing.catalogue")
 

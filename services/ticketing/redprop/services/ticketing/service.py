@@ -9,14 +9,14 @@ from pathlib import Path
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 from prometheus_client import Counter
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from redprop import logs
 from redprop.clock import utcnow
 from redprop.contracts import ticketing as c
 from redprop.contracts.registry import StructureChanged
 from redprop.db import Database, find_database
-from redprop.errors import NotFound
+from redprop.errors import NotFound, PermissionDenied
 from redprop.messaging import (
     EventOutbox,
     GroupCommit,
@@ -29,7 +29,7 @@ from redprop.messaging import (
 from redprop.metrics import find_metrics_server
 from redprop.service import RedpropService, choices_of
 from redprop.services.ticketing import models as m
-from redprop.services.ticketing import pricing, stats, views
+from redprop.services.ticketing import guards, pricing, stats, views
 from redprop.services.ticketing.calendarwatch import CalendarWatch
 from redprop.services.ticketing.catalogue import Catalogue
 from redprop.services.ticketing.duplicates import likely_original
@@ -183,8 +183,22 @@ class TicketingService(RedpropService):
     def _transition(self, request: c.TicketCommand, step) -> c.TicketReply:
         desk = self._desk()
         row = desk.load(request.ticket_id)
+        guards.admit(self.authz, row, request.actor)  # before any status check: no existence oracle
         self._settle(step(desk, row))
         return self._reply(desk, row)
+
+    def _original(self, desk: TicketDesk, row: TicketRecord,
+                  request: c.FollowRequest | c.MergeRequest) -> TicketRecord:
+        """The original a duplicate follows or is merged into, as the actor may name it: a resident only
+        the likely original intake named (or a ticket of their own), a worker one their post covers."""
+        original = desk.load(request.original_id, "original_id")
+        actor = request.actor
+        if actor.kind == "resident":
+            if original.id != row.duplicate_of and original.resident_id != actor.id:
+                raise NotFound.entity("ticket", request.original_id, "original_id")
+        else:
+            guards.admit(self.authz, original, actor, "original_id")
+        return original
 
     # -- intake ----------------------------------------------------------------------------------
 
@@ -195,6 +209,9 @@ class TicketingService(RedpropService):
         place = self._place(building_id=request.building_id, complex_id=request.complex_id,
                             point=request.point.model_dump() if request.point else None)
         self._check_resident(request.resident_id)
+        if request.entered_by is not None:  # the person acting: a worker whose post covers the place
+            guards.require_staff(self.authz, request.entered_by,
+                                 place.building.id if place.building else place.complex.id, "entered_by")
         building_id = place.building.id if place.building else None
 
         def build(session, batch: dict) -> Write:
@@ -274,16 +291,29 @@ class TicketingService(RedpropService):
 
     @command
     def follow(self, request: c.FollowRequest) -> c.TicketReply:
-        return self._transition(request, lambda d, r: d.follow(r, d.load(request.original_id, "original_id"), request))
+        return self._transition(request, lambda d, r: d.follow(r, self._original(d, r, request), request))
 
     @command
     def merge(self, request: c.MergeRequest) -> c.TicketReply:
-        return self._transition(request, lambda d, r: d.merge(r, d.load(request.original_id, "original_id"), request))
+        return self._transition(request, lambda d, r: d.merge(r, self._original(d, r, request), request))
 
     # -- price list ------------------------------------------------------------------------------
 
+    def _check_price_setter(self, request: c.SetPriceListRequest) -> None:
+        """The permit let in a company manager or an officer; the record decides which list is theirs."""
+        if self.authz.holds(request.actor, ("district_officer", "housing_officer")):
+            return
+        if request.company_id is not None and any(
+                g.organisation_id == request.company_id for g in self.authz.posts(request.actor, ("company_manager",))):
+            return
+        whose = f"company {request.company_id}'s" if request.company_id else "the district's"
+        raise PermissionDenied(f"{request.actor} may not set {whose} price list (its manager, or a district or "
+                               "housing officer)", {"field": "actor", "check": "scope",
+                                                     "company_id": request.company_id})
+
     @command
     def set_price_list(self, request: c.SetPriceListRequest) -> c.PriceListReply:
+        self._check_price_setter(request)
         pricing.replace_price_list(self.db, self.district, request.company_id, request.items)
         self.db.flush()
         return c.PriceListReply(company_id=request.company_id,
@@ -339,12 +369,30 @@ class TicketingService(RedpropService):
     @query
     def get(self, request: c.GetTicketRequest) -> c.TicketReply:
         desk = self._desk()
-        return self._reply(desk, desk.load(request.ticket_id, for_update=False))
+        row = desk.load(request.ticket_id, for_update=False)
+        if not guards.may_see(self.authz, row, request.viewer):
+            raise NotFound.entity("ticket", request.ticket_id, "ticket_id")  # as if it did not exist
+        return self._reply(desk, row)
+
+    def _visible(self, viewer: c.Actor):
+        """The tickets ``viewer`` may see, as a condition on the tickets table."""
+        t = m.tickets.c
+        if viewer.kind == "resident":
+            return t.resident_id == viewer.id
+        if viewer.kind == "handler":
+            guards.require_acts_for(self.authz, viewer)
+            return (t.handler_kind == viewer.handler_kind) & (t.handler_id == viewer.id)
+        covers = {p for g in self.authz.posts(viewer.id, c.STAFF_ROLES) for p in g.covers}
+        if viewer.kind != "worker" or not covers:
+            raise PermissionDenied(f"{viewer.person} holds no worker or official post to list tickets with",
+                                   {"field": "viewer", "check": "role", "roles": list(c.STAFF_ROLES)})
+        places = (t.district_region_id, t.subdistrict_id, t.community_id, t.complex_id, t.grid_id, t.building_id)
+        return or_(*(column.in_(sorted(covers)) for column in places))
 
     @query
     def list(self, request: c.ListTicketsRequest) -> c.TicketList:
         t = m.tickets.c
-        query_ = select(m.tickets).where(t.district == self.district)
+        query_ = select(m.tickets).where(t.district == self.district, self._visible(request.viewer))
         filters = {"complex_id": t.complex_id, "community_id": t.community_id, "grid_id": t.grid_id,
                    "handler_id": t.handler_id, "resident_id": t.resident_id, "category": t.category,
                    "sla_state": t.sla_state}
