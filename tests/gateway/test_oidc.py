@@ -100,3 +100,43 @@ def test_unsigned_and_shared_secret_tokens_are_refused(gateway, keys):
     for bad in (unsigned, forged):
         response = bearer(gateway, bad)
         assert response.status_code == 401 and "not accepted" in response.json()["error"]["message"], response.text
+
+
+def test_keys_from_the_issuers_url_are_read_again_when_it_rotates_them(run_suite, small_district, keys):
+    """A token signed with a key the gateway has not seen reads the JWKS URL again (at most every few
+    seconds), so the issuer's key rotation needs no restart."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from redprop.services.gateway.oidc import REFETCH_AFTER
+    from redprop.testing.pytest_plugin import free_port
+
+    served = {"keys": [jwk(keys["rsa"], "rsa-1")]}
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            body = json.dumps(served).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    port = free_port()
+    server = HTTPServer(("127.0.0.1", port), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gateway = start_gateway(run_suite, small_district, oidc={
+            "issuer": ISSUER, "audience": AUDIENCE, "jwks_url": f"http://127.0.0.1:{port}/certs",
+            "person_claim": "redprop_person"})
+        assert bearer(gateway, token(keys["rsa"])).status_code == 200
+        rotated = token(keys["other"], kid="rsa-2")
+        assert bearer(gateway, rotated).status_code == 401
+        served["keys"].append(jwk(keys["other"], "rsa-2"))
+        time.sleep(REFETCH_AFTER + 0.5)
+        assert bearer(gateway, rotated).status_code == 200
+    finally:
+        server.shutdown()
