@@ -20,6 +20,8 @@ from redprop.contracts import registry as c
 from redprop.db.engine import build_engine
 from redprop.errors import NotFound
 from redprop.messaging.tables import MessagingBase, OutboxMessage
+from redprop.privacy.cipher import FieldCipher
+from redprop.privacy.keys import generate
 from redprop.services.registry import models as m
 from redprop.services.registry.importer import validate_item
 from redprop.services.registry.locators import (
@@ -46,7 +48,7 @@ def rows_of(records: list[dict], source: str = "records") -> list[Row]:
 
 def fill(engine, records: list[dict]) -> c.ChangeReport:
     with Session(engine) as session:
-        report = BatchWriter(session, DISTRICT).apply(rows_of(records), valid_only=False)
+        report = BatchWriter(session, DISTRICT, FieldCipher(generate())).apply(rows_of(records), valid_only=False)
         session.commit()
     return report
 
@@ -91,7 +93,7 @@ def map_access(gmap) -> MapAccessStub:
 
 @pytest.fixture
 def service(session, map_access):
-    return worker_factory(RegistryService, db=session, map=map_access,
+    return worker_factory(RegistryService, db=session, map=map_access, cipher=FieldCipher(generate()),
                           settings=Settings(district=DISTRICT, district_name=DISTRICT_NAME))
 
 

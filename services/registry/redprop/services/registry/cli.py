@@ -15,6 +15,8 @@ from pathlib import Path
 from redprop.config import Settings
 from redprop.contracts.registry import ChangeReport
 from redprop.db.engine import build_engine
+from redprop.privacy.cipher import FieldCipher
+from redprop.privacy.keys import key_ring
 from redprop.services.registry.importer import read_file
 from redprop.services.registry.writer import BatchWriter
 
@@ -70,7 +72,8 @@ def import_files(settings: Settings, paths: list[Path], *, kind: str | None = No
     try:
         with Session(engine) as session:
             bar = ProgressBar("writing", len(rows)) if show_progress else None
-            report = BatchWriter(session, settings.district).apply(
+            cipher = FieldCipher(key_ring(settings))
+            report = BatchWriter(session, settings.district, cipher, why="registry import").apply(
                 rows, valid_only=valid_only, prior_errors=errors, progress=bar.update if bar else None)
             if bar:
                 bar.done()
