@@ -149,6 +149,9 @@ class Pod:
             else:
                 ref = var["valueFrom"]["secretKeyRef"]
                 self.env[var["name"]] = secret_data(manifests, ref["name"])[ref["key"]]
+        if "/etc/redprop-privacy" in self.mounts:
+            # The settings file names the key ring's mount path; here it lives in the run's folder.
+            self.env["REDPROP_PRIVACY__KEY_FILE"] = self.local_path("/etc/redprop-privacy/keys.yaml")
         assert container["command"] == ["redprop"], container["command"]
         self.args: list[str] = list(container["args"])
 
