@@ -49,7 +49,7 @@ def privacy_people() -> list[dict]:
 def registry(run_suite, backend, small_district):
     suite = run_suite("registry", backend=backend)
     records = [r for r in small_district if r["id"] != "P3"] + privacy_people()
-    report = suite.rpc.registry.upsert(records=records, request_id="load-privacy-district")
+    report = suite.rpc.registry.upsert(actor="P-DATA", records=records, request_id="load-privacy-district")
     assert report.applied and not report.errors, report.errors
     return suite
 
@@ -98,13 +98,13 @@ def test_every_unmasked_read_and_every_change_is_in_the_access_log(registry):
     rpc = registry.rpc.registry
     rpc.get(kind="person", id="P3", viewer_id="CW1", purpose="ticket T-1: call back about the leak")
     rpc.get(kind="person", id="P3", viewer_id="P2")  # masked: nothing to log
-    rpc.upsert(records=[{"kind": "person", "id": "P3", "name": "王五", "phone": "13900000009",
+    rpc.upsert(actor="P-DATA", records=[{"kind": "person", "id": "P3", "name": "王五", "phone": "13900000009",
                          "id_card": ID_CARD}], request_id="change-p3-phone")
     log = rpc.access_log(actor="DO", subject_id="P3").items
     assert [(e.who, e.action, e.what) for e in log[:3]] == [
-        ("registry.upsert", "change", "phone"),
+        ("P-DATA", "change", "phone"),
         ("CW1", "read", "phone,id_card"),
-        ("registry.upsert", "change", "phone,id_card"),  # the first load
+        ("P-DATA", "change", "phone,id_card"),  # the first load
     ]
     assert log[1].why == "ticket T-1: call back about the leak"
     assert all(e.who != "P2" for e in log)
@@ -115,11 +115,11 @@ def test_every_unmasked_read_and_every_change_is_in_the_access_log(registry):
 def test_a_masked_value_read_back_keeps_the_number_and_another_masked_value_is_refused(registry):
     rpc = registry.rpc.registry
     masked = rpc.get(kind="person", id="P3").record
-    report = rpc.upsert(records=[masked.model_copy(update={"name": "王五五"}).model_dump()],
+    report = rpc.upsert(actor="P-DATA", records=[masked.model_copy(update={"name": "王五五"}).model_dump()],
                         request_id="roundtrip-masked")
     assert report.applied and report.counts["person"].updated == 1
     assert rpc.get(kind="person", id="P3", viewer_id="DO").record.phone == PHONE
-    bad = rpc.upsert(records=[{"kind": "person", "id": "P3", "name": "王五", "phone": "139****9999"}],
+    bad = rpc.upsert(actor="P-DATA", records=[{"kind": "person", "id": "P3", "name": "王五", "phone": "139****9999"}],
                      request_id="bad-masked")
     assert not bad.applied and [(e.id, e.field) for e in bad.errors] == [("P3", "phone")]
 
@@ -151,7 +151,7 @@ def test_erasure_removes_what_identifies_the_person_and_keeps_the_anonymised_fac
     entry = rpc.access_log(actor="DO", subject_id="P3").items[0]
     assert (entry.action, entry.what, entry.why) == ("erase", "name,phone,id_card", "resident's request 2026-119")
     # An old dataset cannot bring the data back.
-    again = rpc.upsert(records=[{"kind": "person", "id": "P3", "name": "王五", "phone": PHONE}],
+    again = rpc.upsert(actor="P-DATA", records=[{"kind": "person", "id": "P3", "name": "王五", "phone": PHONE}],
                        request_id="reimport-p3")
     assert not again.applied and [(e.id, e.field) for e in again.errors] == [("P3", "id")]
     with pytest.raises(NotFound):
@@ -171,7 +171,7 @@ def test_rotation_re_encrypts_every_value_and_nothing_is_lost(run_suite, make_se
     suite = run_suite("registry", settings=settings)
     people = [{"kind": "person", "id": f"Q{n}", "name": f"居民{n}", "phone": f"1390000{n:04d}",
                **({"id_card": f"11010119900101{n:04d}"} if n % 2 else {})} for n in range(40)]
-    assert suite.rpc.registry.upsert(records=people, request_id="rotation-people").applied
+    assert suite.rpc.registry.upsert(actor="P-DATA", records=small_district + people, request_id="rotation-people").applied
     suite.stop()
     old = key_ring(settings)
     assert cmd_keys_rotate(argparse.Namespace(new_key="k2"), settings) == 0

@@ -17,7 +17,7 @@ ERASED = "[已删除]"
 
 def load(suite, small_district):
     records = [r for r in small_district if r["id"] != "P3"] + privacy_people()
-    assert suite.rpc.registry.upsert(records=records, request_id=rid("load")).applied
+    assert suite.rpc.registry.upsert(actor="P-DATA", records=records, request_id=rid("load")).applied
 
 
 def erase(suite, person_id: str) -> None:
