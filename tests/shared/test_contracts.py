@@ -105,7 +105,7 @@ def test_requests_strip_whitespace_and_check_ids():
     ("", False),
 ])
 def test_command_request_ids(request_id, ok):
-    fields = {"kind": "person", "id": "P1", "request_id": request_id}
+    fields = {"actor": "P-DATA", "kind": "person", "id": "P1", "request_id": request_id}
     if ok:
         assert c.RemoveRequest(**fields).request_id == request_id
     else:
