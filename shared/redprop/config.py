@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from redprop.contracts.base import DistrictCode
 from redprop.errors import ConfigError
+from redprop.privacy.settings import PrivacySettings
 from redprop.secrets import redact_url
 
 ENV_PREFIX = "REDPROP_"
@@ -145,6 +146,8 @@ class Settings(BaseSettings):
     #: Extension point -> chosen plugin name(s), e.g. ``{"registry.locator": "nearest_building"}``.
     plugins: dict[str, str | list[str]] = Field(default_factory=dict)
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
+    #: The key ring that encrypts personal data at rest (redprop.privacy.settings).
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings,

@@ -10,7 +10,8 @@ the metrics dependency that every service has); eventlet's green threads each ha
 so concurrent workers never see each other's fields.
 
 Residents' free text (descriptions, names, phone numbers, notes) is never logged at INFO or above: log
-ids, codes and counts; what a person wrote goes to DEBUG at most.
+ids, codes and counts; what a person wrote goes to DEBUG at most. Every handler made here also masks
+phone and ID-card numbers in each line above DEBUG (:class:`~redprop.privacy.redaction.PersonalDataFilter`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import sys
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from types import MappingProxyType
+
+from redprop.privacy.redaction import PersonalDataFilter
 
 #: Request fields that identify the matter a worker is about, logged as they are named.
 ID_FIELDS = ("ticket_id", "matter_id")
@@ -112,6 +115,8 @@ def make_handler(level: str = "INFO", fmt: str = "text", stream=None) -> logging
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     handler.addFilter(ContextFilter())
     handler.addFilter(ExpectedErrorFilter(verbose=level == "DEBUG"))
+    # Phone and ID-card numbers are masked in every line above DEBUG, whoever logged them (PIPL).
+    handler.addFilter(PersonalDataFilter())
     return handler
 
 

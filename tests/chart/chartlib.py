@@ -47,6 +47,7 @@ MINIMAL = {
     "district": {"code": "310101"},
     "rabbitmq": {"host": "rabbitmq.example.svc", "password": "amqp-secret"},
     "postgresql": {"host": "pg.example.svc", "password": "pg-secret"},
+    "privacy": {"existingSecret": "redprop-privacy-keys"},
 }
 
 

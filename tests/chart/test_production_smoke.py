@@ -28,6 +28,7 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from redprop.privacy.keys import generate
 from redprop.testing.credentials import temporary_broker_user
 from redprop.testing.databases import DEFAULT_SERVER_URL
 from redprop.testing.processes import RedpropProcess, clean_environment, run_command
@@ -113,6 +114,10 @@ def config_map_data(manifests: list[Manifest], name: str) -> dict[str, str]:
     return cm.doc["data"]
 
 
+#: The privacy key ring each run's pods share (by the run's folder).
+_KEY_RINGS: dict[Path, str] = {}
+
+
 class Pod:
     """A pod spec's one container turned into a process: files of its mounts, its environment."""
 
@@ -128,6 +133,12 @@ class Pod:
             if "configMap" in volume:
                 for key, content in config_map_data(manifests, volume["configMap"]["name"]).items():
                     (local / key).write_text(content, encoding="utf-8")
+            elif "secret" in volume:
+                # The one Secret the operator makes beforehand (the chart never renders it): the key ring.
+                # Every pod of one run reads the same ring, as every pod of a release mounts the same Secret.
+                assert volume["secret"]["secretName"], volume
+                ring = _KEY_RINGS.setdefault(root, generate().to_yaml())
+                (local / "keys.yaml").write_text(ring, encoding="utf-8")
             else:
                 assert "emptyDir" in volume, volume  # nothing else is mounted by the chart
             self.mounts[mount["mountPath"]] = local
@@ -138,6 +149,9 @@ class Pod:
             else:
                 ref = var["valueFrom"]["secretKeyRef"]
                 self.env[var["name"]] = secret_data(manifests, ref["name"])[ref["key"]]
+        if "/etc/redprop-privacy" in self.mounts:
+            # The settings file names the key ring's mount path; here it lives in the run's folder.
+            self.env["REDPROP_PRIVACY__KEY_FILE"] = self.local_path("/etc/redprop-privacy/keys.yaml")
         assert container["command"] == ["redprop"], container["command"]
         self.args: list[str] = list(container["args"])
 

@@ -20,6 +20,8 @@ from redprop.contracts import registry as c
 from redprop.db.engine import build_engine
 from redprop.errors import NotFound
 from redprop.messaging.tables import MessagingBase, OutboxMessage
+from redprop.privacy.cipher import FieldCipher
+from redprop.privacy.keys import generate
 from redprop.services.registry import models as m
 from redprop.services.registry.importer import validate_item
 from redprop.services.registry.locators import (
@@ -46,7 +48,7 @@ def rows_of(records: list[dict], source: str = "records") -> list[Row]:
 
 def fill(engine, records: list[dict]) -> c.ChangeReport:
     with Session(engine) as session:
-        report = BatchWriter(session, DISTRICT).apply(rows_of(records), valid_only=False)
+        report = BatchWriter(session, DISTRICT, FieldCipher(generate())).apply(rows_of(records), valid_only=False)
         session.commit()
     return report
 
@@ -91,7 +93,7 @@ def map_access(gmap) -> MapAccessStub:
 
 @pytest.fixture
 def service(session, map_access):
-    return worker_factory(RegistryService, db=session, map=map_access,
+    return worker_factory(RegistryService, db=session, map=map_access, cipher=FieldCipher(generate()),
                           settings=Settings(district=DISTRICT, district_name=DISTRICT_NAME))
 
 
@@ -251,7 +253,7 @@ def test_electorate_of_a_complex(service):
 
 
 def test_upsert_writes_in_the_session_and_asks_for_a_map_reload(service, session, map_access):
-    report = service.upsert(c.UpsertRequest(actor="P-DATA", 
+    report = service.upsert(c.UpsertRequest(actor="P-DATA",
         request_id="unit-upsert-01",
         records=[{"kind": "person", "id": "P9", "name": "赵六"},
                  {"kind": "household", "id": "H9", "building_id": "B2", "unit": "2-202", "area_m2": "70",
@@ -270,7 +272,7 @@ def test_upsert_writes_in_the_session_and_asks_for_a_map_reload(service, session
 
 def test_an_invalid_upsert_writes_nothing_and_keeps_the_map(service, session, map_access):
     count = session.execute(select(func.count()).select_from(m.people)).scalar()
-    report = service.upsert(c.UpsertRequest(actor="P-DATA", 
+    report = service.upsert(c.UpsertRequest(actor="P-DATA",
         request_id="unit-upsert-02",
         records=[{"kind": "person", "id": "P9", "name": "赵六"},
                  {"kind": "household", "id": "H9", "building_id": "B404", "unit": "1", "area_m2": "70"}]))
@@ -283,7 +285,7 @@ def test_an_invalid_upsert_writes_nothing_and_keeps_the_map(service, session, ma
 
 
 def test_import_dataset_parses_csv_content(service):
-    report = service.import_dataset(c.ImportRequest(actor="P-DATA", 
+    report = service.import_dataset(c.ImportRequest(actor="P-DATA",
         request_id="unit-import-01", format="csv", kind="person",
         content="id,name,party_member\nP20,钱七,true\nP21,,false\n"))
     assert not report.applied

@@ -202,7 +202,7 @@ def test_the_registry_contract_is_found_and_consistent():
             assert issubclass(op.request, CommandRequest), op.name
         else:
             assert not issubclass(op.request, CommandRequest), op.name
-    assert set(registry.events) == {"registry.structure_changed", "registry.roles_changed"}
+    assert set(registry.events) == {"registry.structure_changed", "registry.roles_changed", "registry.person_erased"}
 
 
 # -- JSON Schema export --------------------------------------------------------------------------

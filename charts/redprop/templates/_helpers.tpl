@@ -288,6 +288,30 @@ redprop-city
   mountPath: /tmp
 {{- end -}}
 
+{{/* Personal data (PIPL): the key ring is a Secret the operator creates (a key in values would sit in the
+release history), mounted only where it is used: the registry's pods and its migrations. */}}
+{{- define "redprop.privacyDir" -}}/etc/redprop-privacy{{- end -}}
+
+{{- define "redprop.privacySecret" -}}
+{{- required "privacy.existingSecret is required: the Secret (key keys.yaml) with the key ring that encrypts residents' phone numbers and ID cards at rest (docs/deploy.md, Personal data)" .Values.privacy.existingSecret -}}
+{{- end -}}
+
+{{- define "redprop.privacyVolume" -}}
+- name: privacy-keys
+  secret:
+    secretName: {{ include "redprop.privacySecret" . }}
+    defaultMode: 0440
+    items:
+      - key: keys.yaml
+        path: keys.yaml
+{{- end -}}
+
+{{- define "redprop.privacyMount" -}}
+- name: privacy-keys
+  mountPath: {{ include "redprop.privacyDir" . }}
+  readOnly: true
+{{- end -}}
+
 {{/* redprop.yaml, the settings file the services read (credentials come from the environment). */}}
 {{- define "redprop.configFile" -}}
 {{- $services := dict -}}
@@ -316,6 +340,12 @@ redprop-city
 {{- $config := dict "district" (include "redprop.districtCode" .) "district_name" (include "redprop.districtName" .) "log_level" .Values.config.logLevel "log_format" .Values.config.logFormat "data_dir" "/tmp/redprop" "services" $services -}}
 {{- with .Values.config.plugins }}{{ $_ := set $config "plugins" . }}{{ end -}}
 {{- with .Values.config.messaging }}{{ $_ := set $config "messaging" . }}{{ end -}}
+{{- if hasKey (include "redprop.enabledServices" . | fromYaml) "registry" -}}
+{{- $privacy := dict "key_file" (printf "%s/keys.yaml" (include "redprop.privacyDir" .)) -}}
+{{- $_ := include "redprop.privacySecret" . -}}
+{{- with .Values.privacy.currentKey }}{{ $_ := set $privacy "current_key" . }}{{ end -}}
+{{- $_ := set $config "privacy" $privacy -}}
+{{- end -}}
 # redprop settings for {{ include "redprop.districtName" . }} ({{ .Values.role }} release {{ .Release.Name }}).
 # Credentials are not here: REDPROP_AMQP_URI and REDPROP_SERVICES__<NAME>__DATABASE_URL come from a Secret.
 {{- with .Values.calendar.years }}

@@ -15,7 +15,7 @@ Entities (each a record with a ``kind``; the same shapes are used to import, ups
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -39,7 +39,7 @@ from redprop.contracts.base import (
 
 CONTRACT = ServiceContract(
     service="registry",
-    version="1.1.0",
+    version="1.2.0",
     summary="The governance map: administrative tree, complexes, grids, buildings, households, "
             "organisations, people and roles. Answers `resolve` for every other service.",
 )
@@ -218,10 +218,15 @@ class OrganisationRecord(EntityRecord):
 
 
 class PersonRecord(EntityRecord):
+    """A person. ``phone`` and ``id_card`` are personal data (PIPL): encrypted at rest, and masked in
+    replies (``139****0001``) unless the reading ``viewer_id`` may see them (since 1.2)."""
+
     kind: Literal["person"] = "person"
     name: Name
     party_member: bool = False
-    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 -]{5,20}$")
+    phone: str | None = Field(default=None, pattern=r"^(\+?[0-9 -]{5,20}|[0-9]{3}\*+[0-9]{2,4}|\*+[0-9]{2})$")
+    #: 居民身份证号 (18 characters, or the old 15 digits); since 1.2.
+    id_card: str | None = Field(default=None, pattern=r"^([0-9]{17}[0-9Xx]|[0-9]{15}|[0-9]{4}\*+[0-9]{3}[0-9Xx])$")
 
 
 class RoleRecord(EntityRecord):
@@ -348,6 +353,11 @@ class ResolveReply(Reply):
 class GetRequest(Request):
     kind: EntityKind
     id: Id
+    #: Who reads (a registry person id): personal data is shown to a data officer, a community worker of
+    #: the person's community and the person; masked for anyone else, or when not given (since 1.2).
+    viewer_id: Id | None = None
+    #: Why, for the access log, when the reply shows personal data.
+    purpose: str | None = Field(default=None, max_length=200)
 
 
 class GetReply(Reply):
@@ -362,6 +372,9 @@ class ListRequest(Page):
     role: RoleKind | None = None
     #: Roles only: active on this day (default: today).
     active_on: date | None = None
+    #: As for ``get``: who reads, and why (since 1.2).
+    viewer_id: Id | None = None
+    purpose: str | None = Field(default=None, max_length=200)
 
 
 class ListReply(Reply):
@@ -556,6 +569,63 @@ class AncestryReply(Reply):
     #: The entity itself first, then each place above it up to the district.
     ancestry: list[Id]
 
+# -- personal data (PIPL; since 1.2) ---------------------------------------------------------------
+
+
+class AccessEntry(Contract):
+    """One read of unmasked personal data, or one change of it."""
+
+    at: datetime
+    who: str
+    action: Literal["read", "change", "export", "erase"]
+    subject_id: Id
+    #: Which fields, never their values.
+    what: str
+    why: str
+
+
+class AccessLogRequest(Page):
+    actor: Id
+    subject_id: Id | None = None
+    who: Id | None = None
+    since: datetime | None = None
+
+
+class AccessLogReply(Reply):
+    district: DistrictCode
+    items: list[AccessEntry]
+    total: int
+
+
+class ExportPersonRequest(Request):
+    actor: Id
+    person_id: Id
+    purpose: str = Field(min_length=1, max_length=200, description="Why (the resident's request, its reference)")
+
+
+class ExportPersonReply(Reply):
+    """Everything the registry holds about a person (PIPL Art. 45), personal data unmasked."""
+
+    district: DistrictCode
+    person: PersonRecord
+    erased_at: datetime | None = None
+    roles: list[RoleRecord]
+    households: list[HouseholdRecord]
+    reports: list[ReportRecord]
+    access_log: list[AccessEntry]
+
+
+class ErasePersonRequest(CommandRequest):
+    actor: Id
+    person_id: Id
+    reason: str = Field(min_length=1, max_length=200, description="Why (the resident's request, its reference)")
+
+
+class ErasePersonReply(Reply):
+    person_id: Id
+    erased_at: datetime
+    structure_version: int
+
 
 # -- events --------------------------------------------------------------------------------------
 
@@ -584,6 +654,14 @@ class RoleChange(Contract):
     organisation_id: Id | None = None
     scope_id: Id | None = None
     change: Literal["appointed", "updated", "ended", "removed"]
+
+
+class PersonErased(Event):
+    """A person's personal data was erased on their request (since 1.2): every service blanks the contact
+    data it holds about them (free text they wrote) and keeps the anonymised facts."""
+
+    event_type = "registry.person_erased"
+    person_id: Id
 
 
 class RolesChanged(Event):
@@ -620,5 +698,17 @@ CONTRACT.command("import_dataset", ImportRequest, ChangeReport,
                  "Import a JSON dataset or a CSV file of one kind, with a validation report.", permit=DATA_OFFICER)
 CONTRACT.command("remove", RemoveRequest, RemoveReply, "Remove an entity nothing refers to.",
                  permit=Permit.holding("data_officer", rule="the district's data officer"))
+CONTRACT.query("access_log", AccessLogRequest, AccessLogReply,
+               "Who read or changed whose personal data, when and why (PIPL Art. 51), newest first.",
+               permit=Permit.holding("operator", "data_officer",
+                                     rule="an operator or data officer of the district"))
+CONTRACT.query("export_person", ExportPersonRequest, ExportPersonReply,
+               "Everything the registry holds about a person, for their request to see or copy it (PIPL Art. 45).",
+               permit=Permit.holding("data_officer", rule="a data officer of the district"))
+CONTRACT.command("erase_person", ErasePersonRequest, ErasePersonReply,
+                 "Erase a person's name, phone and ID card on their request (PIPL Art. 47), keeping the "
+                 "anonymised facts (posts, ownership, reports) that statistics need; tells the services.",
+                 permit=Permit.holding("data_officer", rule="a data officer of the district"))
 CONTRACT.event(StructureChanged)
 CONTRACT.event(RolesChanged)
+CONTRACT.event(PersonErased)

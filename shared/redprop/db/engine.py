@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
+
+from redprop.privacy.files import private_file
 
 #: A pooled connection idle longer than this is pinged before it is handed out (see ``_ping_if_idle``).
 PING_AFTER_IDLE_S = 5.0
@@ -76,7 +77,8 @@ def build_engine(url: str | URL, *, pool_size: int = 5, echo: bool = False) -> E
     url = parsed
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # Only its owner reads a database of residents' data (PIPL); its -wal/-shm files follow suit.
+            private_file(parsed.database)
         # SQLite's busy handler sleeps in C, which would freeze every green thread in the process, so
         # green threads queue for a single connection instead (the pool's wait is cooperative).
         engine = create_engine(

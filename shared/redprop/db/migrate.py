@@ -51,6 +51,7 @@ def alembic_config(service_cls: type, settings: Settings) -> Config:
     cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("version_locations", ":".join([str(MESSAGING_VERSIONS), str(db.migrations / "versions")]))
     cfg.attributes["url"] = settings.database_url(service_cls.name)
+    cfg.attributes["settings"] = settings  # data migrations may need more (the registry's key ring)
     cfg.attributes["target_metadata"] = [db.metadata, _messaging_metadata()]
     return cfg
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select
 
 from redprop.clock import utcnow
 from redprop.contracts import matching as c
-from redprop.contracts.registry import StructureChanged
+from redprop.contracts.registry import PersonErased, StructureChanged
 from redprop.db import Database
 from redprop.errors import Conflict, NotFound
 from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query, role_handler
@@ -21,6 +21,7 @@ from redprop.services.matching import (
     announce,
     city,
     city_decisions,
+    erasure,
     intake,
     lifecycle,
     planner,
@@ -307,6 +308,12 @@ class MatchingService(RedpropService):
                         actor="registry"),  # the registry's own announcement, not a caller: no permit
                     today())
                 self._emit(events, offer_ids=left.offers_ended)
+
+    @event_handler("registry", PersonErased)
+    def on_person_erased(self, evt: PersonErased) -> None:
+        """A person erased on request (PIPL Art. 47): blank the contact data held about them."""
+        if evt.district == self.district:
+            erasure.blank_person(self.db, self.district, evt.person_id)
 
     # -- helpers ---------------------------------------------------------------------------------
 

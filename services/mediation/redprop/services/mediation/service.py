@@ -10,6 +10,7 @@ from nameko.timer import timer
 
 from redprop.clock import utcnow
 from redprop.contracts import mediation as c
+from redprop.contracts.registry import PersonErased
 from redprop.contracts.ticketing import DisputeReferred
 from redprop.db import Database
 from redprop.errors import ValidationFailed
@@ -21,6 +22,7 @@ from redprop.services.mediation import (
     cases,
     consultations,
     deliberation,
+    erasure,
     reminders,
     verification,
 )
@@ -88,6 +90,12 @@ class MediationService(RedpropService):
             summary=evt.description[:60] or facts.category, description=evt.description,
             parties=[c.Party(kind="person", id=evt.resident_id)], level=level, scope_id=scope,
             source="ticketing", ticket_id=facts.ticket_id, opened_at=facts.submitted_at))
+
+    @event_handler("registry", PersonErased)
+    def on_person_erased(self, evt: PersonErased) -> None:
+        """A person erased on request (PIPL Art. 47): blank the contact data held about them."""
+        if evt.district == self.district:
+            erasure.blank_person(self.db, self.district, evt.person_id)
 
     @query
     def get_case(self, request: c.CaseRequest) -> c.CaseReply:

@@ -1,4 +1,5 @@
-"""``redprop registry import FILE... | sample DIR``: bulk import with progress, and the sample dataset.
+"""``redprop registry import FILE... | keys rotate | sample DIR``: bulk import with progress, key rotation, and
+the sample dataset.
 
 The import writes straight to the registry's database (like ``redprop migrate``), in one transaction:
 every file of one invocation is validated together, so they may refer to one another in any order.
@@ -15,6 +16,8 @@ from pathlib import Path
 from redprop.config import Settings
 from redprop.contracts.registry import ChangeReport
 from redprop.db.engine import build_engine
+from redprop.privacy.cipher import FieldCipher
+from redprop.privacy.keys import key_ring
 from redprop.services.registry.importer import read_file
 from redprop.services.registry.writer import BatchWriter
 
@@ -70,7 +73,8 @@ def import_files(settings: Settings, paths: list[Path], *, kind: str | None = No
     try:
         with Session(engine) as session:
             bar = ProgressBar("writing", len(rows)) if show_progress else None
-            report = BatchWriter(session, settings.district).apply(
+            cipher = FieldCipher(key_ring(settings))
+            report = BatchWriter(session, settings.district, cipher, why="registry import").apply(
                 rows, valid_only=valid_only, prior_errors=errors, progress=bar.update if bar else None)
             if bar:
                 bar.done()
@@ -116,8 +120,38 @@ def cmd_sample(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_keys_rotate(args, settings: Settings) -> int:
+    """Re-encrypt every stored phone and ID card with the current key (after adding one with --new-key)."""
+    from sqlalchemy.orm import Session
+
+    from redprop.privacy.keys import key_file_of, save_key_file
+    from redprop.services.registry.rotation import rotate_keys
+
+    if args.new_key is not None:
+        path = key_file_of(settings)
+        if path is None or settings.privacy.key_file is not None:
+            # The Secret (or the settings) is the truth there: a key written here would be lost.
+            print("the keys come from privacy.keys or privacy.key_file: add the new key there, set "
+                  "privacy.current_key, restart the services, then run `redprop registry keys rotate`",
+                  file=sys.stderr)
+            return 2
+        ring = key_ring(settings).with_new_key(args.new_key or None)
+        save_key_file(path, ring)
+        print(f"added key {ring.current} to {path} as the current key (restart running services)")
+    cipher = FieldCipher(key_ring(settings))
+    engine = build_engine(settings.database_url("registry"))
+    try:
+        with Session(engine) as session:
+            report = rotate_keys(session, cipher)
+            session.commit()
+    finally:
+        engine.dispose()
+    print(f"re-encrypted {report.rotated} values with key {report.key_id}; {report.current} were already under it")
+    return 0
+
+
 def register(sub) -> None:
-    p = sub.add_parser("registry", help="registry tools: import, sample")
+    p = sub.add_parser("registry", help="registry tools: import, keys, sample")
     rsub = p.add_subparsers(dest="registry_command", required=True)
     q = rsub.add_parser("import", help="import JSON datasets and CSV files (validated together, one transaction)")
     q.add_argument("files", nargs="+")
@@ -126,6 +160,12 @@ def register(sub) -> None:
     q.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
     q.add_argument("--report", help="write the full validation report (JSON) here")
     q.set_defaults(func=cmd_import)
+    q = rsub.add_parser("keys", help="the key ring of personal data at rest")
+    ksub = q.add_subparsers(dest="keys_command", required=True)
+    k = ksub.add_parser("rotate", help="re-encrypt every phone and ID card with the current key")
+    k.add_argument("--new-key", nargs="?", const="", default=None, metavar="ID",
+                   help="first add a new key (to the local key file) and make it current")
+    k.set_defaults(func=cmd_keys_rotate)
     q = rsub.add_parser("sample", help="write the sample district's dataset files")
     q.add_argument("out", nargs="?", default="var/sample")
     q.set_defaults(func=cmd_sample)

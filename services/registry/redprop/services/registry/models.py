@@ -22,6 +22,7 @@ from sqlalchemy import (
 
 from redprop.db import new_metadata
 from redprop.db.base import UtcDateTime
+from redprop.privacy.access import access_log_table
 
 metadata = new_metadata()
 
@@ -96,11 +97,17 @@ organisations = _entity(
     Column("relocation_date", Date),
 )
 
+#: ``phone`` and ``id_card`` hold AES-GCM ciphertexts (redprop.privacy.cipher, see personal.py), each
+#: with a keyed hash for finding a person by number; ``erased_at`` marks a person erased on request.
 people = _entity(
     "people",
     Column("name", String(200), nullable=False),
     Column("party_member", Boolean, nullable=False),
-    Column("phone", String(20)),
+    Column("phone", String(255)),
+    Column("phone_hash", String(64), index=True),
+    Column("id_card", String(255)),
+    Column("id_card_hash", String(64), index=True),
+    Column("erased_at", UtcDateTime),
 )
 
 roles = _entity(
@@ -127,6 +134,9 @@ registry_meta = Table(
     Column("key", String(40), primary_key=True),
     Column("value", Integer, nullable=False),
 )
+
+#: Every read of unmasked personal data and every change of it (redprop.privacy.access).
+access_log = access_log_table(metadata)
 
 TABLES: dict[str, Table] = {
     "region": regions, "complex": complexes, "grid": grids, "building": buildings,

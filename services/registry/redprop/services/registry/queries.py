@@ -21,17 +21,18 @@ from redprop.contracts.registry import (
     Voter,
 )
 from redprop.errors import NotFound, ValidationFailed
+from redprop.privacy.cipher import FieldCipher
 from redprop.services.registry import models as m
 from redprop.services.registry.resolver import GovernanceMap
 from redprop.services.registry.writer import record_from_row
 
 
-def get_record(session: Session, district: str, kind: str, id_: str):
+def get_record(session: Session, district: str, kind: str, id_: str, cipher: FieldCipher):
     table = m.TABLES[kind]
     row = session.execute(select(table).where(table.c.district == district, table.c.id == id_)).first()
     if row is None:
         raise NotFound.entity(kind, id_, "id")
-    return record_from_row(kind, row)
+    return record_from_row(kind, row, cipher)
 
 
 def _place_kind(gmap: GovernanceMap, id_: str) -> str:
@@ -79,7 +80,7 @@ def places_within(gmap: GovernanceMap, within: str) -> set[str]:
             | {b.id for b in gmap.buildings.values() if b.complex_id in complexes})
 
 
-def list_records(session: Session, gmap: GovernanceMap, request: ListRequest) -> ListReply:
+def list_records(session: Session, gmap: GovernanceMap, request: ListRequest, cipher: FieldCipher) -> ListReply:
     kind, district = request.kind, gmap.district
     table = m.TABLES[kind]
     conditions = [table.c.district == district]
@@ -130,7 +131,7 @@ def list_records(session: Session, gmap: GovernanceMap, request: ListRequest) ->
             raise ValidationFailed.for_field("within", f"cannot list {kind} records within a place")
     total = session.execute(select(func.count()).select_from(stmt.where(*conditions).subquery())).scalar_one()
     rows = session.execute(stmt.where(*conditions).order_by(table.c.id).limit(request.limit).offset(request.offset))
-    return ListReply(items=[record_from_row(kind, r) for r in rows], total=total)
+    return ListReply(items=[record_from_row(kind, r, cipher) for r in rows], total=total)
 
 
 def electorate(session: Session, district: str, complex_id: str | None, building_ids: list[str] | None,

@@ -7,14 +7,17 @@ from pathlib import Path
 
 from sqlalchemy import delete, select
 
+from redprop.authz import beijing_today
+from redprop.clock import utcnow
 from redprop.contracts import registry as c
 from redprop.db import Database
-from redprop.authz import beijing_today
 from redprop.errors import Conflict, NotFound
 from redprop.messaging import EventOutbox, command, query
+from redprop.privacy.provider import PersonalDataCipher
 from redprop.service import RedpropService
+from redprop.services.registry import disclosure, queries, subject_rights
 from redprop.services.registry import models as m
-from redprop.services.registry import queries
+from redprop.services.registry.disclosure import disclose
 from redprop.services.registry.grants import LocalAuthz, ancestry, grants
 from redprop.services.registry.importer import parse_content
 from redprop.services.registry.locators import LOCATOR
@@ -43,6 +46,7 @@ class RegistryService(RedpropService):
     extension_points = (LOCATOR,)
 
     db = Database(m.metadata, migrations=MIGRATIONS)
+    cipher = PersonalDataCipher()
     events = EventOutbox()
     map = RegistryMap()
     authz = LocalAuthz()  # the registry answers its own permits from its own tables
@@ -74,11 +78,15 @@ class RegistryService(RedpropService):
 
     @query
     def get(self, request: c.GetRequest) -> c.GetReply:
-        return c.GetReply(record=queries.get_record(self.db, self.district, request.kind, request.id))
+        record = queries.get_record(self.db, self.district, request.kind, request.id, self.cipher)
+        [shown] = disclose(self.db, self.map.current, [record], request.viewer_id, request.purpose or "registry.get")
+        return c.GetReply(record=shown)
 
     @query
     def list(self, request: c.ListRequest) -> c.ListReply:
-        return queries.list_records(self.db, self.map.current, request)
+        reply = queries.list_records(self.db, self.map.current, request, self.cipher)
+        items = disclose(self.db, self.map.current, reply.items, request.viewer_id, request.purpose or "registry.list")
+        return reply.model_copy(update={"items": items})
 
     @query
     def electorate(self, request: c.ElectorateRequest) -> c.ElectorateReply:
@@ -105,17 +113,35 @@ class RegistryService(RedpropService):
     def ancestry(self, request: c.AncestryRequest) -> c.AncestryReply:
         return ancestry(self.db, self.map.current, request.id)
 
+    # -- personal data (PIPL) --------------------------------------------------------------------
+
+    @query
+    def access_log(self, request: c.AccessLogRequest) -> c.AccessLogReply:
+        return disclosure.access_log(self.db, self.district, request)
+
+    @query
+    def export_person(self, request: c.ExportPersonRequest) -> c.ExportPersonReply:
+        return subject_rights.export_person(self.db, self.district, self.cipher, request)
+
+    @command
+    def erase_person(self, request: c.ErasePersonRequest) -> c.ErasePersonReply:
+        reply, events = subject_rights.erase_person(self.db, self.district, request, utcnow())
+        for event in events:
+            self.events.emit(event)
+        self.map.reload_after_commit()  # grid teams carry names
+        return reply
+
     # -- changes ---------------------------------------------------------------------------------
 
     @command
     def upsert(self, request: c.UpsertRequest) -> c.ChangeReport:
         rows = [Row(source="records", row=n, record=rec) for n, rec in enumerate(request.records, 1)]
-        return self._write(rows, [], request.valid_only)
+        return self._write(rows, [], request.valid_only, request, "registry.upsert")
 
     @command
     def import_dataset(self, request: c.ImportRequest) -> c.ChangeReport:
         rows, errors = parse_content(request.format, request.content, request.kind, source=request.format)
-        return self._write(rows, errors, request.valid_only)
+        return self._write(rows, errors, request.valid_only, request, "registry.import_dataset")
 
     @command
     def remove(self, request: c.RemoveRequest) -> c.RemoveReply:
@@ -143,8 +169,11 @@ class RegistryService(RedpropService):
         self.map.reload_after_commit()
         return c.RemoveReply(removed=True, structure_version=version)
 
-    def _write(self, rows, errors, valid_only: bool) -> c.ChangeReport:
-        report = BatchWriter(self.db, self.district).apply(rows, valid_only=valid_only, prior_errors=errors)
+    def _write(self, rows, errors, valid_only: bool, request, why: str) -> c.ChangeReport:
+        # The acting person goes into the access log for changed phone numbers and ID cards.
+        actor = getattr(request, "actor", None)
+        writer = BatchWriter(self.db, self.district, self.cipher, actor=actor, why=why)
+        report = writer.apply(rows, valid_only=valid_only, prior_errors=errors)
         if report.applied:
             self.events.relay_after_commit()  # the writer staged its events in this transaction
             self.map.reload_after_commit()

@@ -35,7 +35,10 @@ from redprop.contracts.registry import (
 )
 from redprop.db import upsert
 from redprop.messaging.outbox import stage_event
-from redprop.services.registry.models import TABLES, registry_meta
+from redprop.privacy.access import record_accesses
+from redprop.privacy.cipher import FieldCipher
+from redprop.services.registry import personal
+from redprop.services.registry.models import TABLES, access_log, people, registry_meta
 
 MAX_LISTED_ERRORS = 1000
 MAX_LISTED_CHANGES = 1000
@@ -97,11 +100,18 @@ def bump_structure_version(session: Session) -> int:
 
 
 class BatchWriter:
-    def __init__(self, session: Session, district: str):
+    """``actor`` and ``why`` go into the access log for each change of a person's personal data."""
+
+    def __init__(self, session: Session, district: str, cipher: FieldCipher, *, actor: str | None = None,
+                 why: str = "upsert"):
         self.session = session
         self.district = district
+        self.cipher = cipher
+        self.actor = actor or why
+        self.why = why
         self.errors: list[RowError] = []
         self._known = _Known()
+        self._erased: dict[str, object] | None = None
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -264,7 +274,26 @@ class BatchWriter:
             self._error(row, "scope_id", "a committee serves a complex: scope_id must be a complex")
 
     def _check_person(self, row, rec):
-        pass  # a person refers to nothing
+        if self._erased is None:
+            self._erased = dict(self.session.execute(select(people.c.id, people.c.erased_at).where(
+                people.c.district == self.district, people.c.erased_at.is_not(None))).all())
+        if rec.id in self._erased:
+            # PIPL Art. 47: data erased on the person's request must not come back with an old dataset.
+            self._error(row, "id", f"person {rec.id!r} was erased on request; their data may not be written again")
+            return
+        masked = [f for f in personal.PERSONAL_FIELDS if personal.is_masked(getattr(rec, f))]
+        if masked:
+            stored = self._stored_person(rec.id)
+            for field_ in masked:
+                # A masked value read back unchanged keeps the stored number; any other masked value is refused.
+                mask = personal.PERSONAL_FIELDS[field_]
+                if stored is None or mask(stored.get(field_)) != getattr(rec, field_):
+                    self._error(row, field_, "is masked: give the number itself, or the masked value as read")
+
+    def _stored_person(self, person_id: str) -> dict | None:
+        found = self.session.execute(select(people).where(
+            people.c.district == self.district, people.c.id == person_id)).first()
+        return personal.unseal(dict(found._mapping), self.cipher) if found else None
 
     def _check_role(self, row, rec):
         self._ref(row, "person_id", "person", rec.person_id)
@@ -303,6 +332,7 @@ class BatchWriter:
             by_kind[row.record.kind].append(row.record)
         changes: list[EntityChange] = []
         role_changes: list[RoleChange] = []
+        accesses: list[dict] = []
         now = utcnow()
         today = date.today()
         done = 0
@@ -316,6 +346,12 @@ class BatchWriter:
             for rec in records:
                 values = rec.model_dump(exclude={"kind"})
                 old = existing.get(rec.id)
+                if kind == "person":
+                    old = personal.unseal(old, self.cipher) if old is not None else None
+                    for f in personal.PERSONAL_FIELDS:  # checked: a masked value read back as it was
+                        if personal.is_masked(values.get(f)):
+                            values[f] = old[f]
+                    accesses.extend(self._personal_changes(values, old))
                 if old is not None:
                     old.pop("updated_at", None)
                     if _same(old, values):
@@ -326,6 +362,8 @@ class BatchWriter:
                 else:
                     counts[kind].created += 1
                     change = "created"
+                if kind == "person":
+                    values = {**personal.seal(values, self.cipher, self.district), "erased_at": None}
                 to_write.append({**values, "updated_at": now})
                 changes.append(EntityChange(kind=kind, id=rec.id, change=change))
                 if isinstance(rec, RoleRecord):
@@ -339,7 +377,17 @@ class BatchWriter:
             done += len(records)
             if progress:
                 progress(done)
+        record_accesses(self.session, access_log, accesses)
         return changes, role_changes
+
+    def _personal_changes(self, new: dict, old: dict | None) -> list[dict]:
+        """An access-log entry for a person whose phone or ID card this write sets or changes."""
+        fields = [f for f in personal.PERSONAL_FIELDS
+                  if (old.get(f) if old else None) != new.get(f)]
+        if not fields:
+            return []
+        return [{"district": self.district, "who": self.actor[:64], "action": "change", "subject_id": new["id"],
+                 "what": ",".join(fields), "why": self.why}]
 
     def _stage_events(self, version, counts, changes, role_changes) -> None:
         stage_event(self.session, "registry", StructureChanged(
@@ -362,7 +410,10 @@ def _same(old: dict, new: dict) -> bool:
     return True
 
 
-def record_from_row(kind: str, row) -> EntityRecord:
+def record_from_row(kind: str, row, cipher: FieldCipher | None = None) -> EntityRecord:
+    """The record of a stored row; a person's personal fields decrypted (so a person needs the cipher)."""
     data = dict(row._mapping)
+    if kind == "person":
+        data = personal.unseal(data, cipher)
     data.pop("updated_at", None)
     return RECORD_TYPES[kind].model_validate(data)

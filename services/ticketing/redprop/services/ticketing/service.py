@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select
 from redprop import logs
 from redprop.clock import utcnow
 from redprop.contracts import ticketing as c
-from redprop.contracts.registry import StructureChanged
+from redprop.contracts.registry import PersonErased, StructureChanged
 from redprop.db import Database, find_database
 from redprop.errors import NotFound, PermissionDenied
 from redprop.messaging import (
@@ -24,12 +24,13 @@ from redprop.messaging import (
     Write,
     broadcast_handler,
     command,
+    event_handler,
     query,
 )
 from redprop.metrics import find_metrics_server
 from redprop.service import RedpropService, choices_of
+from redprop.services.ticketing import erasure, guards, pricing, stats, views
 from redprop.services.ticketing import models as m
-from redprop.services.ticketing import guards, pricing, stats, views
 from redprop.services.ticketing.calendarwatch import CalendarWatch
 from redprop.services.ticketing.catalogue import Catalogue
 from redprop.services.ticketing.duplicates import likely_original
@@ -173,6 +174,12 @@ class TicketingService(RedpropService):
     def on_registry_changed(self, evt: StructureChanged) -> None:
         """Every replica forgets its cached places when the district's structure changes."""
         self.places.clear()
+
+    @event_handler("registry", PersonErased)
+    def on_person_erased(self, evt: PersonErased) -> None:
+        """A person erased on request (PIPL Art. 47): blank the contact data held about them."""
+        if evt.district == self.district:
+            erasure.blank_person(self.db, self.district, evt.person_id)
 
     def _place_of(self, row: TicketRecord):
         return self._place(building_id=row.building_id) if row.building_id else self._place(complex_id=row.complex_id)
