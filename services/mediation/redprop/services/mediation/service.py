@@ -24,7 +24,7 @@ from redprop.services.mediation import (
     verification,
 )
 from redprop.services.mediation import models as m
-from redprop.services.mediation.rules import VOTING_RULE, VotingRule
+from redprop.services.mediation.rules import LOCAL_RULES, VOTING_RULE, VotingRule, WithLocalRules
 from redprop.services.mediation.timelimits import TIME_LIMITS, TimeLimitPolicy
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -38,7 +38,7 @@ RATIO_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 2 / 3, 0.75, 0.8, 0.9, 1.0)
 class MediationService(RedpropService):
     name = "mediation"
     contract = c.CONTRACT
-    extension_points = (VOTING_RULE, TIME_LIMITS)
+    extension_points = (VOTING_RULE, LOCAL_RULES, TIME_LIMITS)
 
     db = Database(m.metadata, migrations=MIGRATIONS)
     events = EventOutbox()
@@ -52,6 +52,10 @@ class MediationService(RedpropService):
     def rule(self, name: str) -> VotingRule:
         # A consultation is decided under the rule it was opened with, even one the district offers no more.
         return self.plugins.voting_rule.get(name) or VOTING_RULE.load(name)()
+
+    def deciding_rule(self, row) -> VotingRule:
+        """A consultation's rule with the district's local rules for its Art. 278 item (they only add checks)."""
+        return WithLocalRules(self.rule(row.rule), self.plugins.local_rules.values(), row.art278_item)
 
     # -- cases -----------------------------------------------------------------------------------
 
@@ -207,10 +211,10 @@ class MediationService(RedpropService):
     def open_consultation(self, request: c.OpenConsultationRequest) -> c.ConsultationReply:
         # Check what we can before asking the registry, so bad input costs no remote call.
         deliberation.load_matter(self.db, self.district, request.matter_id)
-        electorate = (self.registry.electorate(complex_id=request.complex_id) if request.complex_id is not None
-                      else self.registry.electorate(building_ids=request.building_ids))
-        consultation_id = consultations.open_consultation(
-            self.db, self.district, request, electorate, list(self.plugins.voting_rule), utcnow())
+        # Civil Code Art. 278 para. 2: the matter decides the rule; a named rule may only ask more.
+        rule = consultations.choose_rule(request.art278_item, request.rule, list(self.plugins.voting_rule), self.rule)
+        electorate = self.registry.electorate(complex_id=request.complex_id)
+        consultation_id = consultations.open_consultation(self.db, self.district, request, electorate, rule, utcnow())
         return self._consultation_reply(consultation_id)
 
     @query
@@ -237,13 +241,13 @@ class MediationService(RedpropService):
     def tally(self, request: c.ConsultationRequest) -> c.TallyReply:
         row = consultations.load(self.db, self.district, request.consultation_id)
         result = (c.ConsultationResult.model_validate(row.result) if row.result is not None
-                  else consultations.tally(self.db, self.district, row, self.rule(row.rule)))
+                  else consultations.tally(self.db, self.district, row, self.deciding_rule(row)))
         return c.TallyReply(consultation_id=row.id, state=row.state, result=result)
 
     @command
     def close_consultation(self, request: c.CloseConsultationRequest) -> c.ConsultationReply:
         row = consultations.load(self.db, self.district, request.consultation_id)
-        result, seq = consultations.close(self.db, self.district, request, self.rule(row.rule), utcnow())
+        result, seq = consultations.close(self.db, self.district, request, self.deciding_rule(row), utcnow())
         self.events.emit(c.DecisionMade(
             district=self.district, consultation_id=row.id, matter_id=row.matter_id, rule=result.rule,
             passed=result.passed, participation_by_area=result.participation_by_area.ratio,

@@ -4,9 +4,8 @@ Revision ID: registry_0002
 Revises: registry_0001
 Create Date: 2026-12-02 14:49:17.445713
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'registry_0002'
 down_revision = 'registry_0001'
