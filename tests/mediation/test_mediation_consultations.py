@@ -9,7 +9,14 @@ from sqlalchemy import text
 
 from redprop.db.engine import build_engine
 from redprop.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tests.mediation.mediation_helpers import ago, close_after, new_matter, paper, short_consultation, start
+from tests.mediation.mediation_helpers import (
+    ago,
+    close_after,
+    new_matter,
+    paper,
+    short_consultation,
+    start,
+)
 
 pytestmark = pytest.mark.integration
 
