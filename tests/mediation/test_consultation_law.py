@@ -10,7 +10,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from redprop.errors import Conflict, PermissionDenied, ValidationFailed
-from tests.mediation.mediation_helpers import OPTIONS, ago, close_after, new_matter, paper, short_consultation, start
+from tests.mediation.mediation_helpers import (
+    OPTIONS,
+    ago,
+    close_after,
+    new_matter,
+    paper,
+    short_consultation,
+    start,
+)
 
 pytestmark = pytest.mark.integration
 

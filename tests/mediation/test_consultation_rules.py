@@ -136,3 +136,21 @@ def test_the_permits_name_the_actor_and_the_complex():
         assert "actor" in ops[name].request.model_fields and "complex_id" in ops[name].request.model_fields
     assert ops["cast_ballot"].permit.actor == "actor" and not ops["cast_ballot"].permit.roles
     assert c.CONTRACT.major == 2
+
+
+def test_snapshots_taken_before_persons_were_counted_keep_their_per_household_count():
+    import hashlib
+
+    from redprop.services.mediation import chain
+    from redprop.services.mediation.consultations import electorate_digest, person_of
+
+    old = {"household_id": "H1", "building_id": "B", "unit": "1", "area_m2": Decimal("80"), "owner_ids": ["A"],
+           "person_id": None, "area_source": None}
+    assert person_of(old) == "household:H1"
+    assert person_of({**old, "owner_ids": []}) is None
+    assert person_of({**old, "person_id": "A", "area_source": "survey"}) == "A"
+    assert person_of({**old, "area_source": "register"}) is None  # a new snapshot's part without an owner
+    # The digest of an old snapshot is what contract 1.x logged, so `verify` still proves it.
+    logged = hashlib.sha256(chain.canonical_json([["H1", "B", "1", "80.00", ["A"]]]).encode()).hexdigest()
+    assert electorate_digest([old]) == logged
+    assert electorate_digest([{**old, "person_id": "A", "area_source": "register"}]) != logged
