@@ -39,7 +39,9 @@ def mediation_district() -> list[dict]:
     # Mediators: two judges at the subdistrict, two grid members and a grid head in the grid.
     for rid, person, role, scope in (("R-J1", "J1", "judge", "S"), ("R-J2", "J2", "judge", "S"),
                                      ("R-GM1", "GM1", "grid_member", "G1"), ("R-GM2", "GM2", "grid_member", "G1"),
-                                     ("R-GH1", "GH1", "grid_head", "G1")):
+                                     ("R-GH1", "GH1", "grid_head", "G1"),
+                                     # The community worker who runs consultations and enters paper ballots.
+                                     ("R-STAFF", "STAFF", "community_worker", "C1")):
         records.append({"kind": "role", "id": rid, "person_id": person, "role": role, "scope_id": scope,
                         "term_start": "2024-01-01"})
     return records + officials_records(companies=False)

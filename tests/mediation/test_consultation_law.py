@@ -55,7 +55,7 @@ def law_complex() -> list[dict]:
 @pytest.fixture
 def rpc(run_suite, backend):
     suite = start(run_suite, backend)
-    report = suite.rpc.registry.upsert(records=law_complex(), request_id="load-law-complex")
+    report = suite.rpc.registry.upsert(actor="P-DATA", records=law_complex(), request_id="load-law-complex")
     assert report.applied and not report.errors, report.errors
     return suite.rpc
 
@@ -192,8 +192,14 @@ def test_a_paper_ballot_needs_a_witness(rpc):
             paper(rpc, cons, "EQ-1", "O-EQ1", witness_id=witness)
         assert err.value.fields[0]["field"] == "witness_id"
     with pytest.raises(PermissionDenied) as err:  # entered in another worker's name
-        paper(rpc, cons, "EQ-1", "O-EQ1", actor="GM1")
+        paper(rpc, cons, "EQ-1", "O-EQ1", actor="P-CW")
     assert err.value.details["field"] == "entered_by"
+    with pytest.raises(PermissionDenied) as err:  # a grid member of G1 is no worker of complex X1 as a whole
+        paper(rpc, cons, "EQ-1", "O-EQ1", actor="GM1", entered_by="GM1")
+    assert err.value.details["field"] == "actor" and err.value.details["check"] == "scope"
+    with pytest.raises(PermissionDenied) as err:  # an owner enters no paper ballots
+        paper(rpc, cons, "EQ-1", "O-EQ1", actor="O-EQ2", entered_by="O-EQ2")
+    assert err.value.details["field"] == "actor"
     meeting = paper(rpc, cons, "EQ-1", "O-EQ1", channel="meeting").ballot
     assert (meeting.channel, meeting.witness_id) == ("meeting", "WIT")
     assert rpc.mediation.tally(consultation_id=cons.id).result.ballots_by_channel == {"meeting": 1}

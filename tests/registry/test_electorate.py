@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from redprop.services.registry.queries import voting_persons
+from tests.conftest import officials_records
 
 pytestmark = pytest.mark.integration
 
@@ -49,13 +50,14 @@ def district() -> list[dict]:
                            contract_area_m2="69.00"),
                  household("Z4", "BZ", ["Z-O4"], area="40.00", area_source="contract")]
     people = sorted({o for h in flats + developer + zhuanqiao for o in h["owner_ids"]})
-    return BASE + [{"kind": "person", "id": p, "name": p} for p in people] + flats + developer + zhuanqiao
+    return (BASE + [{"kind": "person", "id": p, "name": p} for p in people] + flats + developer + zhuanqiao
+            + officials_records(companies=False))
 
 
 @pytest.fixture
 def registry(run_suite, backend):
     suite = run_suite("registry", backend=backend)
-    report = suite.rpc.registry.upsert(records=district(), request_id="load-electorate-district")
+    report = suite.rpc.registry.upsert(actor="P-DATA", records=district(), request_id="load-electorate-district")
     assert report.applied and not report.errors, report.errors
     return suite
 
@@ -102,7 +104,7 @@ def test_an_area_against_the_art8_order_is_refused_naming_the_field(registry):
     bad = [household("Y1", "BZ", ["Z-O1"], area_m2="60.00", survey_area_m2="61.20"),  # not the survey's area
            household("Y2", "BZ", ["Z-O1"], survey_area_m2="61.20", area_source="contract"),  # survey comes first
            {"kind": "household", "id": "Y3", "building_id": "BZ", "unit": "Y3", "owner_ids": []}]  # no area at all
-    report = rpc.upsert(records=bad, request_id="bad-areas-0001")
+    report = rpc.upsert(actor="P-DATA", records=bad, request_id="bad-areas-0001")
     assert not report.applied
     assert sorted((e.id, e.field) for e in report.errors) == [("Y1", "area_m2"), ("Y2", "area_source"),
                                                               ("Y3", "area_m2")]

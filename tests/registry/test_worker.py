@@ -252,7 +252,7 @@ def test_electorate_of_a_complex(service):
 
 
 def test_upsert_writes_in_the_session_and_asks_for_a_map_reload(service, session, map_access):
-    report = service.upsert(c.UpsertRequest(actor="P-DATA", 
+    report = service.upsert(c.UpsertRequest(actor="P-DATA",
         request_id="unit-upsert-01",
         records=[{"kind": "person", "id": "P9", "name": "赵六"},
                  {"kind": "household", "id": "H9", "building_id": "B2", "unit": "2-202", "area_m2": "70",
@@ -271,7 +271,7 @@ def test_upsert_writes_in_the_session_and_asks_for_a_map_reload(service, session
 
 def test_an_invalid_upsert_writes_nothing_and_keeps_the_map(service, session, map_access):
     count = session.execute(select(func.count()).select_from(m.people)).scalar()
-    report = service.upsert(c.UpsertRequest(actor="P-DATA", 
+    report = service.upsert(c.UpsertRequest(actor="P-DATA",
         request_id="unit-upsert-02",
         records=[{"kind": "person", "id": "P9", "name": "赵六"},
                  {"kind": "household", "id": "H9", "building_id": "B404", "unit": "1", "area_m2": "70"}]))
@@ -284,7 +284,7 @@ def test_an_invalid_upsert_writes_nothing_and_keeps_the_map(service, session, ma
 
 
 def test_import_dataset_parses_csv_content(service):
-    report = service.import_dataset(c.ImportRequest(actor="P-DATA", 
+    report = service.import_dataset(c.ImportRequest(actor="P-DATA",
         request_id="unit-import-01", format="csv", kind="person",
         content="id,name,party_member\nP20,钱七,true\nP21,,false\n"))
     assert not report.applied

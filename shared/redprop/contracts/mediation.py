@@ -39,7 +39,7 @@ from redprop.contracts.base import (
     Text,
     Timestamp,
 )
-from redprop.contracts.registry import COMMITTEE_ROLES
+from redprop.contracts.registry import COMMITTEE_ROLES, WORKER_ROLES
 
 CONTRACT = ServiceContract(
     service="mediation",
@@ -838,6 +838,8 @@ class ReminderDue(Event):
 
 #: Who runs a consultation: the owners' committee, or the community's workers.
 _RUNNERS = ("community_worker", *COMMITTEE_ROLES)
+#: Who may enter a paper or meeting ballot: the runners and the grid's workers, of the consultation's complex.
+BALLOT_CLERKS: tuple[str, ...] = tuple(dict.fromkeys((*_RUNNERS, *WORKER_ROLES)))
 
 CONTRACT.command("open_case", OpenCaseRequest, CaseReply,
                  "Open a dispute case (directly or from ticketing); idempotent on request_id and ticket_id.")
@@ -874,8 +876,8 @@ CONTRACT.command("open_consultation", OpenConsultationRequest, ConsultationReply
 CONTRACT.query("get_consultation", ConsultationRequest, ConsultationReply, "A consultation and its result.")
 CONTRACT.command("cast_ballot", CastBallotRequest, BallotReply,
                  "A voting person's ballot; a later one supersedes an earlier one (history kept).",
-                 permit=Permit.person("an owner casts their own ballot online; a worker enters a paper or meeting "
-                                      "ballot with a witness"))
+                 permit=Permit.person("an owner casts their own ballot online; a worker or committee member of "
+                                      "the complex enters a paper or meeting ballot with a witness"))
 CONTRACT.query("ballots", BallotsRequest, BallotsReply, "Ballot history of a consultation or a household.")
 CONTRACT.query("tally", ConsultationRequest, TallyReply, "The current count under the consultation's rule.")
 CONTRACT.command("close_consultation", CloseConsultationRequest, ConsultationReply,

@@ -12,7 +12,7 @@ from redprop.clock import utcnow
 from redprop.contracts import mediation as c
 from redprop.contracts.ticketing import DisputeReferred
 from redprop.db import Database
-from redprop.errors import ValidationFailed
+from redprop.errors import PermissionDenied, ValidationFailed
 from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query
 from redprop.service import RedpropService
 from redprop.services.mediation import (
@@ -228,6 +228,13 @@ class MediationService(RedpropService):
 
     @command
     def cast_ballot(self, request: c.CastBallotRequest) -> c.BallotReply:
+        if request.channel != "online":
+            # A paper or meeting ballot is entered by a worker or committee member of the consultation's complex.
+            row = consultations.load(self.db, self.district, request.consultation_id)
+            if row.complex_id is not None and not self.authz.holds(request.actor, c.BALLOT_CLERKS, within=row.complex_id):
+                raise PermissionDenied(f"{request.actor} enters no ballots in complex {row.complex_id!r}: a "
+                                       f"{request.channel} ballot is entered by a worker or committee member there",
+                                       {"field": "actor", "check": "scope", "roles": list(c.BALLOT_CLERKS)})
         values, previous = consultations.cast_ballot(self.db, self.district, request, utcnow())
         self.metrics.counter("redprop_mediation_ballots", "Ballots cast, by channel and whether one was superseded.",
                              ("channel", "supersedes")).labels(request.channel, str(previous is not None).lower()).inc()
