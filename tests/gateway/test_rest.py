@@ -119,16 +119,20 @@ def test_places_of_a_community(gateway):
 
 
 def test_voting_in_a_consultation(run_suite, small_district):
-    gateway = start_gateway(run_suite, small_district, "mediation")
+    # The community admin's key stands for A1, a community worker of C1 (who may enter paper ballots there).
+    a1 = [{"kind": "person", "id": "A1", "name": "社区工作者 A1"},
+          {"kind": "role", "id": "R-A1", "person_id": "A1", "role": "community_worker", "scope_id": "C1",
+           "term_start": "2024-01-01"}]
+    gateway = start_gateway(run_suite, small_district + a1, "mediation")
     rpc = gateway.suite.rpc
     matter = rpc.mediation.open_matter(title="停车收费调整", topic="parking", complex_id="X1",
                                        parties=["party_branch", "property_company", "self_management_committee",
                                                 "building_leaders"], request_id=uuid.uuid4().hex).matter.id
     now = datetime.now(UTC)
     consultation = rpc.mediation.open_consultation(
-        matter_id=matter, question="临时停车免费改为30分钟?", rule="simple_majority", approve_option="agree",
+        actor="P-CW", matter_id=matter, art278_item=9, question="临时停车免费改为30分钟?", approve_option="agree",
         options=[{"id": "agree", "label": "同意"}, {"id": "disagree", "label": "不同意"}],
-        opens_at=now - timedelta(minutes=1), closes_at=now + timedelta(days=3), complex_id="X1").consultation.id
+        opens_at=now, closes_at=now + timedelta(days=3), complex_id="X1").consultation.id
 
     shown = gateway.call("GET", f"/api/v1/consultations/{consultation}", "resident").json()
     assert shown["consultation"]["id"] == consultation
@@ -137,7 +141,7 @@ def test_voting_in_a_consultation(run_suite, small_district):
     assert online.status_code == 201, online.text
     assert online.json()["ballot"]["owner_id"] == "P2" and online.json()["ballot"]["channel"] == "online"
     paper = gateway.call("POST", f"/api/v1/consultations/{consultation}/ballots", "community_admin",
-                         json={"household_id": "H2", "option": "disagree", "owner_id": "P3"})
+                         json={"household_id": "H2", "option": "disagree", "owner_id": "P3", "witness_id": "P1"})
     assert paper.status_code == 201, paper.text
     assert paper.json()["ballot"]["channel"] == "paper" and paper.json()["ballot"]["entered_by"] == "A1"
     # A resident votes only as themself; a grid worker does not vote at all.

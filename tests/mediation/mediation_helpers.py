@@ -27,7 +27,7 @@ def mediation_district() -> list[dict]:
         {"kind": "complex", "id": "X1", "name": "阳光小区", "community_id": "C1"},
         {"kind": "grid", "id": "G1", "name": "第一网格", "community_id": "C1", "complex_id": "X1"},
     ]
-    people = {"STAFF", "J1", "J2", "GM1", "GM2", "GH1"}
+    people = {"STAFF", "WIT", "J1", "J2", "GM1", "GM2", "GH1"}
     for building, households in BUILDINGS.items():
         records.append({"kind": "building", "id": building, "name": building, "complex_id": "X1", "grid_id": "G1",
                         "lat": 31.0, "lon": 121.0})
@@ -39,12 +39,11 @@ def mediation_district() -> list[dict]:
     # Mediators: two judges at the subdistrict, two grid members and a grid head in the grid.
     for rid, person, role, scope in (("R-J1", "J1", "judge", "S"), ("R-J2", "J2", "judge", "S"),
                                      ("R-GM1", "GM1", "grid_member", "G1"), ("R-GM2", "GM2", "grid_member", "G1"),
-                                     ("R-GH1", "GH1", "grid_head", "G1")):
+                                     ("R-GH1", "GH1", "grid_head", "G1"),
+                                     # The community worker who runs consultations and enters paper ballots.
+                                     ("R-STAFF", "STAFF", "community_worker", "C1")):
         records.append({"kind": "role", "id": rid, "person_id": person, "role": role, "scope_id": scope,
                         "term_start": "2024-01-01"})
-    # The community worker who keeps the cases, matters and consultations (and enters paper ballots).
-    records.append({"kind": "role", "id": "R-STAFF", "person_id": "STAFF", "role": "community_worker",
-                    "scope_id": "C1", "term_start": "2024-01-01"})
     return records + officials_records(companies=False)
 
 
@@ -69,17 +68,34 @@ def new_matter(rpc, title: str = "停车收费调整 parking fee", request_id: s
     return reply.matter.id
 
 
-def past_consultation(rpc, matter_id: str, buildings: list[str], rule: str = "art278_ordinary") -> str:
-    """A consultation whose window has passed: ballots are entered from paper, then it is closed."""
-    reply = rpc.mediation.open_consultation(actor="STAFF", 
-        matter_id=matter_id, question="同意吗? Agree?", rule=rule, approve_option="agree",
-        options=[{"id": "agree", "label": "同意"}, {"id": "disagree", "label": "不同意"},
-                 {"id": "abstain", "label": "弃权"}],
-        opens_at=ago(days=10), closes_at=ago(seconds=1), building_ids=buildings)
-    return reply.consultation.id
+OPTIONS = [{"id": "agree", "label": "同意"}, {"id": "disagree", "label": "不同意"}, {"id": "abstain", "label": "弃权"}]
 
 
-def paper(rpc, consultation_id: str, household: str, owner: str, option: str = "agree", **extra):
-    return rpc.mediation.cast_ballot(consultation_id=consultation_id, household_id=household, owner_id=owner,
-                                     option=option, channel="paper", entered_by="STAFF", cast_at=ago(days=5),
-                                     **extra)
+def short_consultation(rpc, matter_id: str, buildings: list[str] | None = None, item: int = 5,
+                       rule: str | None = None, seconds: float = 2.0, complex_id: str = "X1"):
+    """A consultation open from now for ``seconds`` (a window cannot be back-dated): paper ballots collected in
+    it are entered with their collection time, and ``close_after`` closes it once it has run."""
+    import uuid
+
+    return rpc.mediation.open_consultation(
+        actor="STAFF", matter_id=matter_id, art278_item=item, question="同意吗? Agree?", rule=rule,
+        approve_option="agree", options=OPTIONS, closes_at=datetime.now(UTC) + timedelta(seconds=seconds),
+        complex_id=complex_id, building_ids=buildings, request_id=uuid.uuid4().hex).consultation
+
+
+def close_after(rpc, consultation, complex_id: str = "X1"):
+    """Wait out the consultation's window, then close it; returns the result."""
+    import time
+    import uuid
+
+    time.sleep(max(0.0, (consultation.closes_at - datetime.now(UTC)).total_seconds()) + 0.05)
+    return rpc.mediation.close_consultation(actor="STAFF", consultation_id=consultation.id, complex_id=complex_id,
+                                            request_id=uuid.uuid4().hex).consultation.result
+
+
+def paper(rpc, consultation, household: str, owner: str, option: str = "agree", **extra):
+    """A paper ballot collected when the window opened, entered by STAFF in front of the witness WIT."""
+    fields = dict(consultation_id=consultation.id, household_id=household, owner_id=owner, option=option,
+                  channel="paper", actor="STAFF", entered_by="STAFF", witness_id="WIT",
+                  cast_at=consultation.opens_at)
+    return rpc.mediation.cast_ballot(**{**fields, **extra})

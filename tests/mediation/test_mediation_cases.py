@@ -163,15 +163,18 @@ def test_time_limits_and_reminders_are_emitted_once(suite):
 
 
 def test_publication_reminder_after_a_consultation_closes(suite):
-    from tests.mediation.mediation_helpers import paper, past_consultation
+    from tests.mediation.mediation_helpers import close_after, paper, short_consultation
 
     rpc = suite.rpc
     matter = new_matter(rpc)
-    cid = past_consultation(rpc, matter, ["EQ"])
-    paper(rpc, cid, "EQ-1", "O-EQ1")
+    consultation = short_consultation(rpc, matter, ["EQ"])
+    cid = consultation.id
+    paper(rpc, consultation, "EQ-1", "O-EQ1")
     with pytest.raises(Conflict):
-        rpc.mediation.publish_result(actor="STAFF", consultation_id=cid, where="notice board", request_id=rid())
-    closed = rpc.mediation.close_consultation(actor="STAFF", consultation_id=cid, request_id=rid()).consultation
+        rpc.mediation.publish_result(actor="STAFF", consultation_id=cid, complex_id="X1", where="notice board",
+                                     request_id=rid())
+    close_after(rpc, consultation)
+    closed = rpc.mediation.get_consultation(consultation_id=cid).consultation
     assert closed.publish_by == closed.closed_at + timedelta(days=3)
     assert not closed.result.passed  # 1 of 3 households took part
     series = metrics(suite)
@@ -179,7 +182,8 @@ def test_publication_reminder_after_a_consultation_closes(suite):
     assert 'redprop_mediation_consultation_participation_ratio_bucket{basis="headcount",le="0.4"} 1.0' in series
     reminder = next(r for r in rpc.mediation.due_reminders().reminders if r.subject_id == cid)
     assert reminder.kind == "publication_due" and reminder.due_at == closed.publish_by
-    published = rpc.mediation.publish_result(actor="STAFF", consultation_id=cid, where="公告栏 notice board", request_id=rid())
+    published = rpc.mediation.publish_result(actor="STAFF", consultation_id=cid, complex_id="X1",
+                                             where="公告栏 notice board", request_id=rid())
     assert published.consultation.state == "published"
     assert all(r.subject_id != cid for r in rpc.mediation.due_reminders().reminders)
 

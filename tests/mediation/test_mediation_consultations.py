@@ -9,13 +9,21 @@ from sqlalchemy import text
 
 from redprop.db.engine import build_engine
 from redprop.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tests.mediation.mediation_helpers import ago, new_matter, paper, past_consultation, start
+from tests.mediation.mediation_helpers import (
+    ago,
+    close_after,
+    new_matter,
+    paper,
+    short_consultation,
+    start,
+)
 
 pytestmark = pytest.mark.integration
 
 
 def close(rpc, cid):
-    return rpc.mediation.close_consultation(actor="STAFF", consultation_id=cid, request_id=uuid.uuid4().hex).consultation.result
+    return rpc.mediation.close_consultation(actor="STAFF", consultation_id=cid, complex_id="X1",
+                                            request_id=uuid.uuid4().hex).consultation.result
 
 
 def test_art278_edge_cases_decided_exactly(run_suite, backend):
@@ -23,43 +31,44 @@ def test_art278_edge_cases_decided_exactly(run_suite, backend):
     matter = new_matter(rpc)
 
     # Exactly 2/3 participation by area and by headcount: enough.
-    eq = past_consultation(rpc, matter, ["EQ"])
+    eq = short_consultation(rpc, matter, ["EQ"])
     paper(rpc, eq, "EQ-1", "O-EQ1")
     paper(rpc, eq, "EQ-2", "O-EQ2", option="disagree")
     paper(rpc, eq, "EQ-2", "O-EQ2")  # changed their mind: the later ballot counts
-    result = close(rpc, eq)
+    result = close_after(rpc, eq)
     assert result.participation_by_area.ratio == "2/3" and result.participation_by_headcount.ratio == "2/3"
     assert result.passed and result.decided_by == "all" and result.superseded_ballots == 1
 
     # Area passes (200 of 300 m²) but headcount fails (1 of 3).
-    area_only = past_consultation(rpc, matter, ["SPLIT"])
+    area_only = short_consultation(rpc, matter, ["SPLIT"])
     paper(rpc, area_only, "SP-BIG", "O-BIG")
-    result = close(rpc, area_only)
+    result = close_after(rpc, area_only)
     assert result.participation_by_area.ratio == "2/3" and result.participation_by_headcount.ratio == "1/3"
     assert not result.passed and result.decided_by == "participation_by_headcount"
 
     # The reverse: headcount passes (2 of 3) but area fails (100 of 300 m²).
-    head_only = past_consultation(rpc, matter, ["SPLIT"])
+    head_only = short_consultation(rpc, matter, ["SPLIT"])
     paper(rpc, head_only, "SP-S1", "O-S1")
     paper(rpc, head_only, "SP-S2", "O-S2")
-    result = close(rpc, head_only)
+    result = close_after(rpc, head_only)
     assert not result.passed and result.decided_by == "participation_by_area"
     assert str(result.participating_area_m2) == "100.00"
 
     # Exactly 3/4 approval on a major matter passes; the same ballots minus one approval do not.
-    major = past_consultation(rpc, matter, ["MAJ"], rule="art278_major")
+    major = short_consultation(rpc, matter, ["MAJ"], item=6)  # raising the maintenance fund
     for hid, owner in (("MJ-1", "O-M1"), ("MJ-2", "O-M2B"), ("MJ-3", "O-M3")):
         paper(rpc, major, hid, owner)
     paper(rpc, major, "MJ-4", "O-M4", option="disagree")
-    result = close(rpc, major)
+    result = close_after(rpc, major)
     assert result.approval_by_area.ratio == "3/4" and result.approval_by_headcount.ratio == "3/4"
     assert result.passed and str(result.approving_area_m2) == "266.64"
+    assert result.rule == "art278_major" and result.art278_item == 6
 
-    failed_major = past_consultation(rpc, matter, ["MAJ"], rule="art278_major")
+    failed_major = short_consultation(rpc, matter, ["MAJ"], item=8)
     paper(rpc, failed_major, "MJ-1", "O-M1")
     paper(rpc, failed_major, "MJ-2", "O-M2")
     paper(rpc, failed_major, "MJ-3", "O-M3", option="abstain")  # abstaining participates, does not approve
-    result = close(rpc, failed_major)  # 3 of 4 took part; 2 of those 3 approve: 2/3 < 3/4
+    result = close_after(rpc, failed_major)  # 3 of 4 took part; 2 of those 3 approve: 2/3 < 3/4
     assert result.participation_by_headcount.ratio == "3/4"
     assert not result.passed and result.decided_by == "approval_by_area"
     assert [(k.value, k.threshold, k.passed) for k in result.checks[2:]] == [("2/3", "3/4", False)] * 2
@@ -73,7 +82,7 @@ def test_art278_edge_cases_decided_exactly(run_suite, backend):
 def test_ballot_rules(suite):
     rpc = suite.rpc
     matter = new_matter(rpc)
-    cid = past_consultation(rpc, matter, ["MAJ"])
+    cid = short_consultation(rpc, matter, ["MAJ"], seconds=3)
     with pytest.raises(PermissionDenied) as err:
         paper(rpc, cid, "MJ-1", "O-M2")  # an owner, but of another household
     assert err.value.details["field"] == "owner_id"
@@ -84,38 +93,44 @@ def test_ballot_rules(suite):
         paper(rpc, cid, "MJ-1", "O-M1", option="maybe")
     assert [f["field"] for f in err.value.fields] == ["option"]
     with pytest.raises(ValidationFailed) as err:
-        rpc.mediation.cast_ballot(consultation_id=cid, household_id="MJ-1", owner_id="O-M1", option="agree",
-                                  channel="paper")  # no clerk
+        rpc.mediation.cast_ballot(actor="STAFF", consultation_id=cid.id, household_id="MJ-1", owner_id="O-M1",
+                                  option="agree", channel="paper")  # no clerk
     assert err.value.fields[0]["field"] == ""
-    with pytest.raises(Conflict, match="late"):  # online, after the window
-        rpc.mediation.cast_ballot(consultation_id=cid, household_id="MJ-1", owner_id="O-M1", option="agree")
-    with pytest.raises(Conflict, match="late"):  # a paper ballot dated after closing
-        rpc.mediation.cast_ballot(consultation_id=cid, household_id="MJ-1", owner_id="O-M1", option="agree",
-                                  channel="paper", entered_by="STAFF", cast_at=ago(seconds=0))
     with pytest.raises(NotFound):
-        rpc.mediation.cast_ballot(consultation_id="nope", household_id="MJ-1", owner_id="O-M1", option="agree")
+        rpc.mediation.cast_ballot(actor="O-M1", consultation_id="nope", household_id="MJ-1", owner_id="O-M1",
+                                  option="agree")
 
     first = paper(rpc, cid, "MJ-2", "O-M2", option="disagree")
     second = paper(rpc, cid, "MJ-2", "O-M2B", option="agree")  # a co-owner changes the household's vote
     assert second.supersedes == first.ballot.id and first.supersedes is None
-    history = rpc.mediation.ballots(consultation_id=cid, household_id="MJ-2")
+    history = rpc.mediation.ballots(consultation_id=cid.id, household_id="MJ-2")
     assert [(b.option, b.superseded_by) for b in history.items] == [("disagree", second.ballot.id), ("agree", None)]
     assert history.items[0].channel == "paper" and history.items[0].entered_by == "STAFF"
-    assert rpc.mediation.tally(consultation_id=cid).result.participating_owners == 1
+    assert history.items[0].witness_id == "WIT" and history.items[0].person_id == "O-M2"
+    assert rpc.mediation.tally(consultation_id=cid.id).result.participating_owners == 1
 
-    close(rpc, cid)
+    import time
+    time.sleep(max(0.0, (cid.closes_at - ago(seconds=0)).total_seconds()) + 0.05)
+    with pytest.raises(Conflict, match="late"):  # online, after the window
+        rpc.mediation.cast_ballot(actor="O-M1", consultation_id=cid.id, household_id="MJ-1", owner_id="O-M1",
+                                  option="agree")
+    with pytest.raises(Conflict, match="late"):  # a paper ballot dated after the window
+        paper(rpc, cid, "MJ-1", "O-M1", cast_at=ago(seconds=0))
+    close(rpc, cid.id)
     with pytest.raises(Conflict, match="closed"):
         paper(rpc, cid, "MJ-1", "O-M1")
     with pytest.raises(Conflict):
-        close(rpc, cid)
+        close(rpc, cid.id)
 
     # Not yet open / still running.
-    future = rpc.mediation.open_consultation(actor="STAFF", 
-        matter_id=matter, question="later", options=[{"id": "agree", "label": "y"}, {"id": "no", "label": "n"}],
-        approve_option="agree", opens_at=ago(days=-1), closes_at=ago(days=-2), building_ids=["MAJ"],
+    future = rpc.mediation.open_consultation(
+        actor="STAFF", matter_id=matter, art278_item=2, question="later",
+        options=[{"id": "agree", "label": "y"}, {"id": "no", "label": "n"}], approve_option="agree",
+        opens_at=ago(days=-1), closes_at=ago(days=-2), complex_id="X1", building_ids=["MAJ"],
         request_id=uuid.uuid4().hex).consultation
     with pytest.raises(Conflict, match="opens at"):
-        rpc.mediation.cast_ballot(consultation_id=future.id, household_id="MJ-1", owner_id="O-M1", option="agree")
+        rpc.mediation.cast_ballot(actor="O-M1", consultation_id=future.id, household_id="MJ-1", owner_id="O-M1",
+                                  option="agree")
     with pytest.raises(Conflict, match="runs until"):
         close(rpc, future.id)
 
@@ -123,34 +138,39 @@ def test_ballot_rules(suite):
 def test_opening_a_consultation_checks_its_input(suite):
     rpc = suite.rpc
     matter = new_matter(rpc)
-    base = dict(matter_id=matter, question="q", approve_option="agree", opens_at=ago(days=1), closes_at=ago(days=-1),
-                options=[{"id": "agree", "label": "y"}, {"id": "no", "label": "n"}])
+    base = dict(actor="STAFF", matter_id=matter, art278_item=4, question="q", approve_option="agree",
+                closes_at=ago(days=-1), options=[{"id": "agree", "label": "y"}, {"id": "no", "label": "n"}])
     with pytest.raises(ValidationFailed) as err:
-        rpc.mediation.open_consultation(actor="STAFF", **{**base, "rule": "dictator"}, complex_id="X1")
+        rpc.mediation.open_consultation(**{**base, "rule": "dictator"}, complex_id="X1")
     assert err.value.fields[0]["field"] == "rule"
     with pytest.raises(ValidationFailed):
-        rpc.mediation.open_consultation(actor="STAFF", **{**base, "approve_option": "maybe"}, complex_id="X1")
+        rpc.mediation.open_consultation(**{**base, "approve_option": "maybe"}, complex_id="X1")
+    with pytest.raises(ValidationFailed) as err:
+        rpc.mediation.open_consultation(**{**base, "closes_at": ago(days=2)}, complex_id="X1")
+    assert err.value.fields[0]["field"] == "closes_at"
     with pytest.raises(ValidationFailed):
-        rpc.mediation.open_consultation(actor="STAFF", **{**base, "closes_at": ago(days=2)}, complex_id="X1")
-    with pytest.raises(ValidationFailed):
-        rpc.mediation.open_consultation(actor="STAFF", **base)  # no electorate scope
+        rpc.mediation.open_consultation(**base)  # no electorate scope
+    with pytest.raises(ValidationFailed) as err:
+        rpc.mediation.open_consultation(**base, complex_id="X1", building_ids=["NO-SUCH"])
+    assert err.value.fields[0]["field"] == "building_ids.0"
     with pytest.raises(NotFound) as err:
-        rpc.mediation.open_consultation(actor="STAFF", **base, complex_id="NO-SUCH")
+        rpc.mediation.open_consultation(**base, complex_id="NO-SUCH")
     assert err.value.details["field"] == "complex_id"
     with pytest.raises(NotFound) as err:
-        rpc.mediation.open_consultation(actor="STAFF", **{**base, "matter_id": "nope"}, complex_id="X1")
+        rpc.mediation.open_consultation(**{**base, "matter_id": "nope"}, complex_id="X1")
     assert err.value.details["field"] == "matter_id"
-    whole = rpc.mediation.open_consultation(actor="STAFF", **base, complex_id="X1").consultation
+    whole = rpc.mediation.open_consultation(**base, complex_id="X1").consultation
     assert whole.electorate_households == 10 and str(whole.total_area_m2) == "955.52" and whole.total_owners == 10
+    assert whole.art278_item == 4 and whole.rule == "art278_ordinary" and whole.complex_id == "X1"
 
 
 def test_altering_a_stored_ballot_makes_verify_fail_and_name_it(run_suite, backend):
     suite = start(run_suite, backend)
     rpc = suite.rpc
     matter = new_matter(rpc)
-    cid = past_consultation(rpc, matter, ["EQ"])
+    cid = short_consultation(rpc, matter, ["EQ"])
     ballots = [paper(rpc, cid, hid, owner).ballot for hid, owner in (("EQ-1", "O-EQ1"), ("EQ-2", "O-EQ2"))]
-    close(rpc, cid)
+    close_after(rpc, cid)
     assert rpc.mediation.verify(matter_id=matter).ok
     engine = build_engine(suite.settings.database_url("mediation"))
     try:
@@ -187,7 +207,7 @@ def test_a_ballot_redelivered_after_a_crash_counts_once(make_settings, district_
     try:
         suite.rpc.registry.upsert(actor="P-DATA", records=district_records, request_id="load-mediation-district")
         matter = new_matter(suite.rpc)
-        cid = past_consultation(suite.rpc, matter, ["EQ"])
+        cid = short_consultation(suite.rpc, matter, ["EQ"], seconds=600).id
         # The service commits the ballot, then dies before replying and acknowledging.
         crashed = []
         original = ContractRpcConsumer.handle_result
@@ -201,7 +221,7 @@ def test_a_ballot_redelivered_after_a_crash_counts_once(make_settings, district_
         monkeypatch.setattr(ContractRpcConsumer, "handle_result", die_after_commit)
         pending = client.call_async("mediation", "cast_ballot", {
             "consultation_id": cid, "household_id": "EQ-1", "owner_id": "O-EQ1", "option": "agree",
-            "channel": "paper", "entered_by": "STAFF", "cast_at": ago(days=5).isoformat(),
+            "channel": "paper", "actor": "STAFF", "entered_by": "STAFF", "witness_id": "WIT",
             "request_id": "ballot-crash-0001"})
         wait_for(lambda: crashed, message="the ballot to be processed")
     finally:
@@ -215,8 +235,8 @@ def test_a_ballot_redelivered_after_a_crash_counts_once(make_settings, district_
         assert again.rpc.mediation.tally(consultation_id=cid).result.participating_owners == 1
         # A plain client retry with the same request id is answered from store, too.
         retry = again.rpc.mediation.cast_ballot(consultation_id=cid, household_id="EQ-1", owner_id="O-EQ1",
-                                                option="agree", channel="paper", entered_by="STAFF",
-                                                cast_at=reply.ballot.cast_at, request_id="ballot-crash-0001")
+                                                option="agree", channel="paper", actor="STAFF", entered_by="STAFF",
+                                                witness_id="WIT", request_id="ballot-crash-0001")
         assert retry == reply
         assert again.rpc.mediation.ballots(consultation_id=cid).total == 1
         assert again.rpc.mediation.verify(matter_id=matter).ok

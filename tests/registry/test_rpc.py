@@ -66,7 +66,8 @@ def test_the_electorate_carries_area_and_owners_for_voting(registry):
     assert str(by_household["H1"].area_m2) == "88.50"
     assert sorted(by_household["H2"].owner_ids) == ["P2", "P3"]
     assert str(reply.total_area_m2) == "208.50"
-    assert reply.total_owners == 2
+    # Interpretation Art. 9: P2 owns H1 and co-owns H2, so the two parts are one person.
+    assert reply.total_owners == 1 and reply.households_with_owners == 2
 
 
 def test_cross_appointments_list_people_with_posts_in_two_organisations(registry):

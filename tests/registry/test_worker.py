@@ -249,7 +249,8 @@ def test_electorate_of_a_complex(service):
     reply = service.electorate(c.ElectorateRequest(complex_id="X1"))
     assert {v.household_id for v in reply.households} == {"H1", "H2"}
     assert str(reply.total_area_m2) == "208.50"
-    assert reply.total_owners == 2
+    # Interpretation Art. 9: P2 owns H1 and co-owns H2, so the two parts are one person.
+    assert reply.total_owners == 1 and reply.households_with_owners == 2
 
 
 def test_upsert_writes_in_the_session_and_asks_for_a_map_reload(service, session, map_access):

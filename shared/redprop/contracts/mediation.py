@@ -7,8 +7,9 @@ Concepts:
   matter        a deliberation item (四方议事) moving through research -> symposium -> consultation ->
                 decision -> publication -> implementation -> post_evaluation; skipping is a recorded decision
   meeting       a deliberation or joint meeting: agenda, attendance, organisations present, minutes
-  consultation  a written solicitation of owners (征询) over a snapshot of the registry's electorate;
-                one effective ballot per household; decided by a voting-rule plugin (Civil Code Art. 278)
+  consultation  a written solicitation of owners (征询) on a Civil Code Art. 278 matter (items 1-9) over a
+                snapshot of the registry's electorate; one effective ballot per voting person (SPC
+                interpretation Art. 9); decided by the rule the matter takes (items 6-8: 3/4), never a weaker one
   record        an entry of the per-district, append-only, hash-chained log; ``verify`` proves it unaltered
 
 Fractions cross the wire as exact strings ("2/3"); areas as decimal strings. Nothing is a float.
@@ -44,10 +45,11 @@ from redprop.contracts.base import (
     Text,
     Timestamp,
 )
+from redprop.contracts.registry import COMMITTEE_ROLES, WORKER_ROLES
 
 CONTRACT = ServiceContract(
     service="mediation",
-    version="1.2.0",
+    version="2.0.0",
     summary="Dispute mediation, four-party deliberation, owners' consultations under Civil Code Art. 278, "
             "and an append-only hash-chained record log with verification.",
 )
@@ -71,7 +73,11 @@ STAGES: tuple[str, ...] = ("research", "symposium", "consultation", "decision", 
 DeliberationParty = Literal["party_branch", "property_company", "owners_committee", "self_management_committee",
                             "building_leaders", "residents_committee"]
 MeetingKind = Literal["deliberation", "symposium", "hearing", "joint_monthly", "joint_quarterly"]
-BallotChannel = Literal["online", "paper"]
+#: online: cast by the owner; paper: a written ballot collected and entered by a worker; meeting: cast at an
+#: owners' meeting and entered by a worker. Paper and meeting ballots need a witness.
+BallotChannel = Literal["online", "paper", "meeting"]
+#: Civil Code Art. 278 para. 1, items 1-9 (rules.ART278_ITEMS); items 6-8 are the major matters.
+Art278Item = Annotated[int, Field(ge=1, le=9)]
 ConsultationState = Literal["open", "closed", "published"]
 RecordKind = Literal["case_opened", "session_minutes", "agreement", "case_outcome", "performance",
                      "matter_opened", "stage", "meeting", "material", "progress",
@@ -527,6 +533,8 @@ class RuleCheck(Contract):
 
 
 class ConsultationResult(Contract):
+    #: The Civil Code Art. 278 item decided (None for a consultation opened before contract 2.0).
+    art278_item: int | None = None
     rule: str
     rule_description: str
     passed: bool
@@ -544,16 +552,25 @@ class ConsultationResult(Contract):
     approval_by_area: RatioInfo
     approval_by_headcount: RatioInfo
     checks: list[RuleCheck]
-    #: Effective ballots per option: households and area.
+    #: Effective ballots per option: persons, the parts (households) they cover, and area.
     options: dict[str, dict[str, str]]
+    #: Effective ballots entered from paper (and, in ``ballots_by_channel``, per channel).
     paper_ballots: int
     superseded_ballots: int
+    ballots_by_channel: dict[str, int] = Field(default_factory=dict)
+    #: How heads and areas were counted (SPC interpretation Arts. 8 and 9), and the area per source.
+    counted_as: str = ""
+    area_by_source: dict[str, Decimal] = Field(default_factory=dict)
+    #: Closed before closes_at because the outcome could no longer change (see ``close_consultation``).
+    closed_early: bool = False
 
 
 class ConsultationInfo(Contract):
     district: DistrictCode
     id: Id
     matter_id: Id
+    complex_id: Id | None = None
+    art278_item: int | None = None
     question: str
     options: list[ConsultationOption]
     approve_option: OptionId
@@ -572,21 +589,28 @@ class ConsultationInfo(Contract):
     result: ConsultationResult | None = None
 
 
-class OpenConsultationRequest(ExactlyOne, CommandRequest):
-    #: The person acting (since 1.2): see the operation's permit.
-    actor: Id
-    one_of = ("complex_id", "building_ids")
+class OpenConsultationRequest(CommandRequest):
+    """Open an owners' consultation on a Civil Code Art. 278 matter; the matter decides the rule."""
 
+    #: The person opening it: an owners' committee member or a community worker of the complex.
+    actor: Id
     matter_id: Id
+    #: Civil Code Art. 278 para. 1, the matter decided: 1 rules of procedure, 2 management statute,
+    #: 3 electing the committee, 4 hiring or dismissing the property company, 5 using the maintenance fund,
+    #: 6 raising it, 7 rebuilding, 8 changing the use of common parts or running a business on them, 9 other.
+    art278_item: Art278Item
     question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
     options: list[ConsultationOption] = Field(min_length=2, max_length=20)
     approve_option: OptionId
-    #: A voting-rule plugin: simple_majority, art278_ordinary, art278_major, or a district's own.
-    rule: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")] = "art278_ordinary"
-    opens_at: Timestamp
+    #: Left out: the item's rule (art278_major for items 6-8, art278_ordinary otherwise). Named: a rule that
+    #: asks at least as much as the item's; a weaker one is refused.
+    rule: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")] | None = None
+    #: No earlier than now (a consultation opens no earlier than it is created); left out: now.
+    opens_at: Timestamp | None = None
     closes_at: Timestamp
-    #: The electorate, from the registry: a complex's households, or some buildings'.
-    complex_id: Id | None = None
+    #: The complex whose owners vote (the electorate, from the registry) ...
+    complex_id: Id
+    #: ... or only some of its buildings (a matter of those buildings' common parts).
     building_ids: list[Id] | None = Field(default=None, min_length=1, max_length=5000)
 
     @model_validator(mode="after")
@@ -596,7 +620,7 @@ class OpenConsultationRequest(ExactlyOne, CommandRequest):
             raise ValueError("an option id is listed twice")
         if self.approve_option not in ids:
             raise ValueError("approve_option must be one of the options")
-        if self.closes_at <= self.opens_at:
+        if self.opens_at is not None and self.closes_at <= self.opens_at:
             raise ValueError("closes_at must be after opens_at")
         return self
 
@@ -610,36 +634,41 @@ class ConsultationRequest(Request):
 
 
 class CastBallotRequest(CommandRequest):
+    #: Online: the owner voting (= owner_id). Paper or meeting: the worker entering it (= entered_by).
+    actor: Id
     consultation_id: Id
+    #: One of the voting person's parts; the ballot is the person's, for all their parts (Art. 9).
     household_id: Id
-    #: The owner casting the household's ballot; must be an owner of that household.
+    #: The owner casting the ballot; must be an owner of one of the voting person's parts.
     owner_id: Id
     option: OptionId
     channel: BallotChannel = "online"
-    #: For a paper ballot: the staff member who entered it.
+    #: For a paper or meeting ballot: the worker who collected and entered it.
     entered_by: Id | None = None
+    #: For a paper or meeting ballot: who witnessed it (not the worker, not the owner).
+    witness_id: Id | None = None
+    #: Online: left out (the ballot is cast when it arrives). Paper: the day it was collected, within the window.
     cast_at: Timestamp | None = None
 
     @model_validator(mode="after")
     def _paper_has_clerk(self):
-        if (self.channel == "paper") != (self.entered_by is not None):
-            raise ValueError("a paper ballot needs entered_by (the staff member), and only a paper ballot has one")
+        if (self.channel != "online") != (self.entered_by is not None):
+            raise ValueError("a paper or meeting ballot needs entered_by (the worker), and only such a ballot has one")
         return self
 
-    @property
-    def voter(self) -> str:
-        """Who acts: the owner voting, or the worker entering their paper ballot (``entered_by``)."""
-        return self.entered_by or self.owner_id
 
 
 class BallotInfo(Contract):
     id: Id
     consultation_id: Id
     household_id: Id
+    #: The voting person (Art. 9) whose ballot this is; None for a ballot cast before contract 2.0.
+    person_id: str | None = None
     owner_id: Id
     option: OptionId
     channel: BallotChannel
     entered_by: Id | None = None
+    witness_id: Id | None = None
     cast_at: Timestamp
     #: Order of arrival within the consultation.
     seq: int
@@ -649,7 +678,7 @@ class BallotInfo(Contract):
 
 class BallotReply(Reply):
     ballot: BallotInfo
-    #: The earlier ballot of the same household this one supersedes.
+    #: The earlier ballot of the same voting person this one supersedes.
     supersedes: Id | None = None
 
 
@@ -664,10 +693,13 @@ class BallotsReply(Reply):
 
 
 class CloseConsultationRequest(CommandRequest):
-    #: The person acting (since 1.2): see the operation's permit.
+    #: An owners' committee member or a community worker of the consultation's complex.
     actor: Id
     consultation_id: Id
-    #: When the closing is recorded; must not be before ``closes_at``.
+    #: The consultation's complex (whose committee or community worker closes it).
+    complex_id: Id
+    #: When the closing is recorded: not before ``closes_at``, unless the outcome is already decided
+    #: whichever way those who have not voted would vote.
     at: Timestamp | None = None
 
 
@@ -675,6 +707,7 @@ class PublishResultRequest(CommandRequest):
     #: The person acting (since 1.2): see the operation's permit.
     actor: Id
     consultation_id: Id
+    complex_id: Id
     published_at: Timestamp | None = None
     #: Where the result was posted (notice board, app).
     where: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -844,8 +877,11 @@ MATTER_ROLES = (*WORKER_ROLES, *PARTY_COMMITTEE_ROLES, *COMMITTEE_ROLES, "party_
 MATTER_RULE = "a worker, party committee or committee member covering the matter's complex"
 ON_MATTER = Permit.holding(*MATTER_ROLES, rule=MATTER_RULE)
 CONSULTATION_ROLES = (*COMMITTEE_ROLES, "community_worker", "subdistrict_officer")
-CONSULTATION_RULE = "the complex's committee or a community worker or street officer covering it"
-ON_CONSULTATION = Permit.holding(*CONSULTATION_ROLES, rule=CONSULTATION_RULE)
+#: Who runs a consultation: the owners' committee, or the community's workers.
+_RUNNERS = ("community_worker", *COMMITTEE_ROLES)
+#: Who may enter a paper or meeting ballot: the runners and the grid's workers, of the consultation's complex.
+BALLOT_CLERKS: tuple[str, ...] = tuple(dict.fromkeys((*_RUNNERS, *WORKER_ROLES)))
+
 CONTRACT.command("open_case", OpenCaseRequest, CaseReply,
                  "Open a dispute case (directly or from ticketing); idempotent on request_id and ticket_id.",
                  permit=Permit.holding(*CASE_ROLES, within="scope_id",
@@ -882,19 +918,26 @@ CONTRACT.command("add_material", AddMaterialRequest, RecordsReply, "Attach a mat
                  permit=ON_MATTER)
 CONTRACT.query("voting_rules", RulesRequest, RulesReply, "The installed voting-rule plugins.")
 CONTRACT.command("open_consultation", OpenConsultationRequest, ConsultationReply,
-                 "Open an owners' consultation over a snapshot of the registry's electorate.",
-                 permit=Permit.holding(*CONSULTATION_ROLES, within="complex_id", rule=CONSULTATION_RULE))
+                 "Open an owners' consultation on an Art. 278 matter over a snapshot of the registry's electorate; "
+                 "the matter decides the rule.",
+                 permit=Permit.holding(*_RUNNERS, within="complex_id",
+                                       rule="the owners' committee running it, or a community worker of the complex"))
 CONTRACT.query("get_consultation", ConsultationRequest, ConsultationReply, "A consultation and its result.")
 CONTRACT.command("cast_ballot", CastBallotRequest, BallotReply,
-                 "A household's ballot; a later one supersedes an earlier one (history kept).",
-                 permit=Permit.person("an owner of the household, or the worker entering their paper ballot",
-                                      actor="voter"))
+                 "A voting person's ballot; a later one supersedes an earlier one (history kept).",
+                 permit=Permit.person("an owner casts their own ballot online; a worker or committee member of "
+                                      "the complex enters a paper or meeting ballot with a witness"))
 CONTRACT.query("ballots", BallotsRequest, BallotsReply, "Ballot history of a consultation or a household.")
 CONTRACT.query("tally", ConsultationRequest, TallyReply, "The current count under the consultation's rule.")
 CONTRACT.command("close_consultation", CloseConsultationRequest, ConsultationReply,
-                 "Close after closes_at: the rule decides, the result enters the log.", permit=ON_CONSULTATION)
+                 "Close after closes_at (or before, once the outcome is decided): the rule decides, the result "
+                 "enters the log.",
+                 permit=Permit.holding(*_RUNNERS, within="complex_id",
+                                       rule="the owners' committee running it, or a community worker of the complex"))
 CONTRACT.command("publish_result", PublishResultRequest, ConsultationReply,
-                 "Record that the result was published (due within 3 days of closing).", permit=ON_CONSULTATION)
+                 "Record that the result was published (due within 3 days of closing).",
+                 permit=Permit.holding(*_RUNNERS, within="complex_id",
+                                       rule="the owners' committee running it, or a community worker of the complex"))
 CONTRACT.query("due_reminders", RemindersRequest, RemindersReply, "Time limits due or overdue at an instant.")
 CONTRACT.command("send_reminders", SendRemindersRequest, SendRemindersReply,
                  "Emit each due reminder once as a mediation.reminder_due event.",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -126,6 +126,11 @@ ENTITY_ORDER: tuple[str, ...] = ("region", "organisation", "complex", "grid", "b
                                  "household", "role", "report")
 
 Area = Annotated[Decimal, Field(gt=0, le=100_000, max_digits=10, decimal_places=2)]
+#: Where an exclusive part's area comes from, in the order of the interpretation's Art. 8.
+AreaSource = Literal["register", "survey", "contract"]
+AREA_SOURCES: tuple[str, ...] = ("register", "survey", "contract")
+#: The voting person of the developer's unsold or undelivered parts (Art. 9: together one person).
+DEVELOPER_PERSON = "developer"
 
 
 # -- records -------------------------------------------------------------------------------------
@@ -180,12 +185,45 @@ class BuildingRecord(EntityRecord):
 
 
 class HouseholdRecord(EntityRecord):
+    """An exclusive part (专有部分). Its area is counted as the SPC interpretation on building differentiated
+    ownership, Art. 8, says: the area in the real-estate register; if not registered, the surveyed area; if
+    not surveyed, the area in the sales contract. Give the areas you have and ``area_m2``/``area_source``
+    follow from them; or give ``area_m2`` with its ``area_source`` (``register`` when left out)."""
+
     kind: Literal["household"] = "household"
     building_id: Id
     unit: str = Field(min_length=1, max_length=40, description="Unit and room, e.g. 2-502")
-    area_m2: Area = Field(description="Exclusive floor area in m², exact (a decimal string on the wire)")
+    area_m2: Area | None = Field(default=None, description="Exclusive floor area in m² as counted (Art. 8), exact "
+                                                           "(a decimal string on the wire); derived when omitted")
+    area_source: AreaSource | None = Field(default=None, description="Where area_m2 comes from (Art. 8 order)")
+    register_area_m2: Area | None = Field(default=None, description="Area in the real-estate register (不动产登记簿)")
+    survey_area_m2: Area | None = Field(default=None, description="Surveyed area (测绘面积)")
+    contract_area_m2: Area | None = Field(default=None, description="Area in the sales contract (买卖合同)")
+    #: The developer's unsold, or sold but undelivered, part: all such parts count as one person (Art. 9).
+    developer_unsold: bool = False
     owner_ids: list[Id] = Field(default_factory=list, max_length=20)
     residents: int | None = Field(default=None, ge=0, le=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _art8_area(cls, data: Any) -> Any:
+        # Interpretation Art. 8: the first of register, survey, contract that is known is the counted area.
+        # A contradiction (an area_m2 or area_source against that order) is left for the writer to report
+        # by row and field; here only what is missing is filled.
+        if isinstance(data, dict):
+            for source in AREA_SOURCES:
+                value = data.get(f"{source}_area_m2")
+                if value is not None:
+                    data = {**data}
+                    if data.get("area_m2") is None:
+                        data["area_m2"] = value
+                    if data.get("area_source") is None:
+                        data["area_source"] = source
+                    break
+            else:
+                if data.get("area_m2") is not None and data.get("area_source") is None:
+                    data = {**data, "area_source": "register"}
+        return data
 
     @field_validator("owner_ids")
     @classmethod
@@ -392,19 +430,34 @@ class ElectorateRequest(ExactlyOne):
 
 
 class Voter(Contract):
+    """One exclusive part of the electorate, with the voting person it belongs to."""
+
     household_id: Id
     building_id: Id
     unit: str
     area_m2: Decimal
+    area_source: AreaSource = "register"
     owner_ids: list[Id]
+    developer_unsold: bool = False
+    #: The voting person (Art. 9) this part counts under: parts sharing an owner are one person, the
+    #: developer's unsold parts are the person ``developer``; None for a part with no owner on record.
+    person_id: str | None = None
 
 
 class ElectorateReply(Reply):
     district: DistrictCode
     households: list[Voter]
+    #: The sum of the parts' areas (Art. 8), every part counted.
     total_area_m2: Decimal
-    #: Households with at least one owner (one household, one vote by headcount).
+    #: Voting persons (Art. 9): one per exclusive part, but co-owners of a part are one person, a buyer of
+    #: several parts is one person, and the developer's unsold or undelivered parts together are one.
     total_owners: int
+    #: Parts with someone to vote for them (the per-flat count, reported beside the persons).
+    households_with_owners: int = 0
+    #: Total area per source (register, survey, contract), so a tally says how its area was measured.
+    area_by_source: dict[str, Decimal] = Field(default_factory=dict)
+    #: How heads and areas were counted, citing the articles.
+    counted_as: str = ""
 
 
 class GridTeamRequest(Request):

@@ -111,7 +111,7 @@ class PageQuery(QueryModel):
 # -- consultations -------------------------------------------------------------------------------------
 
 BallotBody = derive(
-    "BallotBody", mediation.CastBallotRequest, exclude={"consultation_id", "channel", "entered_by", "cast_at"},
+    "BallotBody", mediation.CastBallotRequest, exclude={"consultation_id", "channel", "entered_by", "cast_at", "actor"},
     schema_extra=_require("owner_id"),
     owner_id=(Id | None, Field(default=None, description="The owner voting: a community admin entering a paper "
                                                          "ballot must name one; a resident key may omit its own.")))

@@ -242,7 +242,7 @@ class GatewayService(RedpropService):
         return json_response(_dump(self.mediation.get_consultation(consultation_id=consultation_id)))
 
     @route("POST", "/api/v1/consultations/{consultation_id}/ballots", "castBallot",
-           "A resident votes for their household online; a community admin enters a paper ballot.",
+           "A resident votes for their household online; a community admin enters a paper ballot with a witness.",
            operation=MEDIATION_OPS["cast_ballot"],
            tags=("consultations",), permission="consultations.vote", body=BallotBody, reply=mediation_c.BallotReply,
            status=201, idempotent_key=True)
@@ -251,11 +251,11 @@ class GatewayService(RedpropService):
         if principal.role == "resident":
             if fields.get("owner_id", principal.subject) != principal.subject:
                 raise PermissionDenied("a resident key votes only as its own owner", {"field": "owner_id"})
-            fields.update(owner_id=principal.subject, channel="online")
+            fields.update(owner_id=principal.subject, channel="online", actor=principal.subject)
         else:
             if not fields.get("owner_id"):
                 raise ValidationFailed.for_field("owner_id", "name the owner whose paper ballot this is", "missing")
-            fields.update(channel="paper", entered_by=principal.subject)
+            fields.update(channel="paper", entered_by=principal.subject, actor=principal.subject)
         reply = self.mediation.cast_ballot(consultation_id=consultation_id, request_id=idempotency_key(request),
                                            **fields)
         return json_response(_dump(reply), 201)

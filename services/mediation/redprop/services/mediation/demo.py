@@ -14,6 +14,8 @@ COMPLEX = "ZQ-JHJY"
 ACTOR = "CW-ZQ"
 BUILDINGS = [f"{COMPLEX}-B{n:02d}" for n in range(1, 5)]  # 4 buildings x 25 households = 100
 WINDOW_SECONDS = 15  # each ballot checks its voter against the registry: room for a loaded laptop
+#: The community worker who runs the consultation and enters paper ballots, and the witness beside them.
+STAFF, WITNESS = "CW-ZQ", "SD-DJ"
 
 
 def _rid() -> str:
@@ -55,43 +57,48 @@ def parking_fee_consultation(ctx) -> None:
 
     started = time.monotonic()
     now = datetime.now(UTC)
-    consultation = rpc.mediation.open_consultation(actor=ACTOR, 
-        matter_id=matter.id, question="临时停车免费时长由2小时改为30分钟? Free temporary parking 2 h -> 30 min?",
+    # Charging outside cars for the complex's roads is running a business on common parts: Civil Code
+    # Art. 278 item 8, so the rule is art278_major (3/4 of the participating area and owners).
+    consultation = rpc.mediation.open_consultation(
+        actor=STAFF, matter_id=matter.id, art278_item=8, question="临时停车免费时长由2小时改为30分钟? Free temporary parking 2 h -> 30 min?",
         options=[{"id": "agree", "label": "同意 agree"}, {"id": "disagree", "label": "不同意 disagree"},
                  {"id": "abstain", "label": "弃权 abstain"}],
-        approve_option="agree", rule="art278_ordinary", opens_at=now - timedelta(seconds=1),
-        closes_at=now + timedelta(seconds=WINDOW_SECONDS), building_ids=BUILDINGS, request_id=_rid()).consultation
+        approve_option="agree", closes_at=now + timedelta(seconds=WINDOW_SECONDS), complex_id=COMPLEX,
+        building_ids=BUILDINGS, request_id=_rid()).consultation
     ctx.say(f"\nConsultation over {consultation.electorate_households} households of buildings 1-4 "
             f"({consultation.total_area_m2} m², {consultation.total_owners} owners), snapshot from registry.electorate; "
-            f"rule {consultation.rule}.")
+            f"Art. 278 item {consultation.art278_item}, so rule {consultation.rule}.")
     voters = rpc.registry.electorate(building_ids=BUILDINGS).households
     pending = []
     for n, voter in enumerate(voters):
         option = _choice(n)
         if option == "none":
             continue
-        fields = {"consultation_id": consultation.id, "household_id": voter.household_id,
+        fields = {"consultation_id": consultation.id, "household_id": voter.household_id, "actor": voter.owner_ids[-1],
                   "owner_id": voter.owner_ids[-1], "option": option, "request_id": _rid()}
-        if n % 8 == 0:  # elderly owners answer on paper; staff enter it
-            fields.update(channel="paper", entered_by="CW-ZQ", cast_at=datetime.now(UTC).isoformat())
+        if n % 8 == 0:  # elderly owners answer on paper; staff enter it, in front of a witness
+            fields.update(channel="paper", actor=STAFF, entered_by=STAFF, witness_id=WITNESS,
+                          cast_at=datetime.now(UTC).isoformat())
         pending.append(rpc.call_async("mediation", "cast_ballot", fields))
     # Two households change their minds: the later ballot supersedes, the history stays.
     for voter in (voters[7], voters[52]):
         pending.append(rpc.call_async("mediation", "cast_ballot", {
-            "consultation_id": consultation.id, "household_id": voter.household_id,
+            "consultation_id": consultation.id, "household_id": voter.household_id, "actor": voter.owner_ids[0],
             "owner_id": voter.owner_ids[0], "option": "agree", "request_id": _rid()}))
     for call in pending:
         call.result()
     ctx.say(f"{len(pending)} ballots cast in {time.monotonic() - started:.1f} s "
             f"({sum(1 for n in range(len(voters)) if _choice(n) != 'none' and n % 8 == 0)} from paper).")
     try:
-        rpc.mediation.cast_ballot(consultation_id=consultation.id, household_id=voters[0].household_id,
-                                  owner_id="NOT-AN-OWNER", option="agree", request_id=_rid())
+        rpc.mediation.cast_ballot(actor="NOT-AN-OWNER", consultation_id=consultation.id,
+                                  household_id=voters[0].household_id, owner_id="NOT-AN-OWNER", option="agree",
+                                  request_id=_rid())
     except RedpropError as exc:
         ctx.say(f"A ballot from someone who is not an owner: {exc.code}: {exc.message}")
 
     time.sleep(max(0.0, (consultation.closes_at - datetime.now(UTC)).total_seconds() + 0.1))
-    closed = rpc.mediation.close_consultation(actor=ACTOR, consultation_id=consultation.id, request_id=_rid()).consultation
+    closed = rpc.mediation.close_consultation(actor=STAFF, consultation_id=consultation.id, complex_id=COMPLEX,
+                                              request_id=_rid()).consultation
     r = closed.result
     ctx.say(f"\nClosed. Result under {r.rule}: {'PASSED' if r.passed else 'FAILED'} (decided by: {r.decided_by})")
     ctx.table(["", "part", "whole", "exact", "%", "needed"], [
@@ -100,17 +107,17 @@ def parking_fee_consultation(ctx) -> None:
         ["participation by owners", r.participation_by_headcount.part, r.participation_by_headcount.whole,
          r.participation_by_headcount.ratio, r.participation_by_headcount.percent, ">= 2/3"],
         ["approval by area (m²)", r.approval_by_area.part, r.approval_by_area.whole, r.approval_by_area.ratio,
-         r.approval_by_area.percent, "> 1/2"],
+         r.approval_by_area.percent, ">= 3/4"],
         ["approval by owners", r.approval_by_headcount.part, r.approval_by_headcount.whole,
-         r.approval_by_headcount.ratio, r.approval_by_headcount.percent, "> 1/2"],
+         r.approval_by_headcount.ratio, r.approval_by_headcount.percent, ">= 3/4"],
     ])
-    ctx.say("  options: " + ", ".join(f"{k} {v['households']}" for k, v in r.options.items())
+    ctx.say("  options: " + ", ".join(f"{k} {v['persons']}" for k, v in r.options.items())
             + f"; paper ballots {r.paper_ballots}; superseded {r.superseded_ballots}")
     ctx.say(f"  publish by {closed.publish_by:%Y-%m-%d %H:%M} UTC (3 days)")
 
-    rpc.mediation.advance_matter(actor=ACTOR, matter_id=matter.id, to_stage="decision", request_id=_rid())
-    rpc.mediation.advance_matter(actor=ACTOR, matter_id=matter.id, to_stage="publication", request_id=_rid())
-    rpc.mediation.publish_result(actor=ACTOR, consultation_id=consultation.id, where="嘉和景苑公告栏 + 小区群 notice board and chat group",
+    rpc.mediation.advance_matter(matter_id=matter.id, to_stage="decision", request_id=_rid())
+    rpc.mediation.advance_matter(matter_id=matter.id, to_stage="publication", request_id=_rid())
+    rpc.mediation.publish_result(actor=STAFF, consultation_id=consultation.id, complex_id=COMPLEX, where="嘉和景苑公告栏 + 小区群 notice board and chat group",
                                  request_id=_rid())
     rpc.mediation.advance_matter(actor=ACTOR, matter_id=matter.id, to_stage="implementation", request_id=_rid())
     rpc.mediation.record_progress(actor=ACTOR, matter_id=matter.id, percent=100, note="新收费规则上墙, 道闸已调整 signs and barrier updated",

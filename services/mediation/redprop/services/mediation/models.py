@@ -137,6 +137,9 @@ consultations = Table(
     _district(),
     Column("id", String(64), primary_key=True),
     Column("matter_id", String(64), nullable=False, index=True),
+    # Null only for consultations opened before the matter was typed (contract 1.x).
+    Column("complex_id", String(64)),
+    Column("art278_item", Integer),
     Column("question", Text, nullable=False),
     Column("options", JSON, nullable=False),
     Column("approve_option", String(32), nullable=False),
@@ -165,6 +168,9 @@ voters = Table(
     Column("unit", String(40), nullable=False),
     Column("area_m2", Numeric(10, 2), nullable=False),
     Column("owner_ids", JSON, nullable=False),
+    # The voting person (SPC interpretation Art. 9) and the area's source (Art. 8), as the registry said.
+    Column("person_id", String(64)),
+    Column("area_source", String(8)),
 )
 
 ballots = Table(
@@ -178,11 +184,14 @@ ballots = Table(
     Column("option", String(32), nullable=False),
     Column("channel", String(10), nullable=False),
     Column("entered_by", String(64)),
+    Column("witness_id", String(64)),
+    Column("person_id", String(64)),
     Column("cast_at", UtcDateTime, nullable=False),
     Column("superseded_by", String(64)),
     Column("record_seq", Integer, nullable=False),
     UniqueConstraint("district", "consultation_id", "seq", name="uq_ballots_seq"),
     Index("ix_ballots_household", "district", "consultation_id", "household_id"),
+    Index("ix_ballots_person", "district", "consultation_id", "person_id"),
 )
 
 #: The append-only, hash-chained log: one chain per district.

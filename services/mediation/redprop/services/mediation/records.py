@@ -16,24 +16,26 @@ from redprop.services.mediation import chain
 from redprop.services.mediation import models as m
 
 
-def opened_payload(consultation_id, question, options, approve_option, rule, opens_at, closes_at, households,
-                   total_area, total_owners, digest) -> dict:
-    return {"consultation_id": consultation_id, "question": question, "options": options,
-            "approve_option": approve_option, "rule": rule, "opens_at": chain.stamp(opens_at),
-            "closes_at": chain.stamp(closes_at), "electorate_households": households,
-            "total_area_m2": str(Decimal(total_area).quantize(Decimal('0.01'))), "total_owners": total_owners, "electorate_digest": digest}
+def _since_2(payload: dict, row: Mapping[str, Any], *keys: str) -> dict:
+    """Fields added in contract 2.0 enter a payload only when set, so records logged before still verify."""
+    payload.update({k: row[k] for k in keys if row.get(k) is not None})
+    return payload
 
 
 def opened_payload_from_row(row: Mapping) -> dict:
-    return opened_payload(row["id"], row["question"], row["options"], row["approve_option"], row["rule"],
-                          row["opens_at"], row["closes_at"], row["electorate_households"], row["total_area_m2"],
-                          row["total_owners"], row["electorate_digest"])
+    payload = {"consultation_id": row["id"], "question": row["question"], "options": row["options"],
+               "approve_option": row["approve_option"], "rule": row["rule"], "opens_at": chain.stamp(row["opens_at"]),
+               "closes_at": chain.stamp(row["closes_at"]), "electorate_households": row["electorate_households"],
+               "total_area_m2": str(Decimal(row["total_area_m2"]).quantize(Decimal('0.01'))),
+               "total_owners": row["total_owners"], "electorate_digest": row["electorate_digest"]}
+    return _since_2(payload, row, "complex_id", "art278_item")
 
 
 def ballot_payload(row: Mapping[str, Any]) -> dict:
-    return {"id": row["id"], "consultation_id": row["consultation_id"], "seq": row["seq"],
-            "household_id": row["household_id"], "owner_id": row["owner_id"], "option": row["option"],
-            "channel": row["channel"], "entered_by": row["entered_by"], "cast_at": chain.stamp(row["cast_at"])}
+    payload = {"id": row["id"], "consultation_id": row["consultation_id"], "seq": row["seq"],
+               "household_id": row["household_id"], "owner_id": row["owner_id"], "option": row["option"],
+               "channel": row["channel"], "entered_by": row["entered_by"], "cast_at": chain.stamp(row["cast_at"])}
+    return _since_2(payload, row, "person_id", "witness_id")
 
 
 def result_payload(row: Mapping[str, Any]) -> dict:

@@ -9,14 +9,22 @@ A rule sees only exact totals (areas as ``Decimal``, headcounts as ``int``) and 
 - ``art278_major``: Art. 278 major matters (raising the maintenance fund, rebuilding, changing the use of
   common parts or running a business on them): the same participation; approval >= 3/4 of both.
 
-Headcount is one per household with at least one owner, as the registry's electorate counts it.
-A consultation names its rule; a district adds rules by registering classes in the entry-point group.
+Headcount is one per voting person as the registry's electorate counts it (SPC interpretation on building
+differentiated ownership, Art. 9), area the sum of the parts (Art. 8).
+
+The matter decides the rule (Civil Code Art. 278 as amended in 2021): a consultation names its Art. 278
+item, 1-9; items 6-8 (raising the maintenance fund, rebuilding, changing the use of common parts or running
+a business on them) take ``art278_major``, the others ``art278_ordinary`` (item 5, using the fund, included).
+A consultation may name another rule only if it asks at least what the item's rule asks
+(``weaker_than``); a district's stricter local requirements are ``mediation.local_rules`` plugins, which
+can only add checks. A district adds rules by registering classes in the entry-point groups.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -152,5 +160,87 @@ VOTING_RULE = ExtensionPoint(
     interface=VotingRule,
     default=["simple_majority", "art278_ordinary", "art278_major"],
     summary="Rules a consultation may name to decide whether it passed",
+    many=True,
+)
+
+
+# -- Civil Code Art. 278: the matters and the rule each one takes -----------------------------------
+
+#: Art. 278 para. 1, the matters owners decide together.
+ART278_ITEMS: dict[int, str] = {
+    1: "rules of procedure of the owners' assembly",
+    2: "the management statute",
+    3: "electing or replacing the owners' committee or its members",
+    4: "hiring or dismissing the property company or another manager",
+    5: "using the building's and its facilities' maintenance fund",
+    6: "raising and replenishing the maintenance fund",
+    7: "rebuilding or reconstructing the building and its facilities",
+    8: "changing the use of common parts or running a business on them",
+    9: "other major matters of common ownership and common management",
+}
+#: Art. 278 para. 2: items 6-8 need 3/4 of the participating area and of the participating owners.
+MAJOR_ITEMS = frozenset({6, 7, 8})
+
+
+def statutory_rule(item: int) -> str:
+    """The rule Art. 278 para. 2 sets for an item: ``art278_major`` for items 6-8, else ``art278_ordinary``."""
+    if item not in ART278_ITEMS:
+        raise ValueError(f"Civil Code Art. 278 lists matters 1-9, not {item}")
+    return Art278Major.name if item in MAJOR_ITEMS else Art278Ordinary.name
+
+
+_PROBE = Tally(Decimal("0"), 0, Decimal("0"), 0, Decimal("0"), 0)
+
+
+def _at_least(candidate: Check, required: Check) -> bool:
+    if candidate.threshold != required.threshold:
+        return candidate.threshold > required.threshold
+    return candidate.comparison == required.comparison or candidate.comparison == ">"
+
+
+def weaker_than(candidate: VotingRule, required: VotingRule) -> list[str]:
+    """The checks of ``required`` that ``candidate`` does not ask for at least as strictly (empty: it is not
+    weaker). Thresholds are constants of a rule, so the checks of an empty tally show them."""
+    have = {c.name: c for c in candidate.checks(_PROBE)}
+    return [c.name for c in required.checks(_PROBE) if c.name not in have or not _at_least(have[c.name], c)]
+
+
+class LocalRule(ABC):
+    """Interface: a district's own stricter requirements for some Art. 278 items (a local regulation).
+
+    A local rule only adds checks to the statutory ones, so it can never let through what the Civil Code
+    refuses; ``items`` says which matters it applies to."""
+
+    name: str = ""
+    description: str = ""
+    items: frozenset[int] = frozenset(ART278_ITEMS)
+
+    @abstractmethod
+    def checks(self, tally: Tally) -> list[Check]:
+        """The additional conditions, in the order they are reported."""
+
+
+class WithLocalRules(VotingRule):
+    """A consultation's rule with the district's local rules for its item added after it."""
+
+    def __init__(self, rule: VotingRule, local: Iterable[LocalRule], item: int | None):
+        self.rule = rule
+        self.local = [r for r in local if item is not None and item in r.items]
+        self.name = rule.name
+        self.description = " ".join([rule.description, *(f"Local rule {r.name}: {r.description}" for r in self.local)])
+
+    def checks(self, tally: Tally) -> list[Check]:
+        out = list(self.rule.checks(tally))
+        for local in self.local:
+            out.extend(replace(c, name=f"{local.name}.{c.name}") for c in local.checks(tally))
+        return out
+
+
+LOCAL_RULES = ExtensionPoint(
+    key="mediation.local_rules",
+    group="redprop.mediation.local_rules",
+    interface=LocalRule,
+    default=[],
+    summary="A district's stricter requirements for Art. 278 matters, added to the statutory rule",
     many=True,
 )

@@ -13,7 +13,7 @@ from redprop.contracts import mediation as c
 from redprop.contracts.registry import PersonErased
 from redprop.contracts.ticketing import DisputeReferred
 from redprop.db import Database
-from redprop.errors import ValidationFailed
+from redprop.errors import PermissionDenied, ValidationFailed
 from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query
 from redprop.service import RedpropService
 from redprop.services.mediation import (
@@ -27,7 +27,7 @@ from redprop.services.mediation import (
     verification,
 )
 from redprop.services.mediation import models as m
-from redprop.services.mediation.rules import VOTING_RULE, VotingRule
+from redprop.services.mediation.rules import LOCAL_RULES, VOTING_RULE, VotingRule, WithLocalRules
 from redprop.services.mediation.timelimits import TIME_LIMITS, TimeLimitPolicy
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,7 +41,7 @@ RATIO_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 2 / 3, 0.75, 0.8, 0.9, 1.0)
 class MediationService(RedpropService):
     name = "mediation"
     contract = c.CONTRACT
-    extension_points = (VOTING_RULE, TIME_LIMITS)
+    extension_points = (VOTING_RULE, LOCAL_RULES, TIME_LIMITS)
 
     db = Database(m.metadata, migrations=MIGRATIONS)
     events = EventOutbox()
@@ -55,6 +55,10 @@ class MediationService(RedpropService):
     def rule(self, name: str) -> VotingRule:
         # A consultation is decided under the rule it was opened with, even one the district offers no more.
         return self.plugins.voting_rule.get(name) or VOTING_RULE.load(name)()
+
+    def deciding_rule(self, row) -> VotingRule:
+        """A consultation's rule with the district's local rules for its Art. 278 item (they only add checks)."""
+        return WithLocalRules(self.rule(row.rule), self.plugins.local_rules.values(), row.art278_item)
 
     # -- cases -----------------------------------------------------------------------------------
 
@@ -241,12 +245,11 @@ class MediationService(RedpropService):
     @command
     def open_consultation(self, request: c.OpenConsultationRequest) -> c.ConsultationReply:
         # Check what we can before asking the registry, so bad input costs no remote call.
-        matter = deliberation.load_matter(self.db, self.district, request.matter_id)
-        access.require_on_matter(self.authz, request.actor, matter, c.CONSULTATION_ROLES)
-        electorate = (self.registry.electorate(complex_id=request.complex_id) if request.complex_id is not None
-                      else self.registry.electorate(building_ids=request.building_ids))
-        consultation_id = consultations.open_consultation(
-            self.db, self.district, request, electorate, list(self.plugins.voting_rule), utcnow())
+        deliberation.load_matter(self.db, self.district, request.matter_id)
+        # Civil Code Art. 278 para. 2: the matter decides the rule; a named rule may only ask more.
+        rule = consultations.choose_rule(request.art278_item, request.rule, list(self.plugins.voting_rule), self.rule)
+        electorate = self.registry.electorate(complex_id=request.complex_id)
+        consultation_id = consultations.open_consultation(self.db, self.district, request, electorate, rule, utcnow())
         return self._consultation_reply(consultation_id)
 
     @query
@@ -260,10 +263,13 @@ class MediationService(RedpropService):
 
     @command
     def cast_ballot(self, request: c.CastBallotRequest) -> c.BallotReply:
-        if request.entered_by is not None:  # a paper ballot: the worker entering it must serve the complex
+        if request.channel != "online":
+            # A paper or meeting ballot is entered by a worker or committee member of the consultation's complex.
             row = consultations.load(self.db, self.district, request.consultation_id)
-            matter = deliberation.load_matter(self.db, self.district, row.matter_id)
-            access.require_on_consultation(self.db, self.authz, request.entered_by, row, matter)
+            if row.complex_id is not None and not self.authz.holds(request.actor, c.BALLOT_CLERKS, within=row.complex_id):
+                raise PermissionDenied(f"{request.actor} enters no ballots in complex {row.complex_id!r}: a "
+                                       f"{request.channel} ballot is entered by a worker or committee member there",
+                                       {"field": "actor", "check": "scope", "roles": list(c.BALLOT_CLERKS)})
         values, previous = consultations.cast_ballot(self.db, self.district, request, utcnow())
         self.metrics.counter("redprop_mediation_ballots", "Ballots cast, by channel and whether one was superseded.",
                              ("channel", "supersedes")).labels(request.channel, str(previous is not None).lower()).inc()
@@ -277,13 +283,13 @@ class MediationService(RedpropService):
     def tally(self, request: c.ConsultationRequest) -> c.TallyReply:
         row = consultations.load(self.db, self.district, request.consultation_id)
         result = (c.ConsultationResult.model_validate(row.result) if row.result is not None
-                  else consultations.tally(self.db, self.district, row, self.rule(row.rule)))
+                  else consultations.tally(self.db, self.district, row, self.deciding_rule(row)))
         return c.TallyReply(consultation_id=row.id, state=row.state, result=result)
 
     @command
     def close_consultation(self, request: c.CloseConsultationRequest) -> c.ConsultationReply:
-        row = self._consultation_for(request)
-        result, seq = consultations.close(self.db, self.district, request, self.rule(row.rule), utcnow())
+        row = consultations.load(self.db, self.district, request.consultation_id)
+        result, seq = consultations.close(self.db, self.district, request, self.deciding_rule(row), utcnow())
         self.events.emit(c.DecisionMade(
             district=self.district, consultation_id=row.id, matter_id=row.matter_id, rule=result.rule,
             passed=result.passed, participation_by_area=result.participation_by_area.ratio,

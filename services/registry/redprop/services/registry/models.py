@@ -18,6 +18,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
+    false,
 )
 
 from redprop.db import new_metadata
@@ -81,6 +82,12 @@ households = _entity(
     Column("building_id", String(64), nullable=False, index=True),
     Column("unit", String(40), nullable=False),
     Column("area_m2", Numeric(10, 2), nullable=False),
+    # Interpretation Arts. 8 and 9: where the counted area comes from, and the developer's unsold parts.
+    Column("area_source", String(8), nullable=False, server_default="register"),
+    Column("register_area_m2", Numeric(10, 2)),
+    Column("survey_area_m2", Numeric(10, 2)),
+    Column("contract_area_m2", Numeric(10, 2)),
+    Column("developer_unsold", Boolean, nullable=False, server_default=false()),
     Column("owner_ids", JSON, nullable=False),
     Column("residents", Integer),
 )

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from redprop.contracts.registry import (
+    DEVELOPER_PERSON,
     CommunitySummary,
     CrossAppointment,
     CrossAppointmentsReply,
@@ -134,10 +135,51 @@ def list_records(session: Session, gmap: GovernanceMap, request: ListRequest, ci
     return ListReply(items=[record_from_row(kind, r, cipher) for r in rows], total=total)
 
 
+#: How the electorate counts, said in every reply (and so in every tally built on it).
+COUNTED_AS = ("Areas per the SPC interpretation on building differentiated ownership Art. 8 (register, else "
+              "survey, else sales contract; the total is their sum). Heads per Art. 9: one exclusive part one "
+              "person, co-owners of a part one person, one owner of several parts one person, the developer's "
+              "unsold or undelivered parts together one person.")
+
+
+def voting_persons(parts: list[tuple[str, list[str], bool]]) -> dict[str, str | None]:
+    """Interpretation Art. 9: household id -> its voting person.
+
+    ``parts`` are (household, owners, developer_unsold). The developer's unsold or undelivered parts are
+    the one person ``developer``. Other parts that share an owner, directly or through co-owners, are one
+    person: A owning flat 1 alone and flat 2 with B counts once, or A would have two heads by adding a
+    co-owner. A person is named by the smallest owner id among them, so the key is stable. A part with no
+    owner on record has no person (its area still counts, Art. 8: the total is the sum of all parts).
+    """
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for _, owners, developer in parts:
+        if developer or not owners:
+            continue
+        root = find(owners[0])
+        for other in owners[1:]:
+            other_root = find(other)
+            if other_root != root:
+                low, high = sorted((root, other_root))
+                parent[high] = low
+                root = low
+    persons: dict[str, str | None] = {}
+    for household, owners, developer in parts:
+        persons[household] = DEVELOPER_PERSON if developer else (find(owners[0]) if owners else None)
+    return persons
+
+
 def electorate(session: Session, district: str, complex_id: str | None, building_ids: list[str] | None,
                gmap: GovernanceMap) -> ElectorateReply:
     h, b = m.households, m.buildings
-    stmt = select(h.c.id, h.c.building_id, h.c.unit, h.c.area_m2, h.c.owner_ids).where(h.c.district == district)
+    stmt = select(h.c.id, h.c.building_id, h.c.unit, h.c.area_m2, h.c.area_source, h.c.owner_ids,
+                  h.c.developer_unsold).where(h.c.district == district)
     if complex_id is not None:
         if complex_id not in gmap.complexes:
             raise NotFound.entity("complex", complex_id, "complex_id")
@@ -147,13 +189,21 @@ def electorate(session: Session, district: str, complex_id: str | None, building
             if bid not in gmap.buildings:
                 raise NotFound.entity("building", bid, f"building_ids.{n}")
         stmt = stmt.where(h.c.building_id.in_(building_ids))
+    rows = session.execute(stmt.order_by(h.c.id)).all()
+    persons = voting_persons([(r.id, list(r.owner_ids), bool(r.developer_unsold)) for r in rows])
     voters = [Voter(household_id=r.id, building_id=r.building_id, unit=r.unit,
-                    area_m2=Decimal(r.area_m2).quantize(Decimal("0.01")), owner_ids=list(r.owner_ids))
-              for r in session.execute(stmt.order_by(h.c.id))]
+                    area_m2=Decimal(r.area_m2).quantize(Decimal("0.01")), area_source=r.area_source,
+                    owner_ids=list(r.owner_ids), developer_unsold=bool(r.developer_unsold), person_id=persons[r.id])
+              for r in rows]
+    by_source: dict[str, Decimal] = {}
+    for v in voters:
+        by_source[v.area_source] = by_source.get(v.area_source, Decimal("0.00")) + v.area_m2
     return ElectorateReply(
         district=district, households=voters,
         total_area_m2=sum((v.area_m2 for v in voters), Decimal("0.00")),
-        total_owners=sum(1 for v in voters if v.owner_ids),
+        total_owners=len({v.person_id for v in voters if v.person_id is not None}),
+        households_with_owners=sum(1 for v in voters if v.person_id is not None),
+        area_by_source=by_source, counted_as=COUNTED_AS,
     )
 
 

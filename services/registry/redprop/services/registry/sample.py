@@ -72,8 +72,10 @@ class _Builder:
     def area(self) -> str:
         return str(Decimal(self.rng.uniform(45, 140)).quantize(Decimal("0.01")))
 
-    def households(self, complex_id: str, building_ids: list[str], count: int, residents_total: int) -> None:
-        """Spread ``count`` households over the buildings, with residents summing exactly to the total."""
+    def households(self, complex_id: str, building_ids: list[str], count: int, residents_total: int,
+                   area_source: str = "register") -> None:
+        """Spread ``count`` households over the buildings, with residents summing exactly to the total.
+        ``area_source``: where their areas come from (Interpretation Art. 8)."""
         per_building = [count // len(building_ids)] * len(building_ids)
         for i in range(count % len(building_ids)):
             per_building[i] += 1
@@ -88,8 +90,8 @@ class _Builder:
                     owners.append(self.person())
                 floor, room = divmod(k, 4)
                 self.add("households", id=f"{building_id}-H{k + 1:03d}", building_id=building_id,
-                         unit=f"{floor + 1}{room + 1:02d}", area_m2=self.area(), owner_ids=owners,
-                         residents=residents[n])
+                         unit=f"{floor + 1}{room + 1:02d}", area_m2=self.area(), area_source=area_source,
+                         owner_ids=owners, residents=residents[n])
                 n += 1
 
     def buildings(self, complex_id: str, grid_ids: list[str], count: int, lat: float, lon: float) -> list[str]:
@@ -137,7 +139,9 @@ def _zhuanqiao(b: _Builder) -> None:
         grid = f"ZQ-G{n}"
         b.add("grids", id=grid, name=f"砖桥微网格{n} Zhuanqiao micro-grid {n}", community_id="ZQ", complex_id=cid, micro=True)
         building_ids = b.buildings(cid, [grid], households // 25, lat, lon)
-        b.households(cid, building_ids, households, residents)
+        # No property certificates (无产证): nothing is in the real-estate register, so the areas are the ones
+        # in the purchase (resettlement) contracts, Interpretation Art. 8.
+        b.households(cid, building_ids, households, residents, area_source="contract")
         # The grid service team: building leader + party-member second building leader + specialist.
         b.role(b.person(), "building_leader", scope_id=grid)
         b.role(b.person(party_member=True), "second_building_leader", scope_id=grid)
@@ -315,7 +319,7 @@ def write_sample(out_dir: Path) -> list[Path]:
     structure.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     paths = [structure]
     columns = {"people": ["id", "name", "party_member"],
-               "households": ["id", "building_id", "unit", "area_m2", "owner_ids", "residents"]}
+               "households": ["id", "building_id", "unit", "area_m2", "area_source", "owner_ids", "residents"]}
     for section, rows in big.items():
         path = out_dir / f"{section}.csv"
         with path.open("w", encoding="utf-8", newline="") as fh:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from redprop.clock import utcnow
 from redprop.contracts.registry import (
+    AREA_SOURCES,
     COMMITTEE_KINDS,
     ENTITY_ORDER,
     PARTY_LEVELS,
@@ -253,6 +254,17 @@ class BatchWriter:
 
     def _check_household(self, row, rec):
         self._ref(row, "building_id", "building", rec.building_id)
+        # Interpretation on building differentiated ownership, Art. 8: register, else survey, else contract.
+        known = [s for s in AREA_SOURCES if getattr(rec, f"{s}_area_m2") is not None]
+        if rec.area_m2 is None:
+            self._error(row, "area_m2", "give area_m2, or register_area_m2, survey_area_m2 or contract_area_m2")
+        elif known:
+            first = known[0]
+            if rec.area_source != first:
+                self._error(row, "area_source", f"the {first} area is known, so it is the one counted (Art. 8), "
+                                                f"not the {rec.area_source} area")
+            elif rec.area_m2 != getattr(rec, f"{first}_area_m2"):
+                self._error(row, "area_m2", f"differs from {first}_area_m2, the area counted (Art. 8)")
         for n, owner in enumerate(rec.owner_ids):
             self._ref(row, f"owner_ids.{n}", "person", owner)
 
