@@ -380,13 +380,14 @@ class AnswerMediatorRequest(CommandRequest):
     party_id: Id | None = None
     person_id: Id = Field(description="The mediator (a registry person)")
     answer: MediatorAnswerKind
-    reason: Line | None = None
+    reason: Line | None = Field(default=None, validate_default=True)
 
-    @model_validator(mode="after")
-    def _objection_reason(self):
-        if self.answer == "object" and self.reason is None:
+    @field_validator("reason")
+    @classmethod
+    def _objection_reason(cls, value, info):
+        if info.data.get("answer") == "object" and value is None:
             raise ValueError("an objection gives its reason")
-        return self
+        return value
 
 
 class SignAgreementRequest(CommandRequest):

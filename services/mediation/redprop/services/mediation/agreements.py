@@ -276,12 +276,16 @@ def sign(db: Session, district: str, row, request: c.SignAgreementRequest, polic
 # -- referral up a level -----------------------------------------------------------------------
 
 
-def refer(db: Session, district: str, row, request: c.ReferCaseRequest, now: datetime) -> str:
-    """Move the case one level up to ``request.scope_id``; its mediators leave it. Returns the new level."""
+def require_referable(row) -> None:
     _require_open(row, "refer it")
     if row.level == c.CASE_LADDER[-1]:
         raise Conflict(f"case {row.id!r} is already at the district level; conclude it with a referral to a court "
                        "or department", {"entity": "case", "level": row.level})
+
+
+def refer(db: Session, district: str, row, request: c.ReferCaseRequest, now: datetime) -> str:
+    """Move the case one level up to ``request.scope_id``; its mediators leave it. Returns the new level."""
+    require_referable(row)
     if _draft_row(db, district, row.id) is not None:
         raise Conflict(f"case {row.id!r} has an agreement awaiting signatures", {"entity": "agreement"})
     to_level = c.CASE_LADDER[c.CASE_LADDER.index(row.level) + 1]

@@ -177,8 +177,9 @@ class MediationService(RedpropService):
     @command
     def refer_case(self, request: c.ReferCaseRequest) -> c.CaseReply:
         row = cases.load_case_row(self.db, self.district, request.case_id)
+        agreements.require_referable(row)
         self._require(row, request.actor, "refer", party=False)
-        to_level = c.CASE_LADDER[min(c.CASE_LADDER.index(row.level) + 1, len(c.CASE_LADDER) - 1)]
+        to_level = c.CASE_LADDER[c.CASE_LADDER.index(row.level) + 1]
         above = dict(self._scope_chain(row.level, row.scope_id)[1:])
         if above.get(request.scope_id) != to_level:
             raise ValidationFailed.for_field(
