@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from redprop import logs
 from redprop.clock import utcnow
 from redprop.contracts import ticketing as c
+from redprop.contracts.mediation import CaseConcluded, CaseOpened
 from redprop.contracts.registry import StructureChanged
 from redprop.db import Database, find_database
 from redprop.errors import NotFound
@@ -24,12 +25,13 @@ from redprop.messaging import (
     Write,
     broadcast_handler,
     command,
+    event_handler,
     query,
 )
 from redprop.metrics import find_metrics_server
 from redprop.service import RedpropService, choices_of
 from redprop.services.ticketing import models as m
-from redprop.services.ticketing import pricing, stats, views
+from redprop.services.ticketing import dispute, pricing, stats, views
 from redprop.services.ticketing.calendarwatch import CalendarWatch
 from redprop.services.ticketing.catalogue import Catalogue
 from redprop.services.ticketing.duplicates import likely_original
@@ -173,6 +175,12 @@ class TicketingService(RedpropService):
     def on_registry_changed(self, evt: StructureChanged) -> None:
         """Every replica forgets its cached places when the district's structure changes."""
         self.places.clear()
+
+    @event_handler("mediation", CaseOpened, CaseConcluded)
+    def on_mediation_case(self, evt: CaseOpened | CaseConcluded) -> None:
+        """A dispute ticket follows its mediation case (the dispute loop, dispute.py)."""
+        if (outcome := dispute.follow(self._desk(), evt)) is not None:
+            self._settle(outcome)
 
     def _place_of(self, row: TicketRecord):
         return self._place(building_id=row.building_id) if row.building_id else self._place(complex_id=row.complex_id)
