@@ -231,6 +231,8 @@ class CourtApplication(Contract):
 
 class AgreementInfo(Contract):
     form: AgreementForm
+    #: The agreement as drafted (an ``Agreement``): what is printed and signed.
+    content: dict[str, Any]
     drafted_at: Timestamp
     #: When it took effect (the last required signature; an oral one when reached), None until then.
     effective_at: Timestamp | None = None

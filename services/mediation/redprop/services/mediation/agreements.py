@@ -371,7 +371,7 @@ def agreement_info(db: Session, district: str, row) -> c.AgreementInfo | None:
     ca = db.execute(select(court_applications).where(court_applications.c.district == district,
                                                      court_applications.c.case_id == row.id)).first()
     return c.AgreementInfo(
-        form=a.form, drafted_at=a.drafted_at, effective_at=a.effective_at, effective_on=a.effective_on,
+        form=a.form, content=a.content, drafted_at=a.drafted_at, effective_at=a.effective_at, effective_on=a.effective_on,
         signatures=[c.Signature(role=s.role, signer_id=s.signer_id, method=s.method, signed_at=s.signed_at,
                                 actor=s.actor) for s in signatures],
         missing=[] if a.effective_at is not None or a.form == "oral" else missing_signatures(row, signatures),
