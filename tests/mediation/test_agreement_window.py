@@ -11,7 +11,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from redprop.services.mediation.timelimits import PeoplesMediationLaw, beijing_date, statutory_rest_day
+from redprop.services.mediation.timelimits import (
+    PeoplesMediationLaw,
+    beijing_date,
+    statutory_rest_day,
+)
 
 POLICY = PeoplesMediationLaw()
 
@@ -59,3 +63,9 @@ def test_a_year_the_calendar_does_not_cover_keeps_the_fixed_date_holidays():
     assert not statutory_rest_day(date(2027, 1, 5))    # a Tuesday
     # Without the notice the moved days are unknown: the week-long holiday shows as its fixed three days.
     assert POLICY.confirmation_period(date(2027, 9, 1)) == (date(2027, 10, 1), date(2027, 10, 4))
+
+
+def test_the_confirmation_reminder_runs_to_the_end_of_the_beijing_day():
+    from redprop.services.mediation.reminders import end_of_beijing_day
+
+    assert end_of_beijing_day(date(2027, 1, 4)) == datetime(2027, 1, 4, 15, 59, 59, tzinfo=UTC)

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from redprop.errors import Conflict, NotFound, ValidationFailed
+from redprop.services.mediation.timelimits import BEIJING
 from redprop.testing import events
 from redprop.testing.suite import wait_for
-from redprop.services.mediation.timelimits import BEIJING
 from tests.mediation.mediation_helpers import ago, new_matter
 
 pytestmark = pytest.mark.integration

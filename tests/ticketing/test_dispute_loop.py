@@ -103,3 +103,53 @@ def test_a_ticket_cancelled_during_mediation_stays_cancelled(run_suite, small_di
     time.sleep(2)
     after = suite.rpc.ticketing.get(ticket_id=ticket.id).ticket
     assert after.status == "cancelled" and after.history[-1].action == "cancelled"
+
+
+# -- the desk alone (no broker): the clock stopped and given back exactly --------------------------
+
+
+def test_the_desk_stops_the_clock_for_the_case_and_gives_back_exactly_what_was_left():
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from redprop.contracts.mediation import CaseConcluded, CaseOpened
+    from redprop.services.ticketing import models as m
+    from redprop.services.ticketing.dispute import DisputeDesk, follow
+    from redprop.services.ticketing.outcome import write_rows
+    from redprop.services.ticketing.sweep import due_batch
+    from tests.ticketing.test_desk import DISTRICT, Clock, new_desk
+    from tests.ticketing.test_desk import submit as desk_submit
+
+    engine = create_engine("sqlite://")
+    m.metadata.create_all(engine)
+    with Session(engine) as session:
+        clock = Clock()  # Monday 2026-03-02, 10:00 in Beijing
+        desk = new_desk(session, clock)
+        tid = desk_submit(desk, category="neighbour_dispute").result.id
+        before = desk.load(tid, for_update=False)
+        clock.now += timedelta(hours=1)
+        opened = CaseOpened(district=DISTRICT, case_id="K1", level="grid", scope_id="G1", category="neighbour_dispute",
+                            source="ticketing", ticket_id=tid, settle_by=clock.now + timedelta(days=30))
+        outcome = follow(desk, opened)
+        write_rows(session, outcome)
+        assert [type(e).__name__ for e in outcome.events] == ["TicketAccepted"]
+        held = desk.load(tid, for_update=False)
+        assert (held.status, held.handler_kind, held.next_check_at) == ("in_progress", "mediation", None)
+        assert held.paused_at == clock.now and held.responded_at == clock.now
+
+        clock.now += timedelta(days=40)  # far past the 15 working days: the sweep never sees the ticket
+        assert due_batch(session, DISTRICT, clock.now, 10) == []
+        concluded = CaseConcluded(district=DISTRICT, case_id="K1", level="grid", state="settled", ticket_id=tid,
+                                  days_to_conclude="40.04")
+        outcome = follow(DisputeDesk.of(new_desk(session, clock)), concluded)
+        write_rows(session, outcome)
+        assert [type(e).__name__ for e in outcome.events] == ["TicketResolved"]
+        done = desk.load(tid, for_update=False)
+        assert (done.status, done.resolution_breached, done.level, done.escalations) == ("resolved", False, "grid", 0)
+        policy = desk.policy
+        left_at_pause = policy.elapsed(done.sla_class, held.paused_at, before.resolution_due_at)
+        assert policy.elapsed(done.sla_class, clock.now, done.resolution_due_at) == left_at_pause
+        assert done.resolved_at <= done.resolution_due_at
+        # A case not from a ticket, or naming a ticket this district does not hold, changes nothing.
+        assert follow(desk, concluded.model_copy(update={"ticket_id": None})) is None
+        assert follow(desk, concluded.model_copy(update={"ticket_id": "T-NOPE"})) is None

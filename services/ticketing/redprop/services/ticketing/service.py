@@ -30,8 +30,8 @@ from redprop.messaging import (
 )
 from redprop.metrics import find_metrics_server
 from redprop.service import RedpropService, choices_of
-from redprop.services.ticketing import models as m
 from redprop.services.ticketing import dispute, pricing, stats, views
+from redprop.services.ticketing import models as m
 from redprop.services.ticketing.calendarwatch import CalendarWatch
 from redprop.services.ticketing.catalogue import Catalogue
 from redprop.services.ticketing.duplicates import likely_original

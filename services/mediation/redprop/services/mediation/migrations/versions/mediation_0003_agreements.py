@@ -4,10 +4,10 @@ Revision ID: mediation_0003
 Revises: mediation_0001
 Create Date: 2026-12-02 14:52:49.869666
 """
-from alembic import op
 import sqlalchemy as sa
-import redprop.db.base
+from alembic import op
 
+import redprop.db.base
 
 revision = 'mediation_0003'
 down_revision = 'mediation_0001'
