@@ -30,7 +30,7 @@ def suite(run_suite):
         {"kind": "person", "id": "CW1", "name": "社工"}, {"kind": "person", "id": "NOBODY", "name": "路人"},
         {"kind": "role", "id": "R-CW1", "person_id": "CW1", "role": "community_worker", "scope_id": "C1",
          "term_start": "2024-01-01"}]
-    report = suite.rpc.registry.upsert(records=records, request_id="load-agreement-district")
+    report = suite.rpc.registry.upsert(actor="P-DATA", records=records, request_id="load-agreement-district")
     assert report.applied and not report.errors, report.errors
     return suite
 

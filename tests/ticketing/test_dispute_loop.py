@@ -20,7 +20,7 @@ MEDIATOR = [{"kind": "person", "id": "M1", "name": "调解员"},
 def start(run_suite, small_district, *services):
     suite = run_suite("registry", "ticketing", "mediation", *services,
                       services={"ticketing": {"options": {"sweep_interval": 3600}}})
-    suite.rpc.registry.upsert(records=small_district + MEDIATOR, request_id=rid("load"))
+    suite.rpc.registry.upsert(actor="P-DATA", records=small_district + MEDIATOR, request_id=rid("load"))
     return suite
 
 
