@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from redprop.errors import Conflict, NotFound, ValidationFailed
+from redprop.services.mediation.timelimits import BEIJING
 from redprop.testing import events
 from redprop.testing.suite import wait_for
 from tests.mediation.mediation_helpers import ago, new_matter
@@ -103,16 +104,22 @@ def test_a_case_from_mediators_to_agreement_performance_and_statistics(suite):
                                      request_id=rid())
     with pytest.raises(ValidationFailed) as err:
         rpc.mediation.conclude_case(actor="STAFF", case_id=case.id, request_id=rid(), outcome={
-            "kind": "agreement", "facts": "f", "terms": [{"text": "pay", "performer_id": "STRANGER",
-                                                          "method": "transfer", "due_on": "2030-01-01"}]})
+            "kind": "agreement", "form": "oral", "oral_record": "r", "facts": "f",
+            "terms": [{"text": "pay", "performer_id": "STRANGER",
+                       "method": "transfer", "due_on": "2030-01-01"}]})
     assert err.value.fields[0]["field"] == "outcome.terms.0.performer_id"
     due = date.today() - timedelta(days=1)
     settled = rpc.mediation.conclude_case(actor="STAFF", case_id=case.id, request_id=rid(), outcome={
-        "kind": "agreement", "facts": "收费按公示执行 the posted fee applies",
+        "kind": "agreement", "form": "oral", "oral_record": "物业退还20元并张贴规则 refund and post the rule",
+        "facts": "收费按公示执行 the posted fee applies",
         "terms": [{"text": "refund 20 yuan", "performer_id": "CO1", "method": "WeChat transfer", "due_on": str(due)},
                   {"text": "post the rule", "performer_id": "CO1", "method": "notice board", "due_on": "2099-01-01"}]}
     ).case
-    assert settled.state == "settled" and settled.confirm_by == (settled.concluded_at + timedelta(days=30)).date()
+    # Art. 33 on Beijing dates, moved past rest days (Civil Code Art. 203); see test_agreement_window.py.
+    effective_on = settled.concluded_at.astimezone(BEIJING).date()
+    assert settled.state == "settled" and settled.agreement.effective_on == effective_on
+    assert settled.agreement.confirm_period_ends_on == effective_on + timedelta(days=30)
+    assert settled.confirm_by >= effective_on + timedelta(days=30)
     with pytest.raises(Conflict):
         rpc.mediation.conclude_case(actor="STAFF", case_id=case.id, request_id=rid(),
                                     outcome={"kind": "withdrawal", "reason": "x", "withdrawn_by": "EQ-1"})
@@ -136,7 +143,7 @@ def test_a_case_from_mediators_to_agreement_performance_and_statistics(suite):
     assert grid.success_rate == "1/2" and str(grid.success_percent) == "50.00"
     assert stats.total.screened == 3 and stats.total.in_progress == 1
     records = rpc.mediation.records(matter_id=case.id)
-    assert [r.kind for r in records.items] == ["case_opened", "session_minutes", "agreement", "performance"]
+    assert [r.kind for r in records.items] == ["case_opened", "session_minutes", "agreement_drafted", "agreement", "performance"]
     assert rpc.mediation.verify(matter_id=case.id).ok
     series = metrics(suite)
     assert 'redprop_mediation_cases{level="grid",state="settled"} 1.0' in series

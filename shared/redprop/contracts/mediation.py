@@ -2,8 +2,12 @@
 tamper-evident record log.
 
 Concepts:
-  case          a dispute (纠纷): parties, mediators (三官两长两员), sessions, an outcome (agreement with the
-                People's Mediation Law fields, failure with a referral, or withdrawal), time limits
+  case          a dispute (纠纷): parties, mediators (三官两长两员) the parties accept or object to (People's
+                Mediation Law Art. 23), sessions, an outcome (agreement, failure with a referral, or
+                withdrawal), time limits; a case can be referred up a level with its history
+  agreement     a mediation agreement (调解协议, Art. 28-30): oral (recorded) or written with Art. 29's contents,
+                effective once every party and a mediator signed and the committee sealed; the 30-day window
+                for judicial confirmation (Art. 33) on Beijing dates, and the court application and its ruling
   matter        a deliberation item (四方议事) moving through research -> symposium -> consultation ->
                 decision -> publication -> implementation -> post_evaluation; skipping is a recorded decision
   meeting       a deliberation or joint meeting: agenda, attendance, organisations present, minutes
@@ -49,14 +53,16 @@ from redprop.contracts.registry import COMMITTEE_ROLES, WORKER_ROLES
 
 CONTRACT = ServiceContract(
     service="mediation",
-    version="2.0.0",
+    version="2.1.0",
     summary="Dispute mediation, four-party deliberation, owners' consultations under Civil Code Art. 278, "
             "and an append-only hash-chained record log with verification.",
 )
 
 # -- vocabularies --------------------------------------------------------------------------------
 
-Level = Literal["grid", "community", "subdistrict"]
+Level = Literal["grid", "community", "subdistrict", "district"]
+#: The levels a case climbs when referred (refer_case): grid > community > subdistrict > district.
+CASE_LADDER: tuple[str, ...] = ("grid", "community", "subdistrict", "district")
 PartyKind = Literal["household", "person", "company", "committee", "organisation"]
 #: "Three officials, two heads, two members" (三官两长两员), as registry role kinds.
 MediatorKind = Literal["judge", "prosecutor", "police_officer", "grid_head", "grid_member", "mediator"]
@@ -80,6 +86,8 @@ BallotChannel = Literal["online", "paper", "meeting"]
 Art278Item = Annotated[int, Field(ge=1, le=9)]
 ConsultationState = Literal["open", "closed", "published"]
 RecordKind = Literal["case_opened", "session_minutes", "agreement", "case_outcome", "performance",
+                     "party_added", "mediator_answer", "agreement_drafted", "signature", "case_referred",
+                     "court_application", "court_ruling",
                      "matter_opened", "stage", "meeting", "material", "progress",
                      "consultation_opened", "ballot", "result", "publication"]
 ReminderKind = Literal["settlement_due", "settlement_overdue", "court_confirmation", "performance_due",
@@ -94,10 +102,27 @@ Url = AnyHttpUrl
 # -- cases ---------------------------------------------------------------------------------------
 
 
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+AgreementForm = Literal["written", "oral"]
+SignerRole = Literal["party", "mediator", "committee"]
+SignMethod = Literal["signature", "seal", "fingerprint"]
+CourtOutcome = Literal["pending", "confirmed", "rejected", "withdrawn"]
+MediatorAnswerKind = Literal["accept", "object", "choose"]
+
+
 class Party(Contract):
+    """A party to a dispute, with the particulars a written agreement states (Art. 29 item 1)."""
+
     kind: PartyKind
     id: Id
     name: Name | None = None
+    #: Domicile or address (住所) of a person, seat of an organisation.
+    address: Name | None = None
+    #: Identity document or unified social credit code, as the party gives it.
+    identity: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
+    phone: Annotated[str, StringConstraints(pattern=r"^[0-9+() -]{3,32}$")] | None = None
+    #: The person who acts and signs for a household, company, committee or organisation.
+    representative_id: Id | None = None
 
 
 class AgreementTerm(Contract):
@@ -109,10 +134,42 @@ class AgreementTerm(Contract):
     due_on: date
 
 
+class Responsibility(Contract):
+    """One party's responsibility for the dispute (Art. 29 item 2), e.g. "无责任" (none)."""
+
+    party_id: Id
+    text: Line
+
+
 class Agreement(Contract):
+    """A mediation agreement (People's Mediation Law Art. 28, 29).
+
+    Written (调解协议书): the disputed matters and every party's responsibility (Art. 29 item 2) are required;
+    it takes effect once signed (sign_agreement, Art. 29/30). Oral: the mediator records its content
+    (``oral_record``, Art. 28) and it takes effect when the parties reach it (Art. 30).
+    """
+
     kind: Literal["agreement"] = "agreement"
+    form: AgreementForm = "written"
+    #: The main facts of the dispute (Art. 29 item 2).
     facts: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+    #: The disputed matters (争议事项, Art. 29 item 2).
+    matters: list[Line] = Field(default_factory=list, max_length=50)
+    responsibilities: list[Responsibility] = Field(default_factory=list, max_length=50)
+    #: The content agreed, who performs it, how and by when (Art. 29 item 3).
     terms: list[AgreementTerm] = Field(min_length=1, max_length=50)
+    #: An oral agreement's content as the mediator recorded it (Art. 28).
+    oral_record: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)] | None = None
+
+    @model_validator(mode="after")
+    def _form(self):
+        if self.form == "oral" and self.oral_record is None:
+            raise ValueError("an oral agreement needs oral_record: the mediator records its content (Art. 28)")
+        if self.form == "written" and not self.matters:
+            raise ValueError("a written agreement states the disputed matters (matters, Art. 29 item 2)")
+        if len({r.party_id for r in self.responsibilities}) != len(self.responsibilities):
+            raise ValueError("a party's responsibility is listed twice")
+        return self
 
 
 class Failure(Contract):
@@ -152,6 +209,58 @@ class PerformanceInfo(Contract):
     note: str | None = None
 
 
+class MediatorAnswer(Contract):
+    """A party accepted, objected to or chose a mediator (Art. 23)."""
+
+    party_id: Id
+    person_id: Id
+    answer: MediatorAnswerKind
+    reason: str | None = None
+    at: Timestamp
+
+
+class Signature(Contract):
+    role: SignerRole
+    #: The party's id, the mediator's person id, or (committee) the mediator who affixed its seal.
+    signer_id: Id
+    method: SignMethod
+    signed_at: Timestamp
+    #: The person recorded as acting (the party itself, its representative, the mediator).
+    actor: Id
+
+
+class CourtApplication(Contract):
+    """The parties' joint application for judicial confirmation (Art. 33) and the court's ruling."""
+
+    applied_on: date
+    court: str
+    applicants: list[Id]
+    outcome: CourtOutcome = "pending"
+    decided_on: date | None = None
+    ruling_no: str | None = None
+    note: str | None = None
+
+
+class AgreementInfo(Contract):
+    form: AgreementForm
+    #: The agreement as drafted (an ``Agreement``): what is printed and signed.
+    content: dict[str, Any]
+    drafted_at: Timestamp
+    #: When it took effect (the last required signature; an oral one when reached), None until then.
+    effective_at: Timestamp | None = None
+    #: The Beijing (Asia/Shanghai) date it took effect: the periods count from it.
+    effective_on: date | None = None
+    signatures: list[Signature] = Field(default_factory=list)
+    #: Who still has to sign before it takes effect: "party:<id>", "mediator", "committee".
+    missing: list[str] = Field(default_factory=list)
+    #: Art. 33: effective_on + 30 days (the start day not counted, Civil Code Art. 201).
+    confirm_period_ends_on: date | None = None
+    #: The last day to apply for judicial confirmation: the period's end, moved past rest days and
+    #: holidays to the next working day (Civil Code Art. 203).
+    confirm_by: date | None = None
+    court_application: CourtApplication | None = None
+
+
 class CaseInfo(Contract):
     district: DistrictCode
     id: Id
@@ -169,9 +278,15 @@ class CaseInfo(Contract):
     settle_by: Timestamp
     concluded_at: Timestamp | None = None
     outcome: dict[str, Any] | None = None
-    #: For an agreement: the last day the parties may seek court confirmation (30 days).
+    #: For an agreement: the last day the parties may seek court confirmation (Art. 33; Beijing dates,
+    #: Civil Code Art. 203's holiday rule).
     confirm_by: date | None = None
     mediators: list[MediatorRef] = Field(default_factory=list)
+    mediator_answers: list[MediatorAnswer] = Field(default_factory=list)
+    #: The agreement, drafted or in effect (None if there is none).
+    agreement: AgreementInfo | None = None
+    #: Earlier levels of a case that was referred up: [{"level", "scope_id", "referred_at", "reason"}].
+    referrals: list[dict[str, Any]] = Field(default_factory=list)
     sessions: list[SessionInfo] = Field(default_factory=list)
     performance: list[PerformanceInfo] = Field(default_factory=list)
 
@@ -271,6 +386,79 @@ class RecordPerformanceRequest(CommandRequest):
     term_no: int = Field(ge=1, description="1-based index into the agreement's terms")
     performed_on: date
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class AddPartyRequest(CommandRequest):
+    """Add a party (a case from a ticket has only the resident: add the other side), or complete the
+    particulars of one already on the case."""
+
+    case_id: Id
+    actor: Id
+    party: Party
+
+
+class AnswerMediatorRequest(CommandRequest):
+    """A party accepts or objects to a mediator of the case, or chooses one (Art. 23)."""
+
+    case_id: Id
+    actor: Id
+    #: The party answering (default: the party the actor is or represents).
+    party_id: Id | None = None
+    person_id: Id = Field(description="The mediator (a registry person)")
+    answer: MediatorAnswerKind
+    reason: Line | None = Field(default=None, validate_default=True)
+
+    @field_validator("reason")
+    @classmethod
+    def _objection_reason(cls, value, info):
+        if info.data.get("answer") == "object" and value is None:
+            raise ValueError("an objection gives its reason")
+        return value
+
+
+class SignAgreementRequest(CommandRequest):
+    """A signature, seal or fingerprint on the written agreement (Art. 29); the last one makes it effective."""
+
+    case_id: Id
+    actor: Id
+    role: SignerRole
+    #: party: the party's id (default: the party the actor is or represents); mediator / committee:
+    #: the mediator's person id (default: the actor).
+    signer_id: Id | None = None
+    method: SignMethod = "signature"
+    signed_at: Timestamp | None = None
+
+
+class ReferCaseRequest(CommandRequest):
+    """Refer a case up one level (grid > community > subdistrict > district), keeping its history."""
+
+    case_id: Id
+    actor: Id
+    #: The community, subdistrict or district (a registry region) that takes the case over.
+    scope_id: Id
+    reason: Line
+
+
+class CourtApplicationRequest(CommandRequest):
+    """The parties jointly applied to a court for judicial confirmation (Art. 33)."""
+
+    case_id: Id
+    actor: Id
+    applied_on: date
+    court: Name
+    #: Every party applies (共同申请): their ids.
+    applicants: list[Id] = Field(min_length=1, max_length=50)
+
+
+class CourtRulingRequest(CommandRequest):
+    """The court's ruling on the application."""
+
+    case_id: Id
+    actor: Id
+    outcome: Literal["confirmed", "rejected", "withdrawn"]
+    decided_on: date
+    ruling_no: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)] | None = None
+    note: Line | None = None
 
 
 class StatisticsRequest(Request):
@@ -839,6 +1027,9 @@ class CaseConcluded(Event):
     state: CaseState
     ticket_id: Id | None = None
     days_to_conclude: Decimal
+    #: A failure's referral (court, arbitration, department), so a ticket closes with it.
+    referral: ReferralTo | None = None
+    referred_to: str | None = None
 
 
 class MatterStageChanged(Event):
@@ -898,6 +1089,27 @@ CONTRACT.command("conclude_case", ConcludeCaseRequest, CaseReply,
                  "Conclude with an agreement, a failure with referral, or a withdrawal.", permit=ON_CASE)
 CONTRACT.command("record_performance", RecordPerformanceRequest, CaseReply,
                  "Follow-up: a term of the agreement was performed.", permit=ON_CASE)
+_CASE_PEOPLE = ("the case's mediator, one of its parties (or a party's representative), or a community worker "
+                "whose post covers the case's scope")
+CONTRACT.command("add_party", AddPartyRequest, CaseReply,
+                 "Add a party to an open case, or complete a party's particulars (Art. 29 item 1).",
+                 permit=Permit.person(_CASE_PEOPLE))
+CONTRACT.command("answer_mediator", AnswerMediatorRequest, CaseReply,
+                 "A party accepts, objects to (the mediator leaves the case) or chooses a mediator (Art. 23).",
+                 permit=Permit.person("a party to the case, or the person representing it"))
+CONTRACT.command("sign_agreement", SignAgreementRequest, CaseReply,
+                 "Sign or seal the written agreement; the last required signature makes it effective (Art. 29, 30).",
+                 permit=Permit.person("a party signs for itself (or its representative); a mediator of the case "
+                                      "signs and affixes the committee's seal"))
+CONTRACT.command("refer_case", ReferCaseRequest, CaseReply,
+                 "Refer an open case up one level with its history.",
+                 permit=Permit.person("the case's mediator, or a community worker whose post covers the case's scope"))
+CONTRACT.command("record_court_application", CourtApplicationRequest, CaseReply,
+                 "Record the parties' joint application for judicial confirmation, within 30 days (Art. 33).",
+                 permit=Permit.person(_CASE_PEOPLE))
+CONTRACT.command("record_court_ruling", CourtRulingRequest, CaseReply,
+                 "Record the court's ruling on the application for judicial confirmation.",
+                 permit=Permit.person(_CASE_PEOPLE))
 CONTRACT.query("statistics", StatisticsRequest, StatisticsReply,
                "Per level: screened, settled, in progress, success rate, time to settle.")
 CONTRACT.command("open_matter", OpenMatterRequest, MatterReply, "Open a four-party deliberation matter.",

@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 from redprop.clock import new_id
 from redprop.contracts import mediation as c
 from redprop.errors import Conflict, NotFound, ValidationFailed
-from redprop.services.mediation import chain, records
+from redprop.services.mediation import agreements, chain, records
 from redprop.services.mediation import models as m
 from redprop.services.mediation.rules import fraction_text
+from redprop.services.mediation.timelimits import TimeLimitPolicy
 
 OPEN_STATES = ("open", "mediating")
+LEVELS = ("grid", "community", "subdistrict", "district")
 SECONDS_PER_DAY = Decimal(86400)
 
 
@@ -50,6 +52,9 @@ def case_info(db: Session, district: str, case_id: str) -> c.CaseInfo:
                                 notes=s.notes) for s in sessions],
         performance=[c.PerformanceInfo(term_no=p.term_no, performed_on=p.performed_on, note=p.note)
                      for p in performance],
+        mediator_answers=agreements.answers_of(db, district, case_id),
+        agreement=agreements.agreement_info(db, district, row),
+        referrals=agreements.referrals_of(db, district, case_id),
     )
 
 
@@ -103,6 +108,8 @@ def assign_mediators(db: Session, district: str, row, candidates: list[tuple[str
     require_open(row, "assign mediators")
     already = {p for (p,) in db.execute(select(m.case_mediators.c.person_id).where(
         m.case_mediators.c.district == district, m.case_mediators.c.case_id == row.id))}
+    # Art. 23: a mediator a party objected to is not put on the case again.
+    already |= agreements.objected(db, district, row.id)
     load = open_load(db, district, sorted({p for _, cands in candidates for p, _ in cands}))
     chosen: list[c.MediatorRef] = []
     missing = []
@@ -154,23 +161,30 @@ def record_session(db: Session, district: str, row, request: c.RecordSessionRequ
                  records.session_payload(stored._mapping), now)
 
 
-def conclude(db: Session, district: str, row, request: c.ConcludeCaseRequest, confirm_within: timedelta,
-             now: datetime) -> tuple[str, Decimal]:
-    """Record the outcome; returns (new state, days from opening)."""
+def conclude(db: Session, district: str, row, request: c.ConcludeCaseRequest, policy: TimeLimitPolicy,
+             now: datetime) -> tuple[str, Decimal | None]:
+    """Record the outcome; returns (new state, days from opening).
+
+    A written agreement is only drafted here: the case stays ``mediating`` (days None) until the parties,
+    a mediator and the committee's seal are on it (``agreements.sign``, Art. 30).
+    """
     require_open(row, "conclude it")
     outcome = request.outcome
     at = request.concluded_at or now
     if at < row.opened_at:
         raise ValidationFailed.for_field("concluded_at", "a case cannot conclude before it was opened")
+    if at > now:
+        raise ValidationFailed.for_field("concluded_at", "a case cannot be concluded ahead of time")
     party_ids = {p["id"] for p in row.parties}
     if isinstance(outcome, c.Agreement):
-        bad = [{"field": f"outcome.terms.{n}.performer_id", "message": f"{t.performer_id!r} is not a party to the case",
-                "type": "not_a_party"} for n, t in enumerate(outcome.terms) if t.performer_id not in party_ids]
-        if bad:
-            raise ValidationFailed.for_fields(bad)
-        state, kind = "settled", "agreement"
-        confirm_by = (at + confirm_within).date()
-    elif isinstance(outcome, c.Withdrawal):
+        agreements.check_contents(row, outcome, agreements.mediators_of(db, district, row.id))
+        agreements.draft(db, district, row, outcome, at, now)
+        if outcome.form == "written":
+            return "mediating", None
+        # Art. 30: an oral agreement takes effect the day the parties reach it.
+        agreements.take_effect(db, district, row.id, at, policy, now)
+        return "settled", _days(row.opened_at, at)
+    if isinstance(outcome, c.Withdrawal):
         if outcome.withdrawn_by not in party_ids:
             raise ValidationFailed.for_field("outcome.withdrawn_by", f"{outcome.withdrawn_by!r} is not a party to the case",
                                              "not_a_party")
@@ -182,8 +196,11 @@ def conclude(db: Session, district: str, row, request: c.ConcludeCaseRequest, co
         updated_at=now))
     stored = load_case_row(db, district, row.id)
     chain.append(db, district, kind, row.id, row.id, records.outcome_payload(stored._mapping), now)
-    days = (Decimal((at - row.opened_at).total_seconds()) / SECONDS_PER_DAY).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    return state, days
+    return state, _days(row.opened_at, at)
+
+
+def _days(opened_at: datetime, at: datetime) -> Decimal:
+    return (Decimal((at - opened_at).total_seconds()) / SECONDS_PER_DAY).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 def record_performance(db: Session, district: str, row, request: c.RecordPerformanceRequest, now: datetime) -> None:
@@ -233,8 +250,8 @@ def statistics(db: Session, district: str, request: c.StatisticsRequest) -> c.St
     by_level: dict[str, list] = defaultdict(list)
     for r in rows:
         by_level[r.level].append(r)
-    levels = [_level_stats(lv, by_level[lv]) for lv in ("grid", "community", "subdistrict") if by_level.get(lv)]
-    total = _level_stats("subdistrict", rows) if rows else None
+    levels = [_level_stats(lv, by_level[lv]) for lv in LEVELS if by_level.get(lv)]
+    total = _level_stats(LEVELS[-1], rows) if rows else None
     return c.StatisticsReply(district=district, levels=levels, total=total)
 
 

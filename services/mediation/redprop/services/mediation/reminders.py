@@ -9,11 +9,16 @@ from sqlalchemy.orm import Session
 
 from redprop.contracts import mediation as c
 from redprop.services.mediation import models as m
-from redprop.services.mediation.timelimits import TimeLimitPolicy
+from redprop.services.mediation.timelimits import BEIJING, TimeLimitPolicy
 
 
 def end_of_day(day) -> datetime:
     return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+
+
+def end_of_beijing_day(day) -> datetime:
+    """The last second of a Beijing date (the Art. 33 window is counted on Beijing dates)."""
+    return datetime.combine(day, time(23, 59, 59), tzinfo=BEIJING).astimezone(UTC)
 
 
 def due(db: Session, district: str, policy: TimeLimitPolicy, as_of: datetime) -> list[c.Reminder]:
@@ -32,9 +37,10 @@ def due(db: Session, district: str, policy: TimeLimitPolicy, as_of: datetime) ->
                 out.append(c.Reminder(kind="settlement_due", subject="case", subject_id=row.id, due_at=row.settle_by,
                                       message=f"case '{row.summary}' must settle by {row.settle_by:%Y-%m-%d}"))
             continue
-        if row.confirm_by is not None and as_of <= end_of_day(row.confirm_by):
+        if row.confirm_by is not None and as_of <= end_of_beijing_day(row.confirm_by):
             out.append(c.Reminder(
-                kind="court_confirmation", subject="case", subject_id=row.id, due_at=end_of_day(row.confirm_by),
+                kind="court_confirmation", subject="case", subject_id=row.id,
+                due_at=end_of_beijing_day(row.confirm_by),
                 message=f"the parties may apply to the court to confirm the agreement by {row.confirm_by:%Y-%m-%d}"))
         for n, term in enumerate(row.outcome["terms"], 1):
             due_on = datetime.fromisoformat(term["due_on"]).date()

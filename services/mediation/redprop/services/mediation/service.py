@@ -13,12 +13,13 @@ from redprop.contracts import mediation as c
 from redprop.contracts.registry import PersonErased
 from redprop.contracts.ticketing import DisputeReferred
 from redprop.db import Database
-from redprop.errors import PermissionDenied, ValidationFailed
+from redprop.errors import NotFound, PermissionDenied, ValidationFailed
 from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query
 from redprop.service import RedpropService
 from redprop.services.mediation import (
     access,
     agenda,
+    agreements,
     cases,
     consultations,
     deliberation,
@@ -138,15 +139,128 @@ class MediationService(RedpropService):
     @command
     def conclude_case(self, request: c.ConcludeCaseRequest) -> c.CaseReply:
         row = self._case_for(request)
-        state, days = cases.conclude(self.db, self.district, row, request,
-                                     self.policy.court_confirmation_within(), utcnow())
-        self.events.emit(c.CaseConcluded(district=self.district, case_id=row.id, level=row.level, state=state,
-                                         ticket_id=row.ticket_id, days_to_conclude=days))
-        self.metrics.histogram("redprop_mediation_time_to_conclude_seconds",
-                               "Time from opening a case to its conclusion.", ("level", "state"),
-                               buckets=SETTLE_BUCKETS).labels(row.level, state).observe(float(days * DAY_SECONDS))
+        state, days = cases.conclude(self.db, self.district, row, request, self.policy, utcnow())
+        if days is not None:  # a written agreement is concluded by its last signature instead
+            self._concluded(row.id, days)
         self._case_gauges()
         return c.CaseReply(case=cases.case_info(self.db, self.district, row.id))
+
+    def _concluded(self, case_id: str, days) -> None:
+        info = cases.case_info(self.db, self.district, case_id)
+        outcome = info.outcome or {}
+        self.events.emit(c.CaseConcluded(district=self.district, case_id=info.id, level=info.level, state=info.state,
+                                         ticket_id=info.ticket_id, days_to_conclude=days,
+                                         referral=outcome.get("referral"), referred_to=outcome.get("referred_to")))
+        self.metrics.histogram("redprop_mediation_time_to_conclude_seconds",
+                               "Time from opening a case to its conclusion.", ("level", "state"),
+                               buckets=SETTLE_BUCKETS).labels(info.level, info.state).observe(float(days * DAY_SECONDS))
+
+    # -- parties, mediators, agreements (People's Mediation Law Art. 23, 28-30, 33) ---------------
+
+    @command
+    def add_party(self, request: c.AddPartyRequest) -> c.CaseReply:
+        row = cases.load_case_row(self.db, self.district, request.case_id)
+        self._require(row, request.actor, "add a party to")
+        agreements.add_party(self.db, self.district, row, request, utcnow())
+        return c.CaseReply(case=cases.case_info(self.db, self.district, row.id))
+
+    @command
+    def answer_mediator(self, request: c.AnswerMediatorRequest) -> c.CaseReply:
+        row = cases.load_case_row(self.db, self.district, request.case_id)
+        party = agreements.party_of(row, request.actor)
+        if request.party_id is not None:
+            party = next((p for p in row.parties if p["id"] == request.party_id), None)
+            if party is None:
+                raise ValidationFailed.for_field("party_id", f"{request.party_id!r} is not a party to the case",
+                                                 "not_a_party")
+        # Art. 23 is the parties' right: only a party (or whoever acts for it) answers.
+        if party is None or request.actor not in (party["id"], party.get("representative_id")):
+            raise PermissionDenied("only a party to the case, or its representative, answers about a mediator",
+                                   {"field": "actor"})
+        chosen = self._mediator_role(request.person_id) if request.answer == "choose" else None
+        agreements.answer_mediator(self.db, self.district, row, request, party, chosen, utcnow())
+        self._case_gauges()
+        return c.CaseReply(case=cases.case_info(self.db, self.district, row.id))
+
+    @command
+    def sign_agreement(self, request: c.SignAgreementRequest) -> c.CaseReply:
+        row = cases.load_case_row(self.db, self.district, request.case_id)
+        if agreements.sign(self.db, self.district, row, request, self.policy, utcnow()):
+            stored = cases.load_case_row(self.db, self.district, row.id)
+            self._concluded(row.id, cases._days(stored.opened_at, stored.concluded_at))
+            self._case_gauges()
+        return c.CaseReply(case=cases.case_info(self.db, self.district, row.id))
+
+    @command
+    def refer_case(self, request: c.ReferCaseRequest) -> c.CaseReply:
+        row = cases.load_case_row(self.db, self.district, request.case_id)
+        agreements.require_referable(row)
+        self._require(row, request.actor, "refer", party=False)
+        to_level = c.CASE_LADDER[c.CASE_LADDER.index(row.level) + 1]
+        above = dict(self._scope_chain(row.level, row.scope_id)[1:])
+        if above.get(request.scope_id) != to_level:
+            raise ValidationFailed.for_field(
+                "scope_id", f"the case goes to the {to_level} above {row.scope_id!r}: one of "
+                            f"{', '.join(k for k, v in above.items() if v == to_level) or 'none known'}",
+                "not_the_next_level")
+        agreements.refer(self.db, self.district, row, request, utcnow())
+        self._case_gauges()
+        return c.CaseReply(case=cases.case_info(self.db, self.district, row.id))
+
+    @command
+    def record_court_application(self, request: c.CourtApplicationRequest) -> c.CaseReply:
+        row = cases.load_case_row(self.db, self.district, request.case_id)
+        self._require(row, request.actor, "record a court application for")
+        agreements.apply_to_court(self.db, self.district, row, request, utcnow())
+        return c.CaseReply(case=cases.case_info(self.db, self.district, row.id))
+
+    @command
+    def record_court_ruling(self, request: c.CourtRulingRequest) -> c.CaseReply:
+        row = cases.load_case_row(self.db, self.district, request.case_id)
+        self._require(row, request.actor, "record a court ruling for")
+        agreements.record_ruling(self.db, self.district, row, request, utcnow())
+        return c.CaseReply(case=cases.case_info(self.db, self.district, row.id))
+
+    def _require(self, row, actor: str, action: str, party: bool = True) -> None:
+        """The record-level rule of the case's operations: a party, the case's mediator, or a community
+        worker whose post covers the case's scope (asked of the registry only when it has to be)."""
+        if party and agreements.party_of(row, actor) is not None:
+            return
+        if actor in agreements.mediators_of(self.db, self.district, row.id):
+            return
+        for scope_id, _level in self._scope_chain(row.level, row.scope_id):
+            roles = self.registry.list(kind="role", role="community_worker", within=scope_id, limit=500).items
+            if any(r.person_id == actor and r.scope_id == scope_id for r in roles):
+                return
+        who = "a party, the case's mediator" if party else "the case's mediator"
+        raise PermissionDenied(f"{actor!r} may not {action} case {row.id!r}: {who} or a community worker of its "
+                               "scope may", {"field": "actor"})
+
+    def _scope_chain(self, level: str, scope_id: str) -> list[tuple[str, str]]:
+        """[(id, level)] from the case's scope up to the district, from the registry."""
+        out = []
+        try:
+            if level == "grid":
+                out.append((scope_id, "grid"))
+                scope_id = self.registry.get(kind="grid", id=scope_id).record.community_id
+            for _ in range(4):
+                if scope_id is None:
+                    break
+                region = self.registry.get(kind="region", id=scope_id).record
+                out.append((region.id, region.level))
+                scope_id = region.parent_id
+        except NotFound:
+            pass  # a scope the registry no longer knows covers nothing above it
+        return out
+
+    def _mediator_role(self, person_id: str) -> tuple[str, str]:
+        """(kind, role id) of a mediator a party chose: a registry person holding a mediator's role today."""
+        for kind in c.MediatorKind.__args__:
+            for role in self.registry.list(kind="role", role=kind, limit=5000).items:
+                if role.person_id == person_id:
+                    return kind, role.id
+        raise ValidationFailed.for_field("person_id", f"{person_id!r} holds no mediator's role in the registry",
+                                         "not_a_mediator")
 
     @command
     def record_performance(self, request: c.RecordPerformanceRequest) -> c.CaseReply:
@@ -179,7 +293,7 @@ class MediationService(RedpropService):
         gauge = self.metrics.gauge("redprop_mediation_cases", "Dispute cases by state and level.", ("state", "level"))
         counts = cases.state_counts(self.db, self.district)
         for state in ("open", "mediating", "settled", "failed", "withdrawn"):
-            for level in ("grid", "community", "subdistrict"):
+            for level in cases.LEVELS:
                 gauge.labels(state, level).set(counts.get((state, level), 0))
 
     # -- deliberation ----------------------------------------------------------------------------

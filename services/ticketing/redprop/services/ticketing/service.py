@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 from redprop import logs
 from redprop.clock import utcnow
 from redprop.contracts import ticketing as c
+from redprop.contracts.mediation import CaseConcluded, CaseOpened
 from redprop.contracts.registry import PersonErased, StructureChanged
 from redprop.db import Database, find_database
 from redprop.errors import NotFound, PermissionDenied
@@ -29,7 +30,7 @@ from redprop.messaging import (
 )
 from redprop.metrics import find_metrics_server
 from redprop.service import RedpropService, choices_of
-from redprop.services.ticketing import erasure, guards, pricing, stats, views
+from redprop.services.ticketing import dispute, erasure, guards, pricing, stats, views
 from redprop.services.ticketing import models as m
 from redprop.services.ticketing.calendarwatch import CalendarWatch
 from redprop.services.ticketing.catalogue import Catalogue
@@ -180,6 +181,12 @@ class TicketingService(RedpropService):
         """A person erased on request (PIPL Art. 47): blank the contact data held about them."""
         if evt.district == self.district:
             erasure.blank_person(self.db, self.district, evt.person_id)
+
+    @event_handler("mediation", CaseOpened, CaseConcluded)
+    def on_mediation_case(self, evt: CaseOpened | CaseConcluded) -> None:
+        """A dispute ticket follows its mediation case (the dispute loop, dispute.py)."""
+        if (outcome := dispute.follow(self._desk(), evt)) is not None:
+            self._settle(outcome)
 
     def _place_of(self, row: TicketRecord):
         return self._place(building_id=row.building_id) if row.building_id else self._place(complex_id=row.complex_id)
