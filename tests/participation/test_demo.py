@@ -1,0 +1,26 @@
+"""The demo's participation story runs through the published contracts on the sample district, and again
+(the same requests within the hour change nothing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from redprop.cli.demo import DemoContext
+from redprop.services.participation.demo import greening_day
+from redprop.services.registry.demo import sample_district
+
+
+def test_greening_day_story(run_suite, capsys):
+    suite = run_suite("registry", "participation")
+    ctx = DemoContext(settings=suite.settings, rpc=suite.rpc, config_file=Path("redprop.yaml"))
+    sample_district(ctx)
+    capsys.readouterr()
+    greening_day(ctx)
+    out = capsys.readouterr().out
+    assert "volunteer turns in Zhuanqiao this year (Beijing time): 4 turns" in out
+    assert "a resident tries to organise one: permission_denied" in out
+    assert "not a party member tries to pledge: permission_denied" in out
+    assert "ten more would overdraw: conflict" in out
+    assert "vanguard" in out and "松江电信" in out
+    greening_day(ctx)  # again: idempotent requests, same totals
+    assert "4 turns" in capsys.readouterr().out
