@@ -146,3 +146,21 @@ def test_expiry_only_where_the_district_configures_it(run_suite, small_district)
     suite = start(run_suite, small_district)
     with pytest.raises(Conflict):
         suite.rpc.participation.expire_points(actor="OPS", year=2020, request_id=rid("expire"))
+
+
+def test_a_ticket_the_resident_rates_earns_points_end_to_end(run_suite, small_district):
+    from redprop.testing.tickets import COMPANY, act, submit
+    from redprop.testing.tickets import RESIDENT as RESIDENT_ACTOR
+
+    suite = run_suite("registry", "ticketing", "participation",
+                      services={"ticketing": {"options": {"sweep_interval": 3600}}})
+    suite.rpc.registry.upsert(records=small_district, request_id=rid("load"))
+    ticket = submit(suite)
+    act(suite, "accept", ticket.id, COMPANY)
+    act(suite, "resolve", ticket.id, COMPANY, summary="已修复")
+    act(suite, "rate", ticket.id, RESIDENT_ACTOR, rating=5)
+    p = suite.rpc.participation
+    wait_for(lambda: p.balance(person_id=RESIDENT).balance > 0, timeout=20)
+    reply = p.balance(person_id=RESIDENT)
+    assert reply.balance == 5 and reply.entries[0].reason == "a ticket confirmed and rated"
+    assert reply.entries[0].source.startswith("ticketing:")
