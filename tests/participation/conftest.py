@@ -34,7 +34,7 @@ def start(run_suite, small_district, backend="sqlite", **options):
                       services={"participation": {"options": options}})
     records = [dict(r, phone="13700000000") if r["kind"] == "person" and r["id"] == SECRETARY else r
                for r in small_district]
-    suite.rpc.registry.upsert(records=records + extra_records(), request_id=rid("load"))
+    suite.rpc.registry.upsert(actor="P-DATA", records=records + extra_records(), request_id=rid("load"))
     return suite
 
 

@@ -12,6 +12,12 @@ from redprop.services.registry.demo import sample_district
 
 def test_greening_day_story(run_suite, capsys):
     suite = run_suite("registry", "participation")
+    # The first data officer appoints themself in the empty registry (the sample brings the rest).
+    suite.rpc.registry.upsert(actor="P-DATA", request_id="demo-test-officer", records=[
+        {"kind": "region", "id": "990001", "level": "district", "name": "测试区"},
+        {"kind": "person", "id": "P-DATA", "name": "数据专员"},
+        {"kind": "role", "id": "R-P-DATA", "person_id": "P-DATA", "role": "data_officer", "scope_id": "990001",
+         "term_start": "2024-01-01"}])
     ctx = DemoContext(settings=suite.settings, rpc=suite.rpc, config_file=Path("redprop.yaml"))
     sample_district(ctx)
     capsys.readouterr()

@@ -131,11 +131,11 @@ def test_expiry_takes_the_oldest_points_once(run_suite, small_district):
     cake = p.add_reward(actor=WORKER, community_id="C1", name="月饼", cost=12, request_id=rid("reward")).reward
     p.redeem(actor=RESIDENT, reward_id=cake.id, request_id=rid("redeem"))  # spends 12 of last year's 30
     with pytest.raises(ValidationFailed) as exc:  # this year's points have not expired yet
-        p.expire_points(actor="OPS", year=year, request_id=rid("expire"))
+        p.expire_points(actor="P-OPS", year=year, request_id=rid("expire"))
     assert [f["field"] for f in exc.value.fields] == ["year"]
     # Points are dated by the service that earned them: last year's 30, less the 12 spent (oldest first).
-    first = p.expire_points(actor="OPS", year=year - 1, request_id=rid("expire"))
-    again = p.expire_points(actor="OPS", year=year - 1, request_id=rid("expire"))
+    first = p.expire_points(actor="P-OPS", year=year - 1, request_id=rid("expire"))
+    again = p.expire_points(actor="P-OPS", year=year - 1, request_id=rid("expire"))
     assert (first.people, first.points) == (1, 18) and again.points == 0
     reply = p.balance(person_id=RESIDENT)
     assert (reply.balance, reply.earned, reply.spent, reply.expired) == (10, 40, 12, 18)
@@ -145,7 +145,7 @@ def test_expiry_takes_the_oldest_points_once(run_suite, small_district):
 def test_expiry_only_where_the_district_configures_it(run_suite, small_district):
     suite = start(run_suite, small_district)
     with pytest.raises(Conflict):
-        suite.rpc.participation.expire_points(actor="OPS", year=2020, request_id=rid("expire"))
+        suite.rpc.participation.expire_points(actor="P-OPS", year=2020, request_id=rid("expire"))
 
 
 def test_a_ticket_the_resident_rates_earns_points_end_to_end(run_suite, small_district):
@@ -154,7 +154,7 @@ def test_a_ticket_the_resident_rates_earns_points_end_to_end(run_suite, small_di
 
     suite = run_suite("registry", "ticketing", "participation",
                       services={"ticketing": {"options": {"sweep_interval": 3600}}})
-    suite.rpc.registry.upsert(records=small_district, request_id=rid("load"))
+    suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id=rid("load"))
     ticket = submit(suite)
     act(suite, "accept", ticket.id, COMPANY)
     act(suite, "resolve", ticket.id, COMPANY, summary="已修复")
