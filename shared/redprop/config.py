@@ -59,6 +59,7 @@ DEFAULT_METRICS_PORTS = {
     "evaluation": 9104,
     "matching": 9105,
     "gateway": 9106,
+    "participation": 9107,
 }
 
 #: The key under which nameko containers carry the typed settings.
