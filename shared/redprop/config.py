@@ -58,6 +58,7 @@ DEFAULT_METRICS_PORTS = {
     "evaluation": 9104,
     "matching": 9105,
     "gateway": 9106,
+    "projects": 9108,
 }
 
 #: The key under which nameko containers carry the typed settings.
