@@ -47,3 +47,22 @@ def test_without_the_ledger_option_ticketing_records_the_fund_use_alone(run_suit
     done = act(suite, "resolve", ticket.id, COMPANY, summary="更换密封条", funding_source="emergency_repair_fund",
                items=[{"code": "SEAL", "quantity": "1"}])
     assert done.status == "resolved"
+
+
+def test_with_the_ledger_down_the_resolve_is_unavailable_and_nothing_is_written(run_suite, district_records):
+    from redprop.errors import Unavailable
+
+    suite = start(run_suite, district_records, "ticketing", messaging={"rpc_timeout": 2},
+                  services={"ticketing": {"options": {"fund_ledger": "projects"}}})
+    suite.rpc.ticketing.set_price_list(request_id=rid(), items=[
+        {"code": "SEAL", "name": "防水密封", "unit": "m", "price": "35.50"}])
+    ticket = submit(suite)
+    with pytest.raises(Unavailable):
+        act(suite, "resolve", ticket.id, COMPANY, summary="更换密封条", funding_source="emergency_repair_fund",
+            items=[{"code": "SEAL", "quantity": "1"}])
+    after = suite.rpc.ticketing.get(ticket_id=ticket.id).ticket
+    assert after.status == "dispatched" and after.cost is None
+    assert suite.rpc.ticketing.fund_usage(complex_id="X1").total == 0
+    # Paid by the company, a resolve needs no ledger.
+    assert act(suite, "resolve", ticket.id, COMPANY, summary="更换密封条",
+               items=[{"code": "SEAL", "quantity": "1"}]).status == "resolved"

@@ -388,6 +388,8 @@ class ProjectsService(RedpropService):
             if progress:
                 self.db.execute(m.projects.update().where(m.projects.c.district == self.district,
                                                           m.projects.c.id == project.id).values(progress=progress))
+        for project, _ in parsed:
+            self._changed(self._project_reply(project.id), "imported")
         self.metrics.counter("redprop_projects_imported", "Projects created by CSV import.").inc(len(parsed))
         return c.ImportReply(applied=True, created=[p.id for p, _ in parsed], problems=[])
 

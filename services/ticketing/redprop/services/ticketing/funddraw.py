@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from nameko.exceptions import UnknownService
+
 from redprop.contracts import ticketing as c
+from redprop.errors import Unavailable
 from redprop.services.ticketing.views import TicketRecord
 
 
@@ -26,6 +29,10 @@ def draw_for_resolution(projects, ledger: str, row: TicketRecord, request: c.Res
         return
     fen = int((Decimal(row.cost) * 100).to_integral_value())
     actor = request.actor.person_id or request.actor.id
-    projects.draw_for_ticket(request_id=draw_request_id(row), ticket_id=row.id, complex_id=row.complex_id,
-                             amount=fen, purpose=f"ticket {row.id} ({row.category}): {request.summary[:200]}",
-                             actor=actor)
+    try:
+        projects.draw_for_ticket(request_id=draw_request_id(row), ticket_id=row.id, complex_id=row.complex_id,
+                                 amount=fen, purpose=f"ticket {row.id} ({row.category}): {request.summary[:200]}",
+                                 actor=actor)
+    except UnknownService:  # a command's target not running: the resolve waits for the ledger, unrecorded
+        raise Unavailable("the emergency fund's ledger (the projects service) is not running; the resolve is not "
+                          "recorded, try again", {"field": "funding_source", "service": "projects"}) from None
