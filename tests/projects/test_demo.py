@@ -25,7 +25,7 @@ def test_the_demo_tells_the_programme_and_the_emergency_fund_running_out(make_se
             step(ctx)
         out = capsys.readouterr().out
         assert "三年行动计划 2022-2024" in out and "before its hearing is refused" in out
-        assert "-> closed" in out and "awaiting community and subdistrict" in out and "refused" in out
+        assert "-> closed; spent 1,186,000.00 of 1,200,000.00 yuan" in out and "awaiting community and subdistrict" in out and "refused" in out
         ledger = suite.rpc.projects.ledger(fund_id="EM-ZQ-EC").movements
         assert [m.status for m in ledger if m.kind == "draw"] == ["paid", "paid"]  # the third could not be paid
         assert suite.rpc.projects.get_fund(fund_id="EM-ZQ-EC").fund.balance == 600_000 - 49_300 - 518_000

@@ -139,8 +139,10 @@ def _hearing_to_evaluation(ctx) -> None:
     meeting("hearing", now - timedelta(minutes=5), "事前听证：居民同意方案", "hearing")
     rpc.projects.set_status(request_id="demo-zq-quality-start", project_id="ZQ-QUALITY", status="in_progress",
                             actor=CW)
-    rpc.projects.draw(request_id="demo-zq-quality-draw", fund_id=f"Q-{cx}", amount=118_600_000,
-                      serves={"kind": "project", "id": "ZQ-QUALITY"}, purpose="施工款", actor=CW)
+    held = rpc.projects.draw(request_id="demo-zq-quality-draw", fund_id=f"Q-{cx}", amount=118_600_000,
+                             serves={"kind": "project", "id": "ZQ-QUALITY"}, purpose="施工款", actor=CW).movement
+    rpc.projects.approve_draw(request_id="demo-zq-quality-ok-c", movement_id=held.id, level="community", actor=CW)
+    rpc.projects.approve_draw(request_id="demo-zq-quality-ok-s", movement_id=held.id, level="subdistrict", actor=SO)
     rpc.projects.record_progress(request_id="demo-zq-quality-done", project_id="ZQ-QUALITY", percent=100,
                                  note="文化墙完工", actor=CW)
     rpc.projects.set_status(request_id="demo-zq-quality-completed", project_id="ZQ-QUALITY", status="completed",
@@ -152,7 +154,7 @@ def _hearing_to_evaluation(ctx) -> None:
     p = rpc.projects.set_status(request_id="demo-zq-quality-close", project_id="ZQ-QUALITY", status="closed",
                                 actor=CW).project
     ctx.say(f"Hearing recorded in mediation -> work -> post-evaluation -> {p.status}; "
-            f"spent {yuan(p.spent)} of {yuan(p.budget)} yuan; timeline: {' -> '.join(e.change for e in p.timeline)}")
+            f"spent {yuan(p.spent)} of {yuan(p.budget)} yuan (the draw approved by the community and the town); timeline: {' -> '.join(e.change for e in p.timeline)}")
 
 
 def _leaks_until_empty(ctx) -> None:
