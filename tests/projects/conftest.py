@@ -44,8 +44,9 @@ def start(run_suite, records, *services, backend="sqlite", **overrides):
 
 
 @pytest.fixture
-def projects(run_suite, district_records):
-    return start(run_suite, district_records, "projects")
+def projects(run_suite, district_records, backend):
+    """Registry and projects on each backend (SQLite and PostgreSQL)."""
+    return start(run_suite, district_records, "projects", backend=backend)
 
 
 def fund(rpc, fund_id="F-EM-X1", kind="emergency_repair", scope="X1", amount=0, actor="DO1"):
