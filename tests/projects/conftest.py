@@ -39,7 +39,7 @@ def district_records(small_district) -> list[dict]:
 
 def start(run_suite, records, *services, backend="sqlite", **overrides):
     suite = run_suite("registry", *services, backend=backend, **overrides)
-    assert suite.rpc.registry.upsert(records=records, request_id="load-district-1").applied
+    assert suite.rpc.registry.upsert(actor="P-DATA", records=records, request_id="load-district-1").applied
     return suite
 
 

@@ -11,7 +11,12 @@ from redprop.contracts.ticketing import Actor
 from redprop.errors import Conflict
 
 DO, SO, CW = "demo-district-officer", "demo-town-officer", "demo-zq-worker"
+#: The sample district has no data officer; the first upsert may appoint its own actor as one.
+DATA = "demo-data-officer"
 OFFICIALS = [
+    {"kind": "person", "id": DATA, "name": "区数据专员"},
+    {"kind": "role", "id": f"{DATA}-role", "person_id": DATA, "role": "data_officer", "scope_id": "990001",
+     "term_start": "2022-01-01"},
     {"kind": "person", "id": DO, "name": "区房管科 王科长"},
     {"kind": "person", "id": SO, "name": "洞泾镇 李副镇长"},
     {"kind": "person", "id": CW, "name": "砖桥居民区社工 陈"},
@@ -41,7 +46,7 @@ def configure(settings: Settings) -> Settings:
 def emergency_funds(ctx) -> None:
     rpc = ctx.rpc
     ctx.section("Projects: the emergency repair funds for common parts (公共部位应急维修资金)")
-    rpc.registry.upsert(records=OFFICIALS, request_id="demo-projects-officials")
+    rpc.registry.upsert(actor=DATA, records=OFFICIALS, request_id="demo-projects-officials")
     rows = []
     for n, cx in enumerate(ZQ):
         fid = f"EM-{cx}"
@@ -164,11 +169,14 @@ def _leaks_until_empty(ctx) -> None:
     resident = rpc.registry.list(kind="household", within=building, limit=1).items[0].owner_ids[0]
     ctx.say(f"Leak repairs in {cx} paid from its emergency fund ({yuan(rpc.projects.get_fund(fund_id=fid).fund.balance)}"
             " yuan):")
+    # Public money: the person resolving for the company is named (the company's manager here).
+    staff = next(r.person_id for r in rpc.registry.list(kind="role", role="company_manager", limit=5000).items
+                 if r.organisation_id == "ZQ-PROP")
     repairs = ((6, 1, 2), (120, 3, 7), (6, 1, 2))
     for n, (seal, pipe, hours) in enumerate(repairs):
         t = rpc.ticketing.submit(request_id=f"demo-proj-leak-{n}", resident_id=resident, category="leak",
                                  building_id=building, description=f"{n + 1}号单元楼道漏水 stairwell leak {n}").ticket
-        company = Actor(kind="handler", handler_kind=t.handler.kind, id=t.handler.id)
+        company = Actor(kind="handler", handler_kind=t.handler.kind, id=t.handler.id, person_id=staff)
         rpc.ticketing.accept(request_id=f"demo-proj-leak-accept-{n}", ticket_id=t.id, actor=company)
         items = [{"code": "SEAL-M", "quantity": str(seal)}, {"code": "PIPE", "quantity": str(pipe)},
                  {"code": "LABOUR-H", "quantity": str(hours)}]

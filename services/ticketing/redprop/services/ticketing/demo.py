@@ -45,7 +45,10 @@ def three_order_service(ctx) -> None:
             f"{dup.possible_duplicate_of}, and the neighbour follows the original instead")
     rpc.ticketing.follow(request_id="demo-leak-2-follow", ticket_id=dup.ticket.id,
                          actor=Actor(kind="resident", id=neighbour), original_id=t.id)
-    company = Actor(kind="handler", handler_kind=t.handler.kind, id=t.handler.id)
+    # The company's manager resolves for it: a repair paid from the emergency fund names its person (projects).
+    manager = next((r.person_id for r in rpc.registry.list(kind="role", role="company_manager", limit=5000).items
+                    if r.organisation_id == t.handler.id), None)
+    company = Actor(kind="handler", handler_kind=t.handler.kind, id=t.handler.id, person_id=manager)
     rpc.ticketing.accept(request_id="demo-leak-1-accept", ticket_id=t.id, actor=company, note="24小时驻点，马上到")
     done = rpc.ticketing.resolve(request_id="demo-leak-1-resolve", ticket_id=t.id, actor=company,
                                  summary="屋面接缝重新密封，更换一段水管", funding_source="emergency_repair_fund",

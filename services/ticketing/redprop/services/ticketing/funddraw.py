@@ -15,7 +15,7 @@ from decimal import Decimal
 from nameko.exceptions import UnknownService
 
 from redprop.contracts import ticketing as c
-from redprop.errors import Unavailable
+from redprop.errors import Unavailable, ValidationFailed
 from redprop.services.ticketing.views import TicketRecord
 
 
@@ -27,8 +27,12 @@ def draw_for_resolution(projects, ledger: str, row: TicketRecord, request: c.Res
     """Draw the repair's cost from the complex's emergency fund, or raise the ledger's refusal."""
     if ledger != "projects" or request.funding_source != "emergency_repair_fund" or not row.cost:
         return
+    if request.actor.person_id is None:
+        # Public money: the ledger names the person who answers for the repair, not only their unit.
+        raise ValidationFailed.for_field("actor.person_id", "a repair paid from the emergency repair fund names the "
+                                         "person resolving it", "missing")
     fen = int((Decimal(row.cost) * 100).to_integral_value())
-    actor = request.actor.person_id or request.actor.id
+    actor = request.actor.person_id
     try:
         projects.draw_for_ticket(request_id=draw_request_id(row), ticket_id=row.id, complex_id=row.complex_id,
                                  amount=fen, purpose=f"ticket {row.id} ({row.category}): {request.summary[:200]}",
