@@ -60,6 +60,7 @@ DEFAULT_METRICS_PORTS = {
     "matching": 9105,
     "gateway": 9106,
     "participation": 9107,
+    "projects": 9108,
 }
 
 #: The key under which nameko containers carry the typed settings.

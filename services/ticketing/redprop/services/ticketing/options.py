@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import (
     BaseModel,
@@ -69,6 +70,9 @@ class TicketingOptions(BaseModel):
     #: Where the webhook notifier posts (plugins: {"ticketing.notifiers": ["log", "webhook"]}).
     webhook_url: HttpUrl | None = None
     webhook_timeout: float = Field(default=3.0, gt=0, le=30)
+    #: ``projects``: a resolution paid from the emergency repair fund draws from the projects service's
+    #: ledger and is refused when the fund cannot pay (funddraw.py). ``none``: the fund use is only recorded.
+    fund_ledger: Literal["none", "projects"] = "none"
 
     _notice: HolidayNotice | None = PrivateAttr(default=None)
 

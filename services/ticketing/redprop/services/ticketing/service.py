@@ -30,7 +30,7 @@ from redprop.messaging import (
 )
 from redprop.metrics import find_metrics_server
 from redprop.service import RedpropService, choices_of
-from redprop.services.ticketing import dispute, erasure, guards, pricing, stats, views
+from redprop.services.ticketing import dispute, erasure, funddraw, guards, pricing, stats, views
 from redprop.services.ticketing import models as m
 from redprop.services.ticketing.calendarwatch import CalendarWatch
 from redprop.services.ticketing.catalogue import Catalogue
@@ -126,6 +126,7 @@ class TicketingService(RedpropService):
     db = Database(m.metadata, migrations=MIGRATIONS)
     events = EventOutbox()
     registry = ServiceRpc("registry")
+    projects = ServiceRpc("projects")  # the emergency fund's ledger (options.fund_ledger: projects)
     categories = CatalogueProvider()
     notify_after_commit = Notices()
     calendar_watch = CalendarWatchProvider()
@@ -278,7 +279,12 @@ class TicketingService(RedpropService):
 
     @command
     def resolve(self, request: c.ResolveRequest) -> c.TicketReply:
-        return self._transition(request, lambda d, r: d.resolve(r, request))
+        def step(desk, row):
+            outcome = desk.resolve(row, request)
+            funddraw.draw_for_resolution(self.projects, self.options.fund_ledger, row, request)  # before the commit
+            return outcome
+
+        return self._transition(request, step)
 
     # -- the resident's and workers' side --------------------------------------------------------
 
