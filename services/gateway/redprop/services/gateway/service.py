@@ -32,6 +32,8 @@ from redprop.services.gateway.bodies import (
 from redprop.services.gateway.http import BadRequest, formatted, json_response, route
 from redprop.services.gateway.openapi import openapi_document
 from redprop.services.gateway.options import GatewayOptions
+from redprop.services.gateway.webapp import WebAppRoutes
+from redprop.services.gateway.workbench import WorkbenchRoutes
 
 READY_TIMEOUT = 2.0  # seconds a readiness probe waits for each service
 LIST_PAGE = 500
@@ -47,7 +49,7 @@ MEDIATION_OPS = mediation_c.CONTRACT.operations
 EVALUATION_OPS = evaluation_c.CONTRACT.operations
 
 
-class GatewayService(RedpropService):
+class GatewayService(WorkbenchRoutes, WebAppRoutes, RedpropService):
     name = "gateway"
     contract = None  # HTTP only: it offers no RPC operations and publishes no events
     options_model = GatewayOptions
