@@ -14,7 +14,7 @@ from redprop.contracts import ticketing as ticketing_c
 from redprop.errors import NotFound, PermissionDenied, RedpropError, ValidationFailed
 from redprop.messaging import ServiceRpc
 from redprop.service import RedpropService
-from redprop.services.gateway import addresses, open311
+from redprop.services.gateway import addresses, open311, webapp, workbench
 from redprop.services.gateway.auth import Principal, may_see_ticket, reporter_fields, ticket_filters
 from redprop.services.gateway.bodies import (
     TICKET_ACTIONS,
@@ -32,8 +32,6 @@ from redprop.services.gateway.bodies import (
 from redprop.services.gateway.http import BadRequest, formatted, json_response, route
 from redprop.services.gateway.openapi import openapi_document
 from redprop.services.gateway.options import GatewayOptions
-from redprop.services.gateway.webapp import WebAppRoutes
-from redprop.services.gateway.workbench import WorkbenchRoutes
 
 READY_TIMEOUT = 2.0  # seconds a readiness probe waits for each service
 LIST_PAGE = 500
@@ -49,7 +47,7 @@ MEDIATION_OPS = mediation_c.CONTRACT.operations
 EVALUATION_OPS = evaluation_c.CONTRACT.operations
 
 
-class GatewayService(WorkbenchRoutes, WebAppRoutes, RedpropService):
+class GatewayService(RedpropService):
     name = "gateway"
     contract = None  # HTTP only: it offers no RPC operations and publishes no events
     options_model = GatewayOptions
@@ -321,3 +319,5 @@ def _action_entrypoint(action: str, permission: str, body, summary: str):
 for _action, (_permission, _body, _summary) in TICKET_ACTIONS.items():
     setattr(GatewayService, f"ticket_{_action}", _action_entrypoint(_action, _permission, _body, _summary))
 
+workbench.install(GatewayService)  # the workbench's reads, after the routes above in the OpenAPI document
+webapp.install(GatewayService)  # its files at /app/

@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+from eventlet.event import Event
+from nameko.web.handlers import HttpRequestHandler
+from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from redprop.services.gateway.http import Route, RouteSpec, json_response
+from redprop.services.gateway.http import GatewayWebServer, error_response, json_response
 
 #: Where ``make web`` writes the build; REDPROP_WEB_DIST overrides it (an image copies it elsewhere).
 DEFAULT_DIST = Path(__file__).resolve().parents[5] / "web" / "dist"
 IMMUTABLE = "public, max-age=31536000, immutable"   # hashed file names: a new build has new names
 REVALIDATE = "no-cache"                             # index.html and unhashed files: always ask
+
+# The app runs only its own scripts (no inline script, no other origin, no framing); Element Plus sets
+# inline styles, hence 'unsafe-inline' for styles alone.
+CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; "
+       "object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
 
 # The types a build holds, whatever the host's mime.types says.
 TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".html": "text/html",
@@ -32,14 +40,6 @@ def dist_dir() -> Path:
     return Path(os.environ.get("REDPROP_WEB_DIST") or DEFAULT_DIST)
 
 
-@dataclass
-class AssetSpec(RouteSpec):
-    """A route whose ``{path}`` takes the rest of the URL, slashes included."""
-
-    def werkzeug_rule(self) -> str:
-        return self.path.replace("{path}", "<path:path>")
-
-
 def _file(path: Path, cache: str) -> Response:
     kind = TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if kind.startswith("text/") or kind in ("application/json", "image/svg+xml"):
@@ -47,6 +47,8 @@ def _file(path: Path, cache: str) -> Response:
     response = Response(path.read_bytes(), 200, content_type=kind)
     response.headers["Cache-Control"] = cache
     response.headers["X-Content-Type-Options"] = "nosniff"
+    if path.suffix == ".html":
+        response.headers["Content-Security-Policy"] = CSP
     return response
 
 
@@ -64,32 +66,47 @@ def serve(path: str) -> Response:
     if path.startswith("assets/"):  # a missing bundle is a 404, not the shell (a stale tab would loop)
         return json_response({"error": {"status": 404, "code": "route_not_found",
                                         "message": f"no such asset: /app/{path}", "details": {}}}, 404)
-    response = _file(index, REVALIDATE)
-    # The shell only runs the app's own scripts: no inline script, no other origin.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-        "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
-    return response
+    return _file(index, REVALIDATE)
 
 
-def _asset_route(path: str, operation_id: str, summary: str):
-    spec = AssetSpec(method="GET", path=path, operation_id=operation_id, summary=summary, tags=("workbench",))
-    return Route.decorator(spec)
+class AssetRoute(HttpRequestHandler):
+    """A GET of the app's files on the gateway's own server. Not a Route: these are files, not the API,
+    so they are neither in the OpenAPI document nor behind a key."""
+
+    server = GatewayWebServer()
+
+    def get_url_rule(self):
+        return Rule(self.url, methods=["GET"])
+
+    def handle_request(self, request):
+        request.shallow = False
+        try:
+            event = Event()
+            self.container.spawn_worker(self, (request,), dict(request.path_values), context_data={},
+                                        handle_result=partial(self.handle_result, event))
+            return event.wait()
+        except Exception as exc:  # noqa: BLE001 - answered in the gateway's error format
+            return error_response(exc)
 
 
 class WebAppRoutes:
-    """Mixed into GatewayService: the workbench's files."""
+    """Installed on GatewayService: the workbench's files at /app/ (and /app redirects there)."""
 
-    @_asset_route("/app/", "workbenchApp", "The workbench web app (its index.html).")
-    def webapp_index(self, request, principal):
+    @AssetRoute.decorator("GET", "/app")
+    def webapp_redirect(self, request):
+        return Response("", 308, headers={"Location": "/app/"})
+
+    @AssetRoute.decorator("GET", "/app/")
+    def webapp_index(self, request):
         return serve("")
 
-    @_asset_route("/app/{path}", "workbenchAsset",
-                  "A file of the workbench's build, or index.html for a screen's path.")
-    def webapp_asset(self, request, principal, path):
+    @AssetRoute.decorator("GET", "/app/<path:path>")
+    def webapp_asset(self, request, path):
         return serve(path)
 
-    @Route.decorator(RouteSpec(method="GET", path="/app", operation_id="workbenchRedirect",
-                               summary="Redirects to /app/.", tags=("workbench",), status=308))
-    def webapp_redirect(self, request, principal):
-        return Response("", 308, headers={"Location": "/app/"})
+
+def install(service_cls: type) -> None:
+    """Add these entrypoints to the gateway's class (after its own, as the ticket actions are)."""
+    for name, member in vars(WebAppRoutes).items():
+        if callable(member) and not name.startswith("_"):
+            setattr(service_cls, name, member)

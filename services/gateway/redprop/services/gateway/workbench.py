@@ -46,7 +46,7 @@ def _workers_only(principal: Principal, what: str) -> None:
 
 
 class WorkbenchRoutes:
-    """Mixed into GatewayService: the workbench's reads."""
+    """Installed on GatewayService: the workbench's reads."""
 
     @route("GET", "/api/v1/places", "listPlaces", tags=("places",), operation=registry_c.CONTRACT.operations["list"],
            permission="places.read", query=PlacesQuery, reply=registry_c.ListReply)
@@ -92,3 +92,10 @@ class WorkbenchRoutes:
         _workers_only(principal, "the star-rating queue")
         query = read_query(request, RatingsQuery).model_dump(exclude_unset=True)
         return json_response(_dump(self.evaluation.list_ratings(**query)))
+
+
+def install(service_cls: type) -> None:
+    """Add these entrypoints to the gateway's class (after its own, as the ticket actions are)."""
+    for name, member in vars(WorkbenchRoutes).items():
+        if callable(member) and not name.startswith("_"):
+            setattr(service_cls, name, member)

@@ -1,0 +1,48 @@
+"""Fixtures for the workbench's browser tests: the suite behind a gateway that serves the built app."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from redprop.services.gateway.webapp import dist_dir
+from tests.gateway.conftest import Gateway, gateway, key_of, start_gateway  # noqa: F401 - gateway: a fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("REDPROP_CHROMIUM", "/usr/bin/chromium")
+#: Screenshots of the main screens, for a reviewer to look at (kept after the run).
+SHOTS = ROOT / "var" / "screenshots"
+
+
+def _require_tools() -> None:
+    # Missing tools are a failure with the command that fixes it, never a skip.
+    if not (dist_dir() / "index.html").is_file():
+        pytest.fail(f"the workbench is not built in {dist_dir()}: run `make web`")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (scripts/ensure-browser.sh)")
+    if shutil.which("node") is None:
+        pytest.fail("node is missing: the browser tests run playwright-core on Node")
+
+
+@pytest.fixture
+def workbench(run_suite, small_district) -> Gateway:
+    _require_tools()
+    return start_gateway(run_suite, small_district)
+
+
+def browse(target: Gateway, *scenarios: str, **env: str) -> str:
+    """Run scenarios of e2e.mjs against ``target``; their output, or a failure showing it."""
+    keys = {"resident": key_of("resident"), "grid_worker": key_of("grid_worker"),
+            "resident_other": "test-key-resident-P3"}
+    environ = {**os.environ, "WORKBENCH_URL": target.base_url, "WORKBENCH_KEYS": json.dumps(keys),
+               "SHOTS": str(SHOTS), "CHROMIUM": CHROMIUM, **env}
+    done = subprocess.run(["node", str(ROOT / "tests" / "web" / "e2e.mjs"), *scenarios], env=environ,
+                          capture_output=True, text=True, timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and "e2e: done" in done.stdout, output
+    return output
