@@ -6,12 +6,14 @@ import json
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
 
 from redprop.services.gateway.webapp import dist_dir
-from tests.gateway.conftest import Gateway, gateway, key_of, start_gateway  # noqa: F401 - gateway: a fixture
+from redprop.testing.pytest_plugin import free_port
+from tests.gateway.conftest import Gateway, api_keys, gateway, key_of  # noqa: F401 - gateway: a fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("REDPROP_CHROMIUM", "/usr/bin/chromium")
@@ -31,8 +33,16 @@ def _require_tools() -> None:
 
 @pytest.fixture
 def workbench(run_suite, small_district) -> Gateway:
+    """As tests/gateway's, but ticketing waits for a worker to dispatch (auto_dispatch off), as a hub
+    that looks at each request first does: the inbox then has something to dispatch."""
     _require_tools()
-    return start_gateway(run_suite, small_district)
+    port = free_port()
+    options = {"http_host": "127.0.0.1", "http_port": port, "api_keys": api_keys()}
+    suite = run_suite("registry", "ticketing", "gateway",
+                      services={"gateway": {"options": options},
+                                "ticketing": {"options": {"sweep_interval": 3600, "auto_dispatch": False}}})
+    suite.rpc.registry.upsert(records=small_district, request_id=f"load-{uuid.uuid4().hex[:8]}")
+    return Gateway(base_url=f"http://127.0.0.1:{port}", suite=suite)
 
 
 def browse(target: Gateway, *scenarios: str, **env: str) -> str:

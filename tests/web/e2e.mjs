@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const require = createRequire(path.join(here, '..', '..', 'web', 'package.json'))
-const { chromium } = require('playwright-core')
+const { chromium, selectors } = require('playwright-core')
+selectors.setTestIdAttribute('data-test') // the app marks what tests find with data-test
 
 const base = process.env.WORKBENCH_URL
 const keys = JSON.parse(process.env.WORKBENCH_KEYS)
@@ -24,14 +25,18 @@ function check(ok, message) {
   console.log('ok: ' + message)
 }
 
+// Element Plus puts a text field's attributes on its <input> or <textarea> itself.
+const field = (page, id) =>
+  page.locator(`input[data-test="${id}"], textarea[data-test="${id}"], [data-test="${id}"] input, [data-test="${id}"] textarea`).first()
+
 async function login(page, role) {
   await page.goto(base + '/app/login')
   if (keys.accounts?.[role]) {
-    await page.getByTestId('username').locator('input').fill(keys.accounts[role].username)
-    await page.getByTestId('password').locator('input').fill(keys.accounts[role].password)
+    await field(page, 'username').fill(keys.accounts[role].username)
+    await field(page, 'password').fill(keys.accounts[role].password)
   } else {
     await page.getByTestId('login-mode').click()
-    await page.getByTestId('apikey').locator('input').fill(keys[role])
+    await field(page, 'apikey').fill(keys[role])
   }
   await page.getByTestId('login-submit').click()
 }
@@ -48,11 +53,12 @@ const scenarios = {
     await login(page, 'resident')
     await page.waitForURL('**/app/m')
     await page.getByTestId('r-submit').click()  // empty: each missing field is named, nothing sent
-    check(await page.getByText('请填写问题类别').isVisible(), 'an empty form names the category')
+    await page.getByText('请填写问题类别').waitFor()
+    check(true, 'an empty form names the category')
     await pick(page, 'r-category', '漏水')
     await pick(page, 'r-complex', '老街小区')
     await pick(page, 'r-building', '1号楼')
-    await page.getByTestId('r-description').locator('textarea').fill('楼道顶棚漏水，墙面发霉')
+    await field(page, 'r-description').fill('楼道顶棚漏水，墙面发霉')
     await page.screenshot({ path: path.join(shots, 'resident-report.png'), fullPage: true })
     await page.getByTestId('r-submit').click()
     const card = page.locator('[data-test^="mine-"]', { hasText: '楼道顶棚漏水' })
@@ -76,7 +82,7 @@ const scenarios = {
     check(await page.locator('[data-sla]').count() > 0, 'the inbox shows SLA states')
     await page.screenshot({ path: path.join(shots, 'worker-inbox.png'), fullPage: true })
     await page.getByTestId('dispatch-' + ticketId).click()
-    await page.getByTestId('handler-id').locator('input').fill('CO1')
+    await field(page, 'handler-id').fill('CO1')
     await page.getByTestId('action-submit').click()
     await page.getByTestId('status-' + ticketId).filter({ hasText: '已派单' }).waitFor()
     check(true, 'the ticket is dispatched')
@@ -109,6 +115,7 @@ const scenarios = {
   async rate(browser) {
     const page = await (await browser.newContext({ ...PHONE, locale: 'zh-CN' })).newPage()
     await login(page, 'resident')
+    await page.waitForURL('**/app/m')
     await page.goto(base + '/app/m/tickets/' + ticketId)
     await page.getByTestId('act-rate').click()
     await page.getByTestId('rating').locator('.el-rate__item').nth(4).click()
@@ -124,7 +131,18 @@ const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? 
 try {
   for (const name of process.argv.slice(2)) {
     console.log('scenario: ' + name)
-    await scenarios[name](browser)
+    try {
+      await scenarios[name](browser)
+    } catch (error) {
+      // What the page showed when it failed, for whoever reads the test's output.
+      for (const context of browser.contexts()) {
+        for (const [i, page] of context.pages().entries()) {
+          await page.screenshot({ path: path.join(shots, `failed-${name}-${i}.png`), fullPage: true }).catch(() => {})
+          console.log(`page ${page.url()}:\n` + (await page.locator('body').innerText().catch(() => '')).slice(0, 2000))
+        }
+      }
+      throw error
+    }
   }
   console.log('e2e: done')
 } finally {
