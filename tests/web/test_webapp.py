@@ -65,8 +65,10 @@ def test_the_monthly_summary_is_for_workers(gateway):
     summary = gateway.call("GET", f"/api/v1/monthly-summary?complex_id=X1&month={month}", "grid_worker")
     assert summary.status_code == 200, summary.text
     assert summary.json()["received"] == 1
-    bad = gateway.call("GET", "/api/v1/monthly-summary?complex_id=X1&month=2026-13", "grid_worker")
-    assert bad.status_code == 422 and bad.json()["error"]["details"]["fields"][0]["field"] == "month"
+    for month_ in ("2026-13", "0000-01", "1999-12", "2100-01"):  # year 0 once crashed ticketing's summary
+        bad = gateway.call("GET", f"/api/v1/monthly-summary?complex_id=X1&month={month_}", "grid_worker")
+        assert bad.status_code == 422 and bad.json()["error"]["details"]["fields"][0]["field"] == "month", month_
+    assert gateway.call("GET", "/api/v1/monthly-summary?complex_id=X1&month=2099-12", "grid_worker").status_code == 200
     refused = gateway.call("GET", f"/api/v1/monthly-summary?complex_id=X1&month={month}", "resident")
     assert refused.status_code == 403
 

@@ -22,7 +22,11 @@ from redprop.services.gateway.auth import WORKERS, Principal
 from redprop.services.gateway.bodies import PageQuery, QueryModel, derive, read_query
 from redprop.services.gateway.http import json_response, route
 
-MonthlySummaryQuery = derive("MonthlySummaryQuery", ticketing_c.MonthlySummaryRequest, base=QueryModel)
+# Years 2000-2099 only (as fund_usage's year): ticketing's contract admits 0000-01, which its summary
+# cannot compute (year 0 is out of range, a 500), so the gateway answers such a month 422 itself.
+MonthlySummaryQuery = derive(
+    "MonthlySummaryQuery", ticketing_c.MonthlySummaryRequest, base=QueryModel,
+    month=(str, Field(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM, a month of 2000-2099")))
 CasesQuery = derive("CasesQuery", mediation_c.ListCasesRequest, base=QueryModel)
 RatingsQuery = derive("RatingsQuery", evaluation_c.ListRatingsRequest, base=QueryModel)
 StatsQuery = derive("StatsQuery", ticketing_c.StatsRequest, base=QueryModel)
