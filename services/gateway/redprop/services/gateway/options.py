@@ -73,6 +73,31 @@ class HttpLimits(BaseModel):
     request_timeout: float = Field(default=10, gt=0, le=3600)
 
 
+class SessionOptions(BaseModel):
+    """People's login sessions (``POST /api/v1/session``): the ``redprop_session`` cookie."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Seconds a session lasts at most from login.
+    max_age: int = Field(default=12 * 3600, ge=60, le=30 * 86400)
+    #: Seconds without a request after which a session ends.
+    idle_timeout: int = Field(default=30 * 60, ge=30, le=86400)
+    #: The cookie is sent over HTTPS only. None: when ``public_url`` is https.
+    secure_cookie: bool | None = None
+
+
+class LoginLimits(BaseModel):
+    """Password guessing: failed logins allowed per username and per client address, in a window.
+    Counted in each gateway replica's memory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    per_username: int = Field(default=5, ge=1, le=1000)
+    per_address: int = Field(default=20, ge=1, le=100_000)
+    #: Seconds the failures are counted over (and the longest Retry-After).
+    window: int = Field(default=300, ge=1, le=86400)
+
+
 class GatewayOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -83,7 +108,16 @@ class GatewayOptions(BaseModel):
     #: chooses. None: http://<http_host>:<http_port> (127.0.0.1 for a wildcard host), for local use.
     public_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")] | None = None
     http: HttpLimits = Field(default_factory=HttpLimits)
+    #: Keys configured here work as they are (the seed and migration path); keys made with
+    #: ``redprop gateway keys add`` live in the gateway's database, with expiry and revocation.
     api_keys: list[ApiKey] = Field(default_factory=list)
+    sessions: SessionOptions = Field(default_factory=SessionOptions)
+    login_limits: LoginLimits = Field(default_factory=LoginLimits)
+    #: Seconds the gateway keeps what it looked up about a key or a person (the registry's roles, a
+    #: key's revocation): a revoked key stops working within this time, without a restart.
+    auth_cache_ttl: float = Field(default=5.0, ge=0, le=300)
+    #: Seconds the registry's roles are kept (a new or ended post shows in a session within this time).
+    roles_cache_ttl: float = Field(default=30.0, ge=0, le=3600)
     open311: Open311Options = Field(default_factory=Open311Options)
 
     @model_validator(mode="after")
@@ -92,6 +126,11 @@ class GatewayOptions(BaseModel):
         if len(set(hashes)) != len(hashes):
             raise ValueError("the same key hash is configured twice")
         return self
+
+    def secure_cookie(self) -> bool:
+        if self.sessions.secure_cookie is not None:
+            return self.sessions.secure_cookie
+        return bool(self.public_url and self.public_url.startswith("https://"))
 
     def base_url(self) -> str:
         if self.public_url:
