@@ -109,7 +109,8 @@ class GatewayService(RedpropService):
            permission="me")
     def me(self, request, principal: Principal):
         return json_response({"name": principal.name, "role": principal.role, "district": principal.district,
-                              "subject": principal.subject, "actor": principal.actor()})
+                              "subject": principal.subject, "person_id": principal.person_id,
+                              "via": principal.via, "actor": principal.actor()})
 
     # -- REST: login sessions -----------------------------------------------------------------------
 
