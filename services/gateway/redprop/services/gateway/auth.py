@@ -28,6 +28,7 @@ from redprop.service import choices_of
 from redprop.services.gateway import keys as stored_keys
 from redprop.services.gateway import people, sessions
 from redprop.services.gateway.keys import hash_key
+from redprop.services.gateway.oidc import OidcVerifier
 from redprop.services.gateway.options import ROLES, GatewayOptions
 from redprop.services.gateway.ratelimit import FailureCounter
 
@@ -149,11 +150,7 @@ class Gatekeeper(DependencyProvider):
         self.key_rows = _Memo(self.options.auth_cache_ttl)
         self.posts = _Memo(self.options.roles_cache_ttl, size=1)
         self.names = _Memo(self.options.roles_cache_ttl)
-        self.oidc = None
-        if getattr(self.options, "oidc", None) is not None:
-            from redprop.services.gateway.oidc import OidcVerifier
-
-            self.oidc = OidcVerifier(self.options.oidc)
+        self.oidc = OidcVerifier(self.options.oidc) if self.options.oidc is not None else None
 
     def get_dependency(self, worker_ctx) -> Gatekeeper:
         return self

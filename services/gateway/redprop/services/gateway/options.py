@@ -98,6 +98,34 @@ class LoginLimits(BaseModel):
     window: int = Field(default=300, ge=1, le=86400)
 
 
+class OidcOptions(BaseModel):
+    """Optional login through the district's identity provider: a bearer JWT of ``issuer``, signed with a
+    key of its JWKS (RS256 or ES256), whose ``person_claim`` is a registry person id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: The ``iss`` every token must carry, e.g. https://id.example.gov.cn/realms/huangpu.
+    issuer: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    #: The ``aud`` every token must carry (the gateway's client id); None: not checked.
+    audience: str | None = None
+    #: The issuer's keys: a JWKS file, or its URL (``jwks_uri`` of the issuer's discovery document).
+    jwks_file: str | None = None
+    jwks_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
+    #: The claim holding the registry person id.
+    person_claim: Annotated[str, StringConstraints(min_length=1, max_length=100)] = "sub"
+    algorithms: list[Literal["RS256", "ES256"]] = Field(default_factory=lambda: ["RS256", "ES256"], min_length=1)
+    #: Seconds the keys are kept before they are read again (an unknown ``kid`` reads them at once).
+    jwks_ttl: float = Field(default=300, ge=0, le=86400)
+    #: Seconds of clock difference allowed for ``exp`` and ``nbf``.
+    leeway: int = Field(default=30, ge=0, le=600)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.jwks_file is None) == (self.jwks_url is None):
+            raise ValueError("give exactly one of jwks_file and jwks_url")
+        return self
+
+
 class GatewayOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -113,6 +141,8 @@ class GatewayOptions(BaseModel):
     api_keys: list[ApiKey] = Field(default_factory=list)
     sessions: SessionOptions = Field(default_factory=SessionOptions)
     login_limits: LoginLimits = Field(default_factory=LoginLimits)
+    #: None: no OIDC; people log in with accounts (``redprop gateway accounts``).
+    oidc: OidcOptions | None = None
     #: Seconds the gateway keeps what it looked up about a key or a person (the registry's roles, a
     #: key's revocation): a revoked key stops working within this time, without a restart.
     auth_cache_ttl: float = Field(default=5.0, ge=0, le=300)
