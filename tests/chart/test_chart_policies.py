@@ -295,13 +295,14 @@ def test_the_gateway_serves_its_http_api_on_http_port():
     gateway = _deployments_by_service(manifests)["gateway"]
     (c,) = pod_spec(gateway)["containers"]
     assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"metrics": DEFAULT_METRICS_PORTS["gateway"], "http": 8443}
-    assert "REDPROP_SERVICES__GATEWAY__DATABASE_URL" not in _env(c)
+    # Its own database: people's accounts, sessions and API keys.
+    assert _env(c)["REDPROP_SERVICES__GATEWAY__DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "gateway-database-url"
     (service,) = [s for s in of_kind(manifests, "Service") if component(s) == "gateway"]
     assert {p["name"]: p["port"] for p in service.doc["spec"]["ports"]} == {"metrics": DEFAULT_METRICS_PORTS["gateway"], "http": 8443}
     assert _settings_file(manifests)["services"]["gateway"]["options"] == {"http_port": 8443, "open311": {"contact": "x"}}
-    # The gateway has nothing to migrate.
-    for job in of_kind(manifests, "Job"):
-        assert "REDPROP_SERVICES__GATEWAY__DATABASE_URL" not in _env(pod_spec(job)["containers"][0])
+    # ... which the migration Job migrates with the others.
+    assert any("REDPROP_SERVICES__GATEWAY__DATABASE_URL" in _env(pod_spec(job)["containers"][0])
+               for job in of_kind(manifests, "Job"))
     # Only the HTTP port is open beyond the release and the monitoring; networkPolicy.httpFrom narrows it.
     peers = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
     (policy,) = of_kind(render(merged(values, {"networkPolicy": {"httpFrom": peers}})), "NetworkPolicy")

@@ -105,7 +105,7 @@ def test_compose_images_are_pinned_and_the_services_wait_for_migrations():
         assert svc["read_only"] is True and svc["user"].split(":")[0] != "0"
         assert f"{DEFAULT_METRICS_PORTS[name]}/readyz" in " ".join(svc["healthcheck"]["test"])
         env = svc["environment"]
-        if CHART_SERVICES[name].get("database", True):  # the gateway keeps no data of its own
+        if CHART_SERVICES[name].get("database", True):  # a plugin service may keep no data of its own
             assert env[f"REDPROP_SERVICES__{name.upper()}__DATABASE_URL"].startswith("postgresql://")
         assert env["REDPROP_AMQP_URI"].startswith("amqp://")
     plugins = COMPOSE["configs"]["rabbitmq-plugins"]["content"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from redprop.services.gateway.auth import hash_key
+from redprop.services.gateway.keys import hash_key
 from redprop.testing.pytest_plugin import TEST_DISTRICT, free_port
 
 OTHER_DISTRICT = "310101"
@@ -22,6 +22,27 @@ SUBJECTS = {
     "operator": "OP1",
 }
 ROLES = tuple(SUBJECTS)
+PASSWORD = "correct horse battery"
+
+#: Registry people with posts, each with an account ``<id lowercased>`` (``accounts`` fixture), and the gateway
+#: role and subject their posts give.
+PEOPLE = {
+    "W1": ("grid_member", {"scope_id": "G1"}, "grid_worker", "W1"),
+    "A1": ("community_worker", {"scope_id": "C1"}, "community_admin", "A1"),
+    "OP1": ("operator", {"scope_id": "990001"}, "operator", "OP1"),
+    "PCO1": ("company_staff", {"organisation_id": "CO1"}, "property_company", "CO1"),
+    "PDW1": ("department_contact", {"organisation_id": "DEP-WATER"}, "department", "DEP-WATER"),
+}
+
+
+def people_records() -> list[dict]:
+    """The small district's workers, operator and handlers' staff as registry people with posts."""
+    records = []
+    for person, (post, where, _, _) in PEOPLE.items():
+        records.append({"kind": "person", "id": person, "name": f"测试{person}"})
+        records.append({"kind": "role", "id": f"R-{person}", "person_id": person, "role": post,
+                        "term_start": "2024-01-01", **where})
+    return records
 
 
 def key_of(role: str, district: str = TEST_DISTRICT) -> str:
@@ -45,6 +66,24 @@ class Gateway:
     suite: object
     session: requests.Session = field(default_factory=requests.Session)
 
+    def database(self):
+        """A session on the gateway's own database, committed at the end (as the CLI writes it)."""
+        from redprop.services.gateway.cli import database
+
+        return database(self.suite.settings)
+
+    def add_account(self, username: str, person_id: str, password: str = PASSWORD) -> None:
+        from redprop.services.gateway import accounts
+
+        with self.database() as db:
+            accounts.add(db, self.suite.settings.district, username, person_id, password)
+
+    def login(self, username: str, password: str = PASSWORD, client: requests.Session | None = None,
+              **headers) -> requests.Response:
+        client = client or requests.Session()
+        return client.post(self.base_url + "/api/v1/session", json={"username": username, "password": password},
+                           headers={"X-Requested-With": "redprop", **headers}, timeout=30)
+
     def call(self, method: str, path: str, role: str | None = None, *, key: str | None = None,
              headers: dict | None = None, **kwargs) -> requests.Response:
         headers = dict(headers or {})
@@ -67,7 +106,7 @@ def start_gateway(run_suite, small_district, *extra_services: str, **gateway_opt
     suite = run_suite("registry", "ticketing", *extra_services, "gateway",
                       services={"gateway": {"options": options},
                                 "ticketing": {"options": {"sweep_interval": 3600}}})
-    suite.rpc.registry.upsert(records=small_district, request_id=f"load-{uuid.uuid4().hex[:8]}")
+    suite.rpc.registry.upsert(records=[*small_district, *people_records()], request_id=f"load-{uuid.uuid4().hex[:8]}")
     return Gateway(base_url=f"http://127.0.0.1:{port}", suite=suite)
 
 

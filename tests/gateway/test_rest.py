@@ -101,10 +101,13 @@ def test_errors_have_one_format_and_the_right_status(gateway):
     error_of(gateway.call("GET", "/api/v1/tickets?limit=0", "operator"), 422, "validation_failed")
     error_of(gateway.call("GET", "/api/v1/nothing-here", "operator"), 404, "not_found")
     error_of(gateway.call("DELETE", "/api/v1/tickets", "operator"), 405, "method_not_allowed")
-    # A resident acting on a ticket that is not theirs: the service says no, the gateway passes it on.
+    # A resident acting on a ticket that is not theirs: 404 exactly like a missing one (no existence oracle).
     other = gateway.submit("grid_worker", resident_id="P3")
-    error_of(gateway.call("POST", f"/api/v1/tickets/{other['id']}/cancel", "resident", json={"reason": "不需要了"}),
-             403, "permission_denied")
+    theirs = error_of(gateway.call("POST", f"/api/v1/tickets/{other['id']}/cancel", "resident",
+                                   json={"reason": "不需要了"}), 404, "not_found")
+    missing = error_of(gateway.call("POST", "/api/v1/tickets/T20990101-0000000000/cancel", "resident",
+                                    json={"reason": "不需要了"}), 404, "not_found")
+    assert theirs["details"].keys() == missing["details"].keys()
 
 
 def test_places_of_a_community(gateway):

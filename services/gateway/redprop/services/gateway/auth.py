@@ -1,23 +1,43 @@
-"""API keys and roles: who is calling, and whether their role may do this.
+"""Who is calling, and whether their role may do this.
 
-A key is sent as ``X-API-Key: <key>``, ``Authorization: Bearer <key>`` or (Open311) ``api_key``.
-The gateway serves one district: a key issued for another district is refused even if its hash is
+A caller is one of:
+- an API key, sent as ``X-API-Key: <key>``, ``Authorization: Bearer <key>`` or (Open311) ``api_key``:
+  configured in ``options.api_keys`` (the seed and migration path) or kept in the gateway's database
+  (``redprop gateway keys``: expiry, rotation, revocation at run time);
+- a person's login session, the ``redprop_session`` cookie (``POST /api/v1/session``); a state-changing
+  request with it must also send ``X-Requested-With: redprop`` (a cross-site form cannot send it: CSRF);
+- (optional) an OIDC bearer JWT of the configured issuer (``oidc.py``).
+A session's or a JWT's person gets the gateway role their registry posts give (``people.py``). The
+gateway serves one district: a key issued for another district is refused even if its hash is
 configured. The services still check the actor of each command (the resident who placed a ticket
 rates it); the role table here only keeps each kind of caller to its own kind of operation.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
+from nameko.extensions import DependencyProvider
+
+from redprop.clock import utcnow
+from redprop.config import settings_from_config
 from redprop.errors import PermissionDenied, RedpropError
+from redprop.service import choices_of
+from redprop.services.gateway import keys as stored_keys
+from redprop.services.gateway import people, sessions
+from redprop.services.gateway.keys import hash_key
+from redprop.services.gateway.oidc import OidcVerifier
 from redprop.services.gateway.options import ROLES, GatewayOptions
+from redprop.services.gateway.ratelimit import FailureCounter
 
 ALL = frozenset(ROLES)
 WORKERS = frozenset({"grid_worker", "community_admin", "operator"})
 HANDLERS = frozenset({"property_company", "department"})
+#: Methods that change nothing: a cookie needs no CSRF header for them.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER, CSRF_VALUE = "X-Requested-With", "redprop"
 
 #: permission -> the roles that have it.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -44,8 +64,7 @@ class Unauthorized(RedpropError):
     retryable = False
 
 
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+__all__ = ["Gatekeeper", "Principal", "Unauthorized", "hash_key"]
 
 
 @dataclass(frozen=True)
@@ -54,13 +73,21 @@ class Principal:
     role: str
     district: str
     subject: str
+    #: The registry person behind the caller (a session's, a JWT's, a stored key's holder), if known.
+    person_id: str | None = None
+    #: How the caller proved who they are: key, session or jwt.
+    via: str = "key"
+    posts: tuple[people.Post, ...] = field(default=())
 
     def actor(self) -> dict[str, Any]:
         """The ticketing ``actor`` this caller is."""
         if self.role == "resident":
             return {"kind": "resident", "id": self.subject}
         if self.role in HANDLERS:
-            return {"kind": "handler", "id": self.subject, "handler_kind": self.role}
+            actor = {"kind": "handler", "id": self.subject, "handler_kind": self.role}
+            if self.person_id is not None:  # the company's or department's person acting for it
+                actor["person_id"] = self.person_id
+            return actor
         return {"kind": "worker", "id": self.subject}
 
     def may(self, permission: str) -> bool:
@@ -80,27 +107,126 @@ def presented_key(request) -> str | None:
     return key or None
 
 
-class Authenticator:
-    def __init__(self, options: GatewayOptions, district: str):
-        self.district = district
-        self.keys = {k.sha256: k for k in options.api_keys}
+def require_csrf_header(request) -> None:
+    """A cookie goes with every request the browser makes, a cross-site form's too; this header does not."""
+    if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != CSRF_VALUE:
+        raise PermissionDenied(f"a request that changes something with a session cookie must send the header "
+                               f"{CSRF_HEADER}: {CSRF_VALUE}", {"header": CSRF_HEADER})
 
-    def identify(self, request) -> Principal:
+
+class _Memo:
+    """Answers kept ``ttl`` seconds (a key's row, the registry's posts), so revocation shows within it."""
+
+    def __init__(self, ttl: float, size: int = 10_000):
+        self.ttl, self.size = ttl, size
+        self._entries: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key, load):
+        now = time.monotonic()
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        value = load()
+        if value is None:  # a miss is not kept: a key just added works at once
+            return None
+        if len(self._entries) >= self.size:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[key] = (now + self.ttl, value)
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+class Gatekeeper(DependencyProvider):
+    """Identifies the caller of each HTTP request inside its worker (with the worker's database session and
+    registry proxy) and checks the route's permission."""
+
+    def setup(self):
+        self.options: GatewayOptions = choices_of(self.container).options
+        self.district = settings_from_config(self.container.config).district
+        self.config_keys = {k.sha256: k for k in self.options.api_keys}
+        self.failures = FailureCounter(self.options.login_limits)
+        self.key_rows = _Memo(self.options.auth_cache_ttl)
+        self.posts = _Memo(self.options.roles_cache_ttl, size=1)
+        self.names = _Memo(self.options.roles_cache_ttl)
+        self.oidc = OidcVerifier(self.options.oidc) if self.options.oidc is not None else None
+
+    def get_dependency(self, worker_ctx) -> Gatekeeper:
+        return self
+
+    # -- people ------------------------------------------------------------------------------------
+
+    def person(self, registry, person_id: str) -> people.Person | None:
+        """The registry person and their posts today; None if the registry does not know them."""
+        name = self.names.get(person_id, lambda: people.person_name(registry, person_id))
+        if name is None:
+            return None
+        posts = self.posts.get("all", lambda: people.role_map(registry)).get(person_id, ())
+        return people.Person(person_id=person_id, name=name, posts=posts)
+
+    def person_principal(self, person: people.Person, via: str) -> Principal:
+        role, subject = person.access()
+        return Principal(name=person.name, role=role, district=self.district, subject=subject,
+                         person_id=person.person_id, via=via, posts=person.posts)
+
+    # -- identify ----------------------------------------------------------------------------------
+
+    def identify(self, service, request) -> Principal:
         key = presented_key(request)
-        if key is None:
-            raise Unauthorized("an API key is required (X-API-Key header)", {"header": "X-API-Key"})
-        entry = self.keys.get(hash_key(key))
-        if entry is None:
-            raise Unauthorized("unknown API key", {"header": "X-API-Key"})
-        if entry.district != self.district:
-            raise PermissionDenied(f"this key belongs to district {entry.district}; this gateway serves "
-                                   f"district {self.district}", {"district": entry.district})
-        return Principal(name=entry.name, role=entry.role, district=entry.district, subject=entry.subject)
+        if key is not None:
+            if self.oidc is not None and self.oidc.looks_like_jwt(key):
+                return self._jwt(service, key)
+            return self._key(service, key)
+        token = request.cookies.get(sessions.COOKIE)
+        if token:
+            return self._session(service, request, token)
+        raise Unauthorized("an API key (X-API-Key header) or a login session is required", {"header": "X-API-Key"})
 
-    def authorise(self, request, permission: str) -> Principal:
-        principal = self.identify(request)
+    def _key(self, service, key: str) -> Principal:
+        digest = hash_key(key)
+        entry = self.config_keys.get(digest)
+        if entry is not None:
+            self._same_district(entry.district)
+            return Principal(name=entry.name, role=entry.role, district=entry.district, subject=entry.subject)
+        stored = self.key_rows.get(digest, lambda: stored_keys.find(service.db, digest))
+        if stored is None:
+            raise Unauthorized("unknown API key", {"header": "X-API-Key"})
+        self._same_district(stored.district)
+        if not stored.usable(utcnow()):
+            raise Unauthorized(f"this API key is {stored.state(utcnow())}", {"header": "X-API-Key"})
+        if stored.person_id is not None and self.person(service.registry, stored.person_id) is None:
+            raise Unauthorized("the key's holder is not a person of the registry", {"header": "X-API-Key"})
+        return Principal(name=stored.name, role=stored.role, district=stored.district, subject=stored.subject,
+                         person_id=stored.person_id)
+
+    def _same_district(self, district: str) -> None:
+        if district != self.district:
+            raise PermissionDenied(f"this key belongs to district {district}; this gateway serves "
+                                   f"district {self.district}", {"district": district})
+
+    def _session(self, service, request, token: str) -> Principal:
+        live = sessions.lookup(service.db, self.district, token, self.options.sessions)
+        service.db.commit()  # the idle clock's touch, or the removal of a dead session
+        if live is None:
+            raise Unauthorized("the session has ended; log in again", {"cookie": sessions.COOKIE})
+        require_csrf_header(request)
+        person = self.person(service.registry, live.person_id)
+        if person is None:
+            raise Unauthorized("the account's person is not in the registry", {"cookie": sessions.COOKIE})
+        return self.person_principal(person, "session")
+
+    def _jwt(self, service, token: str) -> Principal:
+        person_id = self.oidc.person_id(token)
+        person = self.person(service.registry, person_id)
+        if person is None:
+            raise Unauthorized("the token's person is not in the registry", {"header": "Authorization"})
+        return self.person_principal(person, "jwt")
+
+    def authorise(self, service, request, permission: str) -> Principal:
+        principal = self.identify(service, request)
         if not principal.may(permission):
-            raise PermissionDenied(f"a {principal.role} key may not do this ({permission})",
+            raise PermissionDenied(f"a {principal.role} may not do this ({permission})",
                                    {"role": principal.role, "permission": permission})
         return principal
 
@@ -133,11 +259,10 @@ def reporter_fields(principal: Principal, named: str | None, field: str,
 
 
 def may_see_ticket(principal: Principal, ticket) -> bool:
+    """A resident sees their own tickets; a company or a department only those dispatched to it (not every
+    ticket of a complex it runs: the minimum necessary, PIPL Art. 6); workers the district's."""
     if principal.role == "resident":
         return ticket.resident_id == principal.subject
-    if principal.role == "property_company":
-        return ticket.property_company_id == principal.subject or (
-            ticket.handler is not None and ticket.handler.id == principal.subject)
-    if principal.role == "department":
+    if principal.role in HANDLERS:
         return ticket.handler is not None and ticket.handler.id == principal.subject
     return ticket.district == principal.district

@@ -188,3 +188,36 @@ class _RequestIdHolder(BaseModel):
 
 
 _REQUEST_ID = _RequestIdHolder
+
+
+# -- login -------------------------------------------------------------------------------------------
+
+
+class LoginBody(HttpModel):
+    """A person's username and password (an account made with ``redprop gateway accounts add``)."""
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class SessionPost(HttpModel):
+    role: str
+    organisation_id: str | None = None
+    scope_id: str | None = None
+
+
+class SessionReply(HttpModel):
+    """Who is logged in: the registry person, their posts today, and what the gateway lets them do."""
+
+    person_id: str | None
+    name: str
+    #: The kinds of the person's registry posts (``RoleKind``), e.g. ``["community_worker"]``.
+    roles: list[str]
+    #: The posts in full: where and for which organisation.
+    posts: list[SessionPost]
+    #: The gateway role the posts give (the ``x-redprop-roles`` of each operation).
+    role: str
+    #: Whom commands are sent as (the person, or the company/department a handler acts for).
+    subject: str
+    district: str
+    expires_at: str | None = None

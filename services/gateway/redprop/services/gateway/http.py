@@ -14,7 +14,7 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from functools import partial
+from functools import partial, wraps
 from typing import Any
 
 from eventlet import wsgi
@@ -28,11 +28,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
-from redprop.config import settings_from_config
 from redprop.errors import RedpropError, Unavailable
 from redprop.service import choices_of
 from redprop.services.gateway import edge
-from redprop.services.gateway.auth import Authenticator
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +65,7 @@ STATUS = {
     "conflict": 409,
     "request_timeout": 408,
     "payload_too_large": 413,
+    "too_many_requests": 429,
     "unavailable": 503,
     "internal_error": 502,
 }
@@ -127,6 +126,8 @@ def error_response(exc: BaseException, *, open311: bool = False, fmt: str = "jso
         code, message, details = "internal_error", f"internal error (reference {reference})", {"reference": reference}
         status = 500
     headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
+    if status == 429 and "retry_after" in details:
+        headers = {"Retry-After": str(details["retry_after"])}
     if open311:
         # GeoReport v2's own error shape: a list of {code, description}; invalid input is a 400 there,
         # and a key not provided or invalid a 403 ("403 - api_key was not provided or is invalid").
@@ -165,6 +166,8 @@ class RouteSpec:
     status: int = 200
     open311: bool = False
     idempotent_key: bool = False            # accepts an Idempotency-Key header
+    csrf_header: bool = False               # needs X-Requested-With: redprop (login, logout)
+    extra_codes: tuple[str, ...] = ()       # error statuses particular to this route (documented)
     path_params: dict[str, dict] = field(default_factory=dict)
 
     def werkzeug_rule(self) -> str:
@@ -249,7 +252,9 @@ class GatewayWebServer(WebServer):
 class Route(HttpRequestHandler):
     """An HTTP entrypoint: authenticates and authorises before a worker runs, answers errors uniformly.
 
-    The method is called as ``method(request, principal, **path_values)``; it returns a Response.
+    The method is called as ``method(request, principal, **path_values)``; it returns a Response. The
+    caller is identified in the worker (``route`` wraps the method), where the gateway's database and the
+    registry can be asked.
     """
 
     server = GatewayWebServer()
@@ -257,11 +262,6 @@ class Route(HttpRequestHandler):
     def __init__(self, spec: RouteSpec, **kwargs):
         self.spec = spec
         super().__init__(spec.method, spec.werkzeug_rule(), **kwargs)
-
-    def setup(self):
-        super().setup()
-        settings = settings_from_config(self.container.config)
-        self.auth = Authenticator(choices_of(self.container).options, settings.district)
 
     def get_url_rule(self):
         return Rule(self.url, methods=[self.spec.method])
@@ -273,9 +273,8 @@ class Route(HttpRequestHandler):
             # The body is read here, bounded in size and time, before a worker is taken for it.
             request.limits = self.server.limits
             request._cached_data = edge.read_body(request, request.limits)
-            principal = self.auth.authorise(request, self.spec.permission) if self.spec.permission else None
             event = Event()
-            self.container.spawn_worker(self, (request, principal), dict(request.path_values), context_data={},
+            self.container.spawn_worker(self, (request, None), dict(request.path_values), context_data={},
                                         handle_result=partial(self.handle_result, event))
             response = event.wait()
             if not isinstance(response, Response):
@@ -295,7 +294,18 @@ def route(method: str, path: str, operation_id: str, summary: str = "", *, tags:
     if operation is not None:
         summary = " ".join(part for part in (operation.summary, summary) if part)
     spec = RouteSpec(method=method, path=path, operation_id=operation_id, summary=summary, tags=tags, **options)
-    return Route.decorator(spec, expected_exceptions=(RedpropError,))
+    entrypoint = Route.decorator(spec, expected_exceptions=(RedpropError,))
+
+    def decorate(handler):
+        @wraps(handler)
+        def authorised(self, request, principal, **values):
+            if spec.permission is not None:
+                principal = self.auth.authorise(self, request, spec.permission)
+            return handler(self, request, principal, **values)
+
+        return entrypoint(authorised)
+
+    return decorate
 
 
 def routes_of(service_cls: type) -> list[RouteSpec]:

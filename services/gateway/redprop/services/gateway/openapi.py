@@ -23,16 +23,20 @@ HTTP access to one redprop district for residents, grid workers, community admin
 companies, departments and operators, and an Open311 GeoReport v2 endpoint for civic reporting apps.
 
 **Authentication.** Send your API key as `X-API-Key: <key>` (or `Authorization: Bearer <key>`; Open311
-clients may send `api_key`). Keys are issued per district and role; this gateway serves one district
-and refuses keys of another (403). What each role may do is listed on each operation
-(`x-redprop-roles`); the services still check that you act on what is yours.
+clients may send `api_key`). Keys are issued per district and role, may expire and be revoked; this
+gateway serves one district and refuses keys of another (403). People log in with `POST /api/v1/session`
+and are then known by the HttpOnly cookie `redprop_session`; a request that changes something with the
+cookie must send `X-Requested-With: redprop` (CSRF). Where the district configures OIDC, a bearer JWT of
+its issuer works as well. What each role may do is listed on each operation (`x-redprop-roles`); the
+services still check that you act on what is yours.
 
 **Idempotency.** Send `Idempotency-Key: <8-64 chars>` with a POST: a retry with the same key returns
 the first answer and changes nothing twice.
 
 **Errors.** `{"error": {"status", "code", "message", "details"}}` with 400 (malformed request), 401
-(no or unknown key), 403 (not allowed), 404, 405, 409 (illegal state transition, reused idempotency
-key), 422 (invalid fields, each named in `details.fields`), 503 (a service did not answer). Open311
+(no or unknown key, no session), 403 (not allowed), 404 (also what you may not see), 405, 409 (illegal
+state transition, reused idempotency key), 422 (invalid fields, each named in `details.fields`), 429
+(too many failed logins: see `Retry-After`), 503 (a service did not answer). Open311
 endpoints answer errors in GeoReport's own shape, `[{"code", "description"}]` (XML: `<errors>`).
 """
 
@@ -164,6 +168,10 @@ def _operation(spec: RouteSpec, refs: dict, defs: dict) -> dict[str, Any]:
         params.append({"name": "Idempotency-Key", "in": "header", "required": False,
                        "description": "Retry-safe key: the same key returns the first answer.",
                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{8,64}$"}})
+    if spec.csrf_header:
+        params.append({"name": "X-Requested-With", "in": "header", "required": True,
+                       "description": "Always `redprop`: a cross-site form cannot send it (CSRF).",
+                       "schema": {"type": "string", "enum": ["redprop"]}})
     if params:
         op["parameters"] = params
     if spec.body is not None:
@@ -184,17 +192,20 @@ def _operation(spec: RouteSpec, refs: dict, defs: dict) -> dict[str, Any]:
         content = {"application/json": {"schema": reply}}
         error = {"description": "Error", "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Error"}}}}
-    responses: dict[str, Any] = {str(spec.status): {"description": "OK", "content": content}}
+    responses: dict[str, Any] = {str(spec.status): {"description": "OK", "content": content}
+                                 if spec.status != 204 else {"description": "Done; no content"}}
     codes = ["400", "404", "422", "503"] if not spec.open311 else ["400", "404", "503"]
     if spec.permission:
         codes += ["403"] if spec.open311 else ["401", "403"]  # GeoReport v2: a missing or bad api_key is 403
     if spec.method == "POST":
         codes += ["408", "409", "413"]  # a body too slow or too large (options.http)
+    codes += [c for c in spec.extra_codes if c not in codes]
     for code in sorted(codes):
         responses[code] = error
     op["responses"] = responses
     if spec.permission:
-        op["security"] = [{"ApiKeyHeader": []}, {"BearerKey": []}] + ([{"ApiKeyQuery": []}] if spec.open311 else [])
+        op["security"] = ([{"ApiKeyHeader": []}, {"BearerKey": []}, {"SessionCookie": []}]
+                          + ([{"ApiKeyQuery": []}] if spec.open311 else []))
         op["x-redprop-roles"] = sorted(PERMISSIONS[spec.permission])
     else:
         op["security"] = []
@@ -243,6 +254,10 @@ def _document_json(service_cls: type) -> str:
                 "BearerKey": {"type": "http", "scheme": "bearer", "description": "The API key as a bearer token."},
                 "ApiKeyQuery": {"type": "apiKey", "in": "query", "name": "api_key",
                                 "description": "Open311 clients only."},
+                "SessionCookie": {"type": "apiKey", "in": "cookie", "name": "redprop_session",
+                                  "description": "A person's login session (POST /api/v1/session). A request "
+                                                 "that changes something must also send "
+                                                 "`X-Requested-With: redprop`."},
             },
             "schemas": {**dict(sorted(defs.items())), "Error": ERROR_SCHEMA, "Open311Errors": OPEN311_ERRORS,
                         **OPEN311_SCHEMAS},

@@ -73,6 +73,59 @@ class HttpLimits(BaseModel):
     request_timeout: float = Field(default=10, gt=0, le=3600)
 
 
+class SessionOptions(BaseModel):
+    """People's login sessions (``POST /api/v1/session``): the ``redprop_session`` cookie."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Seconds a session lasts at most from login.
+    max_age: int = Field(default=12 * 3600, ge=60, le=30 * 86400)
+    #: Seconds without a request after which a session ends.
+    idle_timeout: int = Field(default=30 * 60, ge=30, le=86400)
+    #: The cookie is sent over HTTPS only. None: when ``public_url`` is https.
+    secure_cookie: bool | None = None
+
+
+class LoginLimits(BaseModel):
+    """Password guessing: failed logins allowed per username and per client address, in a window.
+    Counted in each gateway replica's memory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    per_username: int = Field(default=5, ge=1, le=1000)
+    per_address: int = Field(default=20, ge=1, le=100_000)
+    #: Seconds the failures are counted over (and the longest Retry-After).
+    window: int = Field(default=300, ge=1, le=86400)
+
+
+class OidcOptions(BaseModel):
+    """Optional login through the district's identity provider: a bearer JWT of ``issuer``, signed with a
+    key of its JWKS (RS256 or ES256), whose ``person_claim`` is a registry person id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: The ``iss`` every token must carry, e.g. https://id.example.gov.cn/realms/huangpu.
+    issuer: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    #: The ``aud`` every token must carry (the gateway's client id); None: not checked.
+    audience: str | None = None
+    #: The issuer's keys: a JWKS file, or its URL (``jwks_uri`` of the issuer's discovery document).
+    jwks_file: str | None = None
+    jwks_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
+    #: The claim holding the registry person id.
+    person_claim: Annotated[str, StringConstraints(min_length=1, max_length=100)] = "sub"
+    algorithms: list[Literal["RS256", "ES256"]] = Field(default_factory=lambda: ["RS256", "ES256"], min_length=1)
+    #: Seconds the keys are kept before they are read again (an unknown ``kid`` reads them at once).
+    jwks_ttl: float = Field(default=300, ge=0, le=86400)
+    #: Seconds of clock difference allowed for ``exp`` and ``nbf``.
+    leeway: int = Field(default=30, ge=0, le=600)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.jwks_file is None) == (self.jwks_url is None):
+            raise ValueError("give exactly one of jwks_file and jwks_url")
+        return self
+
+
 class GatewayOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -83,7 +136,18 @@ class GatewayOptions(BaseModel):
     #: chooses. None: http://<http_host>:<http_port> (127.0.0.1 for a wildcard host), for local use.
     public_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")] | None = None
     http: HttpLimits = Field(default_factory=HttpLimits)
+    #: Keys configured here work as they are (the seed and migration path); keys made with
+    #: ``redprop gateway keys add`` live in the gateway's database, with expiry and revocation.
     api_keys: list[ApiKey] = Field(default_factory=list)
+    sessions: SessionOptions = Field(default_factory=SessionOptions)
+    login_limits: LoginLimits = Field(default_factory=LoginLimits)
+    #: None: no OIDC; people log in with accounts (``redprop gateway accounts``).
+    oidc: OidcOptions | None = None
+    #: Seconds the gateway keeps what it looked up about a key or a person (the registry's roles, a
+    #: key's revocation): a revoked key stops working within this time, without a restart.
+    auth_cache_ttl: float = Field(default=5.0, ge=0, le=300)
+    #: Seconds the registry's roles are kept (a new or ended post shows in a session within this time).
+    roles_cache_ttl: float = Field(default=30.0, ge=0, le=3600)
     open311: Open311Options = Field(default_factory=Open311Options)
 
     @model_validator(mode="after")
@@ -92,6 +156,11 @@ class GatewayOptions(BaseModel):
         if len(set(hashes)) != len(hashes):
             raise ValueError("the same key hash is configured twice")
         return self
+
+    def secure_cookie(self) -> bool:
+        if self.sessions.secure_cookie is not None:
+            return self.sessions.secure_cookie
+        return bool(self.public_url and self.public_url.startswith("https://"))
 
     def base_url(self) -> str:
         if self.public_url:

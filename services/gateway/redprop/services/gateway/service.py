@@ -3,7 +3,10 @@ every rule (who may rate, what a status means, which deadlines apply) is the ser
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from nameko.exceptions import UnknownService
+from werkzeug.wrappers import Response
 
 from redprop.cache import ExpiringCache
 from redprop.clock import utcnow
@@ -11,16 +14,28 @@ from redprop.contracts import evaluation as evaluation_c
 from redprop.contracts import mediation as mediation_c
 from redprop.contracts import registry as registry_c
 from redprop.contracts import ticketing as ticketing_c
+from redprop.db import Database
 from redprop.errors import NotFound, PermissionDenied, RedpropError, ValidationFailed
 from redprop.messaging import ServiceRpc
 from redprop.service import RedpropService
-from redprop.services.gateway import addresses, open311, webapp, workbench
-from redprop.services.gateway.auth import Principal, may_see_ticket, reporter_fields, ticket_filters
+from redprop.services.gateway import accounts, addresses, open311, sessions, webapp, workbench
+from redprop.services.gateway import models as m
+from redprop.services.gateway.auth import (
+    Gatekeeper,
+    Principal,
+    Unauthorized,
+    may_see_ticket,
+    reporter_fields,
+    require_csrf_header,
+    ticket_filters,
+)
 from redprop.services.gateway.bodies import (
     TICKET_ACTIONS,
     BallotBody,
     LeagueQuery,
+    LoginBody,
     PageQuery,
+    SessionReply,
     SubmitTicketBody,
     TicketListQuery,
     idempotency_key,
@@ -33,6 +48,7 @@ from redprop.services.gateway.http import BadRequest, formatted, json_response, 
 from redprop.services.gateway.openapi import openapi_document
 from redprop.services.gateway.options import GatewayOptions
 
+MIGRATIONS = Path(__file__).parent / "migrations"
 READY_TIMEOUT = 2.0  # seconds a readiness probe waits for each service
 LIST_PAGE = 500
 LIST_ARGS = ("service_request_id", "service_code", "status")
@@ -52,6 +68,9 @@ class GatewayService(RedpropService):
     contract = None  # HTTP only: it offers no RPC operations and publishes no events
     options_model = GatewayOptions
 
+    #: Accounts, login sessions and API keys (no business data: that stays in the services).
+    db = Database(m.metadata, migrations=MIGRATIONS)
+    auth = Gatekeeper()
     registry = ServiceRpc("registry")
     ticketing = ServiceRpc("ticketing")
     catalogue_cache = ExpiringCache(size=1, ttl=60.0)
@@ -90,7 +109,60 @@ class GatewayService(RedpropService):
            permission="me")
     def me(self, request, principal: Principal):
         return json_response({"name": principal.name, "role": principal.role, "district": principal.district,
-                              "subject": principal.subject, "actor": principal.actor()})
+                              "subject": principal.subject, "person_id": principal.person_id,
+                              "via": principal.via, "actor": principal.actor()})
+
+    # -- REST: login sessions -----------------------------------------------------------------------
+
+    def _session_reply(self, principal: Principal, expires_at=None) -> dict:
+        posts = [p.as_dict() for p in principal.posts]
+        return SessionReply(person_id=principal.person_id, name=principal.name,
+                            roles=sorted({p["role"] for p in posts}), posts=posts, role=principal.role,
+                            subject=principal.subject, district=principal.district,
+                            expires_at=expires_at.isoformat() if expires_at else None).model_dump(mode="json")
+
+    @route("POST", "/api/v1/session", "login",
+           "Log a person in with their account's username and password: answers who they are and sets the "
+           "HttpOnly, SameSite=Strict cookie `redprop_session`. Send `X-Requested-With: redprop`. Failed logins "
+           "are limited per username and per address (429 with Retry-After).",
+           tags=("account",), body=LoginBody, reply=SessionReply, csrf_header=True, extra_codes=("401", "403", "429"))
+    def login(self, request, principal):
+        require_csrf_header(request)  # no login CSRF: a cross-site form cannot log a browser in
+        body = read_body(request, LoginBody)
+        username, address = accounts.normalise(body.username), request.remote_addr or "?"
+        self.auth.failures.check(username, address)
+        account = accounts.check_password(self.db, self.district, username, body.password)
+        person = self.auth.person(self.registry, account.person_id) if account is not None else None
+        if person is None:
+            self.auth.failures.failed(username, address)
+            raise Unauthorized("wrong username or password", {"field": "password"})
+        self.auth.failures.succeeded(username)
+        options = self.options.sessions
+        token = sessions.start(self.db, self.district, account.username, account.person_id, options)
+        self.db.commit()  # before the answer: the cookie must work on the very next request
+        reply = self._session_reply(self.auth.person_principal(person, "session"))
+        response = json_response(reply)
+        response.set_cookie(sessions.COOKIE, token, max_age=options.max_age, path="/", httponly=True,
+                            samesite="Strict", secure=self.options.secure_cookie())
+        return response
+
+    @route("GET", "/api/v1/session", "getSession", "The person logged in (or holding the key), their posts "
+           "and gateway role; 401 without a session.", tags=("account",), permission="me", reply=SessionReply)
+    def get_session(self, request, principal: Principal):
+        return json_response(self._session_reply(principal))
+
+    @route("DELETE", "/api/v1/session", "logout", "End the session (send `X-Requested-With: redprop`); the "
+           "cookie is cleared.", tags=("account",), status=204, csrf_header=True, extra_codes=("403",))
+    def logout(self, request, principal):
+        token = request.cookies.get(sessions.COOKIE)
+        if token:
+            require_csrf_header(request)
+            sessions.end(self.db, token)
+            self.db.commit()
+        response = Response(status=204)
+        response.delete_cookie(sessions.COOKIE, path="/", httponly=True, samesite="Strict",
+                               secure=self.options.secure_cookie())
+        return response
 
     @route("GET", "/api/v1/catalogue", "getCatalogue", tags=("tickets",), operation=TICKETING_OPS["catalogue"],
            permission="catalogue.read", reply=ticketing_c.CatalogueReply)
@@ -153,6 +225,9 @@ class GatewayService(RedpropService):
     def _ticket_action(self, request, principal: Principal, ticket_id: str, action: str):
         _, body_model, _ = TICKET_ACTIONS[action]
         fields = read_body(request, body_model).model_dump(mode="json", exclude_unset=True)
+        # A ticket the caller may not see is 404 like a missing one, not the service's 403/409 (which would
+        # tell that it exists, and its state).
+        self._visible_ticket(principal, ticket_id)
         reply = getattr(self.ticketing, action)(ticket_id=ticket_id, actor=principal.actor(),
                                                 request_id=idempotency_key(request), **fields)
         return json_response(_dump(reply))
