@@ -13,12 +13,16 @@ import pytest
 
 from redprop.services.gateway.webapp import dist_dir
 from redprop.testing.pytest_plugin import free_port
-from tests.gateway.conftest import Gateway, api_keys, gateway, key_of  # noqa: F401 - gateway: a fixture
+from tests.gateway.conftest import PASSWORD, Gateway, api_keys, gateway, people_records  # noqa: F401 - gateway: a fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("REDPROP_CHROMIUM", "/usr/bin/chromium")
 #: Screenshots of the main screens, for a reviewer to look at (kept after the run).
 SHOTS = ROOT / "var" / "screenshots"
+
+
+#: Who logs in with a password in the browser: role in e2e.mjs -> (username, registry person).
+ACCOUNTS = {"resident": ("lisi", "P2"), "grid_worker": ("worker1", "W1")}
 
 
 def _require_tools() -> None:
@@ -41,13 +45,18 @@ def workbench(run_suite, small_district) -> Gateway:
     suite = run_suite("registry", "ticketing", "gateway",
                       services={"gateway": {"options": options},
                                 "ticketing": {"options": {"sweep_interval": 3600, "auto_dispatch": False}}})
-    suite.rpc.registry.upsert(records=small_district, request_id=f"load-{uuid.uuid4().hex[:8]}")
-    return Gateway(base_url=f"http://127.0.0.1:{port}", suite=suite)
+    suite.rpc.registry.upsert(records=[*small_district, *people_records()], request_id=f"load-{uuid.uuid4().hex[:8]}")
+    served = Gateway(base_url=f"http://127.0.0.1:{port}", suite=suite)
+    for username, person in ACCOUNTS.values():
+        served.add_account(username, person)
+    return served
 
 
 def browse(target: Gateway, *scenarios: str, **env: str) -> str:
     """Run scenarios of e2e.mjs against ``target``; their output, or a failure showing it."""
-    keys = {"resident": key_of("resident"), "grid_worker": key_of("grid_worker"),
+    # P3 logs in with an API key (the login page's other way in), everyone else with a password.
+    keys = {"accounts": {role: {"username": username, "password": PASSWORD}
+                         for role, (username, _) in ACCOUNTS.items()},
             "resident_other": "test-key-resident-P3"}
     environ = {**os.environ, "WORKBENCH_URL": target.base_url, "WORKBENCH_KEYS": json.dumps(keys),
                "SHOTS": str(SHOTS), "CHROMIUM": CHROMIUM, **env}

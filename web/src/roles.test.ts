@@ -28,3 +28,11 @@ describe('screens by role', () => {
     expect(roleNames(undefined)).toEqual([])
   })
 })
+
+describe('who the session says', () => {
+  test('registry posts and the gateway role together', async () => {
+    const { personOf } = await import('./stores/auth')
+    expect(personOf({ person_id: 'W1', name: '测试W1', roles: ['grid_member'], role: 'grid_worker' }).roles).toEqual(['grid_member', 'grid_worker'])
+    expect(personOf({ person_id: 'P2', name: '李四', roles: [], role: 'resident' }).roles).toEqual(['resident'])
+  })
+})

@@ -4,6 +4,12 @@ import { capabilities, homeFor, roleNames, type Capability } from '../roles'
 
 export interface Person { person_id: string; name: string; roles: string[] }
 
+/** The session's (or /me's) answer: the registry posts ("roles") and the gateway role ("role") both count. */
+export function personOf(reply: any): Person {
+  const roles = [...new Set([...roleNames(reply.roles), ...roleNames(reply.role)])]
+  return { person_id: reply.person_id, name: reply.name, roles }
+}
+
 const KEY_STORE = 'redprop.apiKey' // a tab's API key (sessionStorage: gone with the tab)
 
 export const useAuth = defineStore('auth', {
@@ -17,7 +23,7 @@ export const useAuth = defineStore('auth', {
 
     async login(username: string, password: string) {
       const reply = await api.post('/session', { username, password })
-      this.person = { person_id: reply.person_id, name: reply.name, roles: roleNames(reply.roles) }
+      this.person = personOf(reply)
       this.via = 'session'
     },
 
@@ -26,7 +32,7 @@ export const useAuth = defineStore('auth', {
       useApiKey(key)
       try {
         const me = await api.get('/me')
-        this.person = { person_id: me.subject, name: me.name, roles: roleNames(me.roles ?? me.role) }
+        this.person = personOf({ ...me, person_id: me.person_id ?? me.subject })
         this.via = 'key'
         sessionStorage.setItem(KEY_STORE, key)
       } catch (error) {
@@ -44,8 +50,7 @@ export const useAuth = defineStore('auth', {
         try { await this.loginWithKey(key); return } catch { sessionStorage.removeItem(KEY_STORE) }
       }
       try {
-        const reply = await api.get('/session')
-        this.person = { person_id: reply.person_id, name: reply.name, roles: roleNames(reply.roles) }
+        this.person = personOf(await api.get('/session'))
         this.via = 'session'
       } catch (error) {
         if (!(error instanceof ApiError)) throw error
