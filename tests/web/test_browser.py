@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.web.conftest import SHOTS, browse
+
+pytestmark = pytest.mark.integration
 
 
 def test_a_resident_reports_on_a_phone_and_the_worker_dispatches_it(workbench):
