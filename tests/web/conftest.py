@@ -22,7 +22,7 @@ SHOTS = ROOT / "var" / "screenshots"
 
 
 #: Who logs in with a password in the browser: role in e2e.mjs -> (username, registry person).
-ACCOUNTS = {"resident": ("lisi", "P2"), "grid_worker": ("worker1", "W1")}
+ACCOUNTS = {"resident": ("lisi", "P2"), "grid_worker": ("worker1", "W1"), "company": ("anju", "PCO1")}
 
 
 def _require_tools() -> None:

@@ -111,6 +111,29 @@ const scenarios = {
     check(api === 401 || api === 404, `nor answered by the API without their own credentials (${api})`)
   },
 
+  // The property company's staff take the dispatched ticket and resolve it from its page.
+  async company(browser) {
+    const page = await (await browser.newContext({ ...DESKTOP, locale: 'zh-CN' })).newPage()
+    await login(page, 'company')
+    await page.waitForURL('**/app/inbox')
+    check(!(await page.getByTestId('nav-summary').isVisible()), "a company's staff have no workers' menu")
+    await page.getByTestId('open-' + ticketId).click()
+    await page.getByTestId('act-accept').click()
+    await page.getByTestId('action-submit').click()
+    await page.getByTestId('ticket-status').filter({ hasText: '处理中' }).waitFor()
+    check(true, 'the company accepted it')
+    await page.getByTestId('act-resolve').click()
+    await page.getByTestId('action-submit').click()  // no summary: the field is named, nothing sent
+    await page.locator('[data-test="action-dialog"] .el-form-item__error').first().waitFor()
+    check(true, 'resolving without a summary names the field')
+    await field(page, 'action-text').fill('更换了漏水的管道')
+    await page.getByTestId('action-submit').click()
+    await page.getByTestId('ticket-status').filter({ hasText: '已办结' }).waitFor()
+    check(true, 'the company resolved it')
+    await page.getByTestId('action-dialog').waitFor({ state: 'hidden' })
+    await page.screenshot({ path: path.join(shots, 'company-resolved.png'), fullPage: true })
+  },
+
   // The resident confirms and rates the resolved ticket on the phone.
   async rate(browser) {
     const page = await (await browser.newContext({ ...PHONE, locale: 'zh-CN' })).newPage()
