@@ -163,7 +163,7 @@ def _intake(env: Environment, config: str, service_pids: list[int], add_replica)
     settings = load_settings(config)
     baseline = Baseline(env)
     with RpcClient(settings, timeout=60) as rpc:
-        rpc.registry.upsert(records=_district(), request_id="bench-load-district")
+        rpc.registry.upsert(actor="P-DATA", records=_district(), request_id="bench-load-district")
         tag = uuid.uuid4().hex[:8]
 
         def body(i: int) -> dict:

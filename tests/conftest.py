@@ -45,7 +45,38 @@ def small_district_records() -> list[dict]:
          "scope_id": "X2", "term_start": "2024-01-01"},
         {"kind": "role", "id": "R3", "person_id": "P1", "role": "party_committee_member",
          "organisation_id": "PC1", "scope_id": "C1", "term_start": "2024-01-01"},
+        *officials_records(),
     ]
+
+
+#: The people who act in tests, one per post (redprop.authz checks every actor against the registry).
+OFFICIALS = {
+    "P-DATA": ("data_officer", {"scope_id": "990001"}),
+    "P-OPS": ("operator", {"scope_id": "990001"}),
+    "P-CW": ("community_worker", {"scope_id": "C1"}),
+    "P-SD": ("subdistrict_officer", {"scope_id": "S"}),
+    "P-DO": ("district_officer", {"scope_id": "990001"}),
+    "P-HO": ("housing_officer", {"organisation_id": "DEP-HOUSING"}),
+    "P-CM": ("company_manager", {"organisation_id": "CO1"}),
+    "P-CS": ("company_staff", {"organisation_id": "CO1"}),
+    "P-MED": ("mediator", {"scope_id": "C1"}),
+    "P-WATER": ("department_contact", {"organisation_id": "DEP-WATER"}),
+}
+DATA_OFFICER = "P-DATA"
+
+
+def officials_records(companies: bool = True) -> list[dict]:
+    """The officials; ``companies=False`` leaves out those whose organisation (CO1, DEP-WATER) a test's own
+    district may not have."""
+    out: list[dict] = [{"kind": "organisation", "id": "DEP-HOUSING", "org_kind": "department", "name": "区房管局",
+                        "department_function": "housing"}]
+    for person, (role, where) in OFFICIALS.items():
+        if not companies and where.get("organisation_id") in ("CO1", "DEP-WATER"):
+            continue
+        out.append({"kind": "person", "id": person, "name": f"{role} {person}"})
+        out.append({"kind": "role", "id": f"R-{person}", "person_id": person, "role": role,
+                    "term_start": "2024-01-01", **where})
+    return out
 
 
 @pytest.fixture

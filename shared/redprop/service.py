@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import ClassVar
@@ -19,8 +20,11 @@ from typing import ClassVar
 from nameko.extensions import DependencyProvider
 from pydantic import BaseModel, ConfigDict
 
+from redprop.authz import Authz
 from redprop.config import Settings, settings_from_config
-from redprop.contracts.base import ServiceContract
+from redprop.contracts.base import Operation, ServiceContract
+from redprop.contracts.registry import RolesChanged, StructureChanged
+from redprop.messaging.events import broadcast_handler
 from redprop.metrics import Metrics
 from redprop.plugins import ExtensionPoint
 
@@ -85,6 +89,19 @@ class SettingsProvider(DependencyProvider):
         return settings_from_config(self.container.config)
 
 
+def checked(operation: Operation, method):
+    """The operation, run only once its permit admits the request's actor (redprop.authz)."""
+
+    @functools.wraps(method)  # keeps nameko's entrypoint marks (they live in the function's __dict__)
+    def run(self, request):
+        if not self.admits_without_permit(operation, request):
+            self.authz.require(operation.permit, request)
+        return method(self, request)
+
+    run.redprop_checked = True
+    return run
+
+
 class RedpropService:
     name: ClassVar[str]
     contract: ClassVar[ServiceContract]
@@ -98,6 +115,28 @@ class RedpropService:
     settings = SettingsProvider()
     options = OptionsProvider()
     plugins = PluginsProvider()
+    authz = Authz()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        contract = cls.__dict__.get("contract")
+        for name, operation in (contract.operations.items() if contract is not None else ()):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "redprop_checked", False):
+                setattr(cls, name, checked(operation, method))
+
+    def admits_without_permit(self, operation: Operation, request) -> bool:
+        """A service's one exception to its permits (the registry's first data officer); none by default."""
+        return False
+
+    @broadcast_handler("registry", RolesChanged)
+    def forget_grants_on_roles_changed(self, evt: RolesChanged) -> None:
+        """Posts changed: every replica asks the registry afresh (redprop.authz)."""
+        self.authz.forget()
+
+    @broadcast_handler("registry", StructureChanged)
+    def forget_grants_on_structure_changed(self, evt: StructureChanged) -> None:
+        self.authz.forget()
 
     @property
     def district(self) -> str:

@@ -173,7 +173,7 @@ def submit_ticket(env: dict[str, str], cwd: Path, district: str) -> dict:
     """Load a small registry (the sample records, moved to this district) and submit a leak ticket."""
     records = json.loads(json.dumps(small_district_records()).replace("990001", district))
     loaded = run_command(["call", "registry.upsert", "-"], env=env, cwd=cwd,
-                         stdin=json.dumps({"records": records}))
+                         stdin=json.dumps({"actor": "P-DATA", "records": records}))
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     assert not json.loads(loaded.stdout)["errors"]
     ticket = {"request_id": f"smoke-{uuid.uuid4().hex[:8]}", "resident_id": "P2", "category": "leak",

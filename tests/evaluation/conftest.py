@@ -44,7 +44,7 @@ def start(run_suite, small_district, backend="sqlite", rubric: str | None = None
     if rubric:
         overrides["plugins"] = {"evaluation.rubric": rubric}
     suite = run_suite("registry", "ticketing", "evaluation", backend=backend, **overrides)
-    suite.rpc.registry.upsert(records=small_district + extra_records(), request_id=rid("load"))
+    suite.rpc.registry.upsert(actor="P-DATA", records=small_district + extra_records(), request_id=rid("load"))
     return suite
 
 

@@ -97,7 +97,7 @@ def test_ticketing_answers_every_submit_once_across_a_broker_restart(how, privat
         messaging={"retry_delay": 0.2, "outbox_poll_interval": 0.2, "max_delivery_attempts": 3})
     suite = Suite(settings, names).start()
     try:
-        call_until_answered(settings, "registry", "upsert", {"records": small_district, "request_id": "reconnect-load"})
+        call_until_answered(settings, "registry", "upsert", {"actor": "P-DATA", "records": small_district, "request_id": "reconnect-load"})
         first = call_until_answered(settings, "ticketing", "submit", submit_body(f"reconnect-{how}-before"))
         wait_ready(settings, "ticketing", 200)
 
@@ -150,7 +150,7 @@ def test_evaluation_processes_events_once_after_its_database_returns(how, make_s
     published = broker.bind(settings, "ticketing")
     suite = Suite(settings, names).start()
     try:
-        suite.rpc.registry.upsert(records=small_district, request_id="reconnect-load")
+        suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id="reconnect-load")
         suite.rpc.ticketing.submit(**submit_body(f"reconnect-{how}-before"))
         wait_for(lambda: len(inbox(database_url)) == 2, timeout=20, message="the first events processed")
         wait_ready(settings, "evaluation", 200)

@@ -106,7 +106,8 @@ def start_gateway(run_suite, small_district, *extra_services: str, **gateway_opt
     suite = run_suite("registry", "ticketing", *extra_services, "gateway",
                       services={"gateway": {"options": options},
                                 "ticketing": {"options": {"sweep_interval": 3600}}})
-    suite.rpc.registry.upsert(records=[*small_district, *people_records()], request_id=f"load-{uuid.uuid4().hex[:8]}")
+    suite.rpc.registry.upsert(actor="P-DATA", records=[*small_district, *people_records()],
+                              request_id=f"load-{uuid.uuid4().hex[:8]}")
     return Gateway(base_url=f"http://127.0.0.1:{port}", suite=suite)
 
 

@@ -193,7 +193,7 @@ def test_running_out_of_file_descriptors_stops_nothing(make_settings, small_dist
             assert process.poll() is None and time.monotonic() < deadline, "the suite did not start"
             time.sleep(0.2)
         with RpcClient(settings, timeout=20) as rpc:
-            rpc.registry.upsert(records=small_district, request_id=f"load-{uuid.uuid4().hex[:8]}")
+            rpc.registry.upsert(actor="P-DATA", records=small_district, request_id=f"load-{uuid.uuid4().hex[:8]}")
         for _ in range(400):
             sockets.append(socket.create_connection(("127.0.0.1", port), timeout=5))
         time.sleep(0.5)

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 def test_a_node_client_submits_a_ticket_and_receives_the_event(node, run_suite, small_district):
     suite = run_suite("registry", "ticketing", services={"ticketing": {"options": {"sweep_interval": 3600}}})
-    suite.rpc.registry.upsert(records=small_district, request_id=f"load-{uuid.uuid4().hex[:8]}")
+    suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id=f"load-{uuid.uuid4().hex[:8]}")
 
     done = run_node(node, "test.mjs", timeout=60, env={
         "REDPROP_AMQP_URI": suite.settings.amqp_uri, "REDPROP_ASYNCAPI": str(ASYNCAPI_COPY),

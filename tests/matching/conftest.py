@@ -34,6 +34,6 @@ def district_records(small_district) -> list[dict]:
 @pytest.fixture
 def matching(run_suite, district_records):
     suite = run_suite("registry", "matching")
-    report = suite.rpc.registry.upsert(records=district_records, request_id="load-district-1")
+    report = suite.rpc.registry.upsert(actor="P-DATA", records=district_records, request_id="load-district-1")
     assert report.applied, report.errors
     return suite

@@ -37,7 +37,7 @@ def test_an_accept_and_a_fulfilment_redelivered_after_a_crash_take_effect_once(m
     suite = Suite(settings, ["registry", "matching"]).start()
     caller = suite.client(timeout=30)  # the caller outlives the crashed service
     try:
-        suite.rpc.registry.upsert(records=district_records, request_id="load-district-1")
+        suite.rpc.registry.upsert(actor="P-DATA", records=district_records, request_id="load-district-1")
         rpc = suite.rpc.matching
         rpc.add_offers(offers=[{"id": "OF-1", "provider_id": "ENT-A", "title": "樱花树", "quantity": 20, "unit": "棵"}])
         rpc.add_needs(needs=[{"id": "ND-1", "requester_id": "X2", "title": "樱花树景观", "quantity": 20, "unit": "棵",

@@ -29,7 +29,7 @@ def plants_need(**extra) -> dict:
 @pytest.fixture
 def backend_matching(run_suite, backend, district_records):
     suite = run_suite("registry", "matching", backend=backend)
-    assert suite.rpc.registry.upsert(records=district_records, request_id="load-district-1").applied
+    assert suite.rpc.registry.upsert(actor="P-DATA", records=district_records, request_id="load-district-1").applied
     return suite
 
 
@@ -126,7 +126,7 @@ def test_the_registry_relocation_date_reaches_open_offers(matching):
     rpc = matching.rpc.matching
     rpc.add_offers(offers=[plants_offer()])
     leaving = (TODAY + timedelta(days=5)).isoformat()
-    matching.rpc.registry.upsert(request_id="relocate-ent-a-1", records=[
+    matching.rpc.registry.upsert(actor="P-DATA", request_id="relocate-ent-a-1", records=[
         {"kind": "organisation", "id": "ENT-A", "org_kind": "enterprise", "name": "绿源苗木场", "lat": 31.005,
          "lon": 121.004, "relocation_date": leaving}])
     offer = wait_for(lambda: (o := rpc.list_offers().offers[0]).leaves_on.isoformat() == leaving and o,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from tests.conftest import officials_records
+
 #: building -> [(household, area, owners)]
 BUILDINGS = {
     # Exactly 2/3: three equal households.
@@ -40,12 +42,12 @@ def mediation_district() -> list[dict]:
                                      ("R-GH1", "GH1", "grid_head", "G1")):
         records.append({"kind": "role", "id": rid, "person_id": person, "role": role, "scope_id": scope,
                         "term_start": "2024-01-01"})
-    return records
+    return records + officials_records(companies=False)
 
 
 def start(run_suite, backend: str = "sqlite"):
     suite = run_suite("registry", "mediation", backend=backend)
-    report = suite.rpc.registry.upsert(records=mediation_district(), request_id="load-mediation-district")
+    report = suite.rpc.registry.upsert(actor="P-DATA", records=mediation_district(), request_id="load-mediation-district")
     assert report.applied and not report.errors, report.errors
     return suite
 

@@ -185,7 +185,7 @@ def test_a_ballot_redelivered_after_a_crash_counts_once(make_settings, district_
     suite = Suite(settings, ["registry", "mediation"]).start()
     client = suite.client()
     try:
-        suite.rpc.registry.upsert(records=district_records, request_id="load-mediation-district")
+        suite.rpc.registry.upsert(actor="P-DATA", records=district_records, request_id="load-mediation-district")
         matter = new_matter(suite.rpc)
         cid = past_consultation(suite.rpc, matter, ["EQ"])
         # The service commits the ballot, then dies before replying and acknowledging.

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 
 def test_a_neighbour_dispute_ticket_opens_one_case_at_its_grid(run_suite, small_district):
     suite = run_suite("registry", "ticketing", "mediation")
-    suite.rpc.registry.upsert(records=small_district, request_id=rid("load"))
+    suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id=rid("load"))
     ticket = submit(suite, category="neighbour_dispute", description="楼上漏水到我家，协商不成")
     cases = wait_for(lambda: suite.rpc.mediation.list_cases().items, timeout=15, message="the case")
     assert [(k.ticket_id, k.source, k.level, k.scope_id) for k in cases] == [(ticket.id, "ticketing", "grid", "G1")]
@@ -23,7 +23,7 @@ def test_the_monthly_agenda_is_drafted_from_the_complexes_tickets(run_suite, sma
     from zoneinfo import ZoneInfo
 
     suite = run_suite("registry", "ticketing", "mediation")
-    suite.rpc.registry.upsert(records=small_district, request_id=rid("load"))
+    suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id=rid("load"))
     first = submit(suite, category="parking", description="消防通道被占用停车")
     second = submit(suite, category="parking", description="消防通道又被车堵住了，晚上尤其严重")
     submit(suite, category="sanitation", description="垃圾桶满了没人清")

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def registry(run_suite, backend, small_district):
     suite = run_suite("registry", backend=backend)
-    report = suite.rpc.registry.upsert(records=small_district, request_id="load-small-district")
+    report = suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id="load-small-district")
     assert report.applied and not report.errors
     return suite
 
@@ -76,19 +76,19 @@ def test_cross_appointments_list_people_with_posts_in_two_organisations(registry
 
 def test_a_retried_command_returns_the_first_reply_and_writes_once(registry, small_district):
     record = {"kind": "person", "id": "P9", "name": "赵六"}
-    first = registry.rpc.registry.upsert(records=[record], request_id="retry-0001")
-    again = registry.rpc.registry.upsert(records=[record], request_id="retry-0001")
+    first = registry.rpc.registry.upsert(actor="P-DATA", records=[record], request_id="retry-0001")
+    again = registry.rpc.registry.upsert(actor="P-DATA", records=[record], request_id="retry-0001")
     assert again == first
     assert first.counts["person"].created == 1
     # A genuinely new request with the same content is a no-op change, not a duplicate.
-    third = registry.rpc.registry.upsert(records=[record], request_id="retry-0002")
+    third = registry.rpc.registry.upsert(actor="P-DATA", records=[record], request_id="retry-0002")
     assert third.counts["person"].unchanged == 1
 
 
 def test_reusing_a_request_id_for_another_request_is_a_conflict(registry):
-    registry.rpc.registry.upsert(records=[{"kind": "person", "id": "P9", "name": "赵六"}], request_id="reuse-0001")
+    registry.rpc.registry.upsert(actor="P-DATA", records=[{"kind": "person", "id": "P9", "name": "赵六"}], request_id="reuse-0001")
     with pytest.raises(Conflict) as err:
-        registry.rpc.registry.upsert(records=[{"kind": "person", "id": "P10", "name": "钱七"}],
+        registry.rpc.registry.upsert(actor="P-DATA", records=[{"kind": "person", "id": "P10", "name": "钱七"}],
                                      request_id="reuse-0001")
     assert err.value.details["field"] == "request_id"
 
@@ -99,7 +99,7 @@ def test_a_malformed_record_rejects_the_whole_request_naming_its_field(registry)
         {"kind": "household", "id": "H10", "building_id": "B1", "unit": "2", "area_m2": "-3"},
     ]
     with pytest.raises(ValidationFailed) as err:
-        registry.rpc.registry.upsert(records=bad, request_id="bad-input-00")
+        registry.rpc.registry.upsert(actor="P-DATA", records=bad, request_id="bad-input-00")
     assert [f["field"] for f in err.value.fields] == ["records.1.household.area_m2"]
     with pytest.raises(NotFound):
         registry.rpc.registry.get(kind="person", id="P11")
@@ -113,7 +113,7 @@ def test_unknown_references_are_reported_per_row_and_nothing_is_written(registry
          "term_start": "2024-01-01"},
         {"kind": "person", "id": "P11", "name": "ok"},
     ]
-    report = registry.rpc.registry.upsert(records=bad, request_id="bad-input-01")
+    report = registry.rpc.registry.upsert(actor="P-DATA", records=bad, request_id="bad-input-01")
     assert not report.applied
     fields = {(e.id, e.field) for e in report.errors}
     assert fields == {("H9", "building_id"), ("R9", "person_id")}
@@ -128,7 +128,7 @@ def test_valid_only_writes_the_valid_rows_and_reports_the_others(registry):
         {"kind": "household", "id": "H9", "building_id": "NO-SUCH", "unit": "1", "area_m2": "50"},
         {"kind": "person", "id": "P11", "name": "ok"},
     ]
-    report = registry.rpc.registry.upsert(records=bad, request_id="valid-only-01", valid_only=True)
+    report = registry.rpc.registry.upsert(actor="P-DATA", records=bad, request_id="valid-only-01", valid_only=True)
     assert report.applied
     assert [e.id for e in report.errors] == ["H9"]
     assert registry.rpc.registry.get(kind="person", id="P11").record.name == "ok"
@@ -154,7 +154,7 @@ def test_malformed_requests_get_validation_errors_naming_the_field(registry, fie
 
 def test_removing_a_referenced_entity_is_a_conflict(registry):
     with pytest.raises(Conflict):
-        registry.rpc.registry.remove(kind="building", id="B1", request_id="remove-b1-01")
-    registry.rpc.registry.remove(kind="household", id="H3", request_id="remove-h3-01")
+        registry.rpc.registry.remove(actor="P-DATA", kind="building", id="B1", request_id="remove-b1-01")
+    registry.rpc.registry.remove(actor="P-DATA", kind="household", id="H3", request_id="remove-h3-01")
     with pytest.raises(NotFound):
         registry.rpc.registry.get(kind="household", id="H3")

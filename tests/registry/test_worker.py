@@ -122,7 +122,8 @@ def test_resolve_by_building_returns_the_chain(service):
     assert answer.party_organisation.id == "PC1"
     assert answer.committee is None
     # A district-wide department (no scope) serves everywhere.
-    assert [(d.id, d.department_function) for d in answer.departments] == [("DEP-WATER", "water")]
+    assert [(d.id, d.department_function) for d in answer.departments] == [
+        ("DEP-HOUSING", "housing"), ("DEP-WATER", "water")]
     assert answer.grid_team.grid_id == "G1" and answer.grid_team.members == []
 
 
@@ -250,7 +251,7 @@ def test_electorate_of_a_complex(service):
 
 
 def test_upsert_writes_in_the_session_and_asks_for_a_map_reload(service, session, map_access):
-    report = service.upsert(c.UpsertRequest(
+    report = service.upsert(c.UpsertRequest(actor="P-DATA", 
         request_id="unit-upsert-01",
         records=[{"kind": "person", "id": "P9", "name": "赵六"},
                  {"kind": "household", "id": "H9", "building_id": "B2", "unit": "2-202", "area_m2": "70",
@@ -269,7 +270,7 @@ def test_upsert_writes_in_the_session_and_asks_for_a_map_reload(service, session
 
 def test_an_invalid_upsert_writes_nothing_and_keeps_the_map(service, session, map_access):
     count = session.execute(select(func.count()).select_from(m.people)).scalar()
-    report = service.upsert(c.UpsertRequest(
+    report = service.upsert(c.UpsertRequest(actor="P-DATA", 
         request_id="unit-upsert-02",
         records=[{"kind": "person", "id": "P9", "name": "赵六"},
                  {"kind": "household", "id": "H9", "building_id": "B404", "unit": "1", "area_m2": "70"}]))
@@ -282,7 +283,7 @@ def test_an_invalid_upsert_writes_nothing_and_keeps_the_map(service, session, ma
 
 
 def test_import_dataset_parses_csv_content(service):
-    report = service.import_dataset(c.ImportRequest(
+    report = service.import_dataset(c.ImportRequest(actor="P-DATA", 
         request_id="unit-import-01", format="csv", kind="person",
         content="id,name,party_member\nP20,钱七,true\nP21,,false\n"))
     assert not report.applied
@@ -324,7 +325,7 @@ def test_entrypoint_hook_resolve_with_a_request_model(registry_container):
 @pytest.mark.integration
 def test_entrypoint_hook_upsert_is_seen_by_the_next_resolve(registry_container):
     with entrypoint_hook(registry_container, "upsert") as upsert:
-        report = upsert(c.UpsertRequest(request_id="hook-upsert-01", records=[
+        report = upsert(c.UpsertRequest(actor="P-DATA", request_id="hook-upsert-01", records=[
             {"kind": "building", "id": "B3", "name": "3号楼", "complex_id": "X1", "grid_id": "G1",
              "lat": 31.002, "lon": 121.002}]))
     assert report.applied

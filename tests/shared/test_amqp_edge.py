@@ -117,7 +117,7 @@ def request(routing_kwargs: dict) -> bytes:
 @pytest.fixture
 def edge(run_suite, small_district):
     suite = run_suite("registry")
-    suite.rpc.registry.upsert(records=small_district, request_id="edge-load-district")
+    suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id="edge-load-district")
     client = RawClient(suite.settings.amqp_uri)
     client.settings = suite.settings
     yield client
@@ -186,7 +186,7 @@ def test_an_undecodable_request_without_reply_to_is_dead_lettered_with_its_reaso
 
 def test_an_invalid_request_without_reply_to_is_dead_lettered_with_its_field_errors(edge):
     edge.publish(request({"building_id": 42}), reply=False)
-    edge.publish(request({"records": [], "request_id": "x" * 65}), "registry.upsert", reply=False,
+    edge.publish(request({"actor": "P-DATA", "records": [], "request_id": "x" * 65}), "registry.upsert", reply=False,
                  delivery_mode=2)
     edge.publish(request({}), "registry.no_such_operation", reply=False)
     edge.publish(request({"building_id": "NOPE"}), reply=False)
@@ -262,11 +262,11 @@ def test_a_routing_key_missing_its_parts_is_returned_by_the_broker(edge):
 
 
 def test_a_request_with_reply_to_but_no_correlation_id_is_refused_and_not_run(edge):
-    first = request({"records": [{"kind": "person", "id": "P98", "name": "甲"}], "request_id": "edge-no-cid-1"})
+    first = request({"actor": "P-DATA", "records": [{"kind": "person", "id": "P98", "name": "甲"}], "request_id": "edge-no-cid-1"})
     edge.publish(first, "registry.upsert", correlation_id=None, delivery_mode=2)
     assert_bad_request(edge.reply(None), "correlation_id")
     # Had the first run, its request_id would now be taken by a different request: a conflict.
-    second = request({"records": [{"kind": "person", "id": "P99", "name": "乙"}], "request_id": "edge-no-cid-1"})
+    second = request({"actor": "P-DATA", "records": [{"kind": "person", "id": "P99", "name": "乙"}], "request_id": "edge-no-cid-1"})
     body = edge.call(second, "registry.upsert", delivery_mode=2)
     assert body["error"] is None and body["result"]["counts"]["person"]["created"] == 1
     edge.assert_still_serving()
@@ -304,7 +304,7 @@ def test_a_huge_body_is_refused_and_the_queue_keeps_moving(edge):
 @pytest.mark.parametrize("request_id", ["", "       ", "x" * 7, "x" * 65, "bad id with spaces",
                                         "楼栋-0001-请求", "line\nbreak1", 12345678, None, ["a" * 8]])
 def test_a_request_id_out_of_bounds_is_a_validation_error(edge, request_id):
-    kwargs = {"records": [{"kind": "person", "id": "P97", "name": "丙"}], "request_id": request_id}
+    kwargs = {"actor": "P-DATA", "records": [{"kind": "person", "id": "P97", "name": "丙"}], "request_id": request_id}
     body = edge.call(request(kwargs), "registry.upsert", delivery_mode=2)
     assert body["error"]["code"] == "validation_failed", body
     assert [f["field"] for f in body["error"]["details"]["fields"]] == ["request_id"]
@@ -314,7 +314,7 @@ def test_the_longest_request_id_fits_its_column_and_replays(run_suite, small_dis
     suite = run_suite("registry", backend="postgresql")  # VARCHAR(64) is enforced there, not by SQLite
     client = RawClient(suite.settings.amqp_uri)
     try:
-        kwargs = {"records": [{"kind": "person", "id": "P96", "name": "丁"}], "request_id": "k" * 64}
+        kwargs = {"actor": "P-DATA", "records": [{"kind": "person", "id": "P96", "name": "丁"}], "request_id": "k" * 64}
         first = client.call(request(kwargs), "registry.upsert", delivery_mode=2)
         again = client.call(request(kwargs), "registry.upsert", delivery_mode=2)
         assert first["error"] is None and first == again

@@ -150,7 +150,7 @@ def test_migrate_errors_exit_2(tmp_path, args, message):
 @pytest.fixture
 def running_registry(run_suite, small_district, tmp_path):
     suite = run_suite("registry")
-    report = suite.rpc.registry.upsert(records=small_district, request_id="cli-small-district")
+    report = suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id="cli-small-district")
     assert report.applied and not report.errors
     suite.config_file = settings_file(suite.settings, tmp_path / "suite.yaml")
     return suite
@@ -169,7 +169,7 @@ def test_call_prints_the_json_reply(running_registry, tmp_path):
 
     # The request may come on stdin; a command gets a request_id of its own.
     piped = redprop("call", "registry.upsert", "-", cwd=tmp_path, config=config,
-                    stdin='{"records": [{"kind": "person", "id": "P9", "name": "赵六"}]}')
+                    stdin='{"actor": "P-DATA", "records": [{"kind": "person", "id": "P9", "name": "赵六"}]}')
     assert piped.returncode == 0, piped.stdout + piped.stderr
     assert json.loads(piped.stdout)["counts"]["person"]["created"] == 1
     assert running_registry.rpc.registry.get(kind="person", id="P9").record.name == "赵六"

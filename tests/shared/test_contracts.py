@@ -240,8 +240,10 @@ def test_the_request_schema_accepts_good_requests_and_rejects_unknown_fields(sch
     upsert = jsonschema.Draft202012Validator(schemas["registry.upsert.request"])
     assert "request_id" in upsert.schema["required"]
     assert not upsert.is_valid({"records": [{"kind": "person", "id": "P1", "name": "x"}]})
+    assert not upsert.is_valid({"records": [{"kind": "person", "id": "P1", "name": "x"}],
+                                "request_id": "abcd1234"})  # names nobody acting (since 1.1)
     assert upsert.is_valid({"records": [{"kind": "person", "id": "P1", "name": "x"}],
-                            "request_id": "abcd1234"})
+                            "request_id": "abcd1234", "actor": "P-DATA"})
 
 
 def test_real_replies_and_events_validate_against_their_schemas(schemas):

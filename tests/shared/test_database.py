@@ -156,7 +156,7 @@ def test_a_connection_that_dies_in_steady_use_fails_once_then_the_pool_recovers(
 
 def test_commands_go_on_after_the_database_drops_every_connection(run_suite, small_district):
     suite = run_suite("registry", backend="postgresql")
-    first = suite.rpc.registry.upsert(records=small_district, request_id="dropped-01")
+    first = suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id="dropped-01")
     url = suite.settings.database_url("registry")
     admin = build_engine(url, pool_size=1)
     try:
@@ -166,12 +166,12 @@ def test_commands_go_on_after_the_database_drops_every_connection(run_suite, sma
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar_one()
         assert killed >= 2  # the workers' pool and the replay check's own connection
         # The replay check reconnects: the same request gets the stored reply, not a second run...
-        again = suite.rpc.registry.upsert(records=small_district, request_id="dropped-01")
+        again = suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id="dropped-01")
         assert again.structure_version == first.structure_version
         # ...and new commands work (a pooled connection used a moment ago may fail one call: retried).
         for attempt in range(3):
             try:
-                later = suite.rpc.registry.upsert(records=[{"kind": "person", "id": "P77", "name": "新人"}],
+                later = suite.rpc.registry.upsert(actor="P-DATA", records=[{"kind": "person", "id": "P77", "name": "新人"}],
                                                   request_id="dropped-02")
                 break
             except Exception:  # noqa: BLE001 - the one call the dead pool may cost

@@ -143,7 +143,7 @@ def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered_and_never_bl
 @pytest.fixture
 def registry(run_suite, small_district):
     suite = run_suite("registry")
-    suite.rpc.registry.upsert(records=small_district, request_id="load-small-district")
+    suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id="load-small-district")
     return suite
 
 
@@ -160,7 +160,7 @@ def test_an_undecodable_rpc_message_is_dead_lettered_and_the_service_keeps_servi
 
 def test_a_command_delivered_twice_at_once_creates_one_record_and_one_reply(registry):
     record = {"kind": "person", "id": "P77", "name": "重复"}
-    calls = [registry.rpc.call_async("registry", "upsert", {"records": [record], "request_id": "twice-0001"})
+    calls = [registry.rpc.call_async("registry", "upsert", {"actor": "P-DATA", "records": [record], "request_id": "twice-0001"})
              for _ in range(2)]
     first, second = (c.result() for c in calls)
     assert first == second
@@ -191,7 +191,7 @@ def pending_outbox(settings) -> int:
 
 def test_events_are_published_once_after_commit(registry):
     queue = bind_event_queue(registry.settings)
-    report = registry.rpc.registry.upsert(records=[{"kind": "person", "id": "P50", "name": "新人"}],
+    report = registry.rpc.registry.upsert(actor="P-DATA", records=[{"kind": "person", "id": "P50", "name": "新人"}],
                                           request_id="publish-0001")
 
     def ours():
@@ -212,7 +212,7 @@ def test_a_crash_between_commit_and_publish_loses_no_event(make_settings, small_
     monkeypatch.setattr(OutboxRelay, "relay_pending", lambda self: 0)
     suite = Suite(settings, ["registry"]).start()
     try:
-        suite.rpc.registry.upsert(records=small_district, request_id="crash-load-1")
+        suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id="crash-load-1")
     finally:
         suite.kill()
     assert pending_outbox(settings) >= 1

@@ -158,7 +158,7 @@ def test_background_threads_name_their_service(run_suite, small_district, rabbit
     path = f"/permissions/{quote(vhost, safe='')}/{quote(rabbit_management.user, safe='')}"
     rabbit_management.request("PUT", path, {"configure": ".*", "write": r"^(?!registry\.events$).*", "read": ".*"})
     try:
-        suite.rpc.registry.upsert(records=small_district, request_id=rid("load"))
+        suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id=rid("load"))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             relay = [r for r in lines(captured) if r["logger"] == "redprop.messaging.outbox" and r["level"] == "WARNING"]

@@ -32,7 +32,7 @@ def samples(text: str) -> dict[tuple[str, frozenset], float]:
 def test_calls_are_counted_and_timed_by_outcome(run_suite, small_district):
     suite = run_suite("registry")
     port = suite.settings.metrics_port("registry")
-    suite.rpc.registry.upsert(records=small_district, request_id="metrics-load-1")
+    suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id="metrics-load-1")
     for _ in range(3):
         suite.rpc.registry.resolve(building_id="B1")
     with pytest.raises(NotFound):
@@ -181,7 +181,7 @@ def test_the_outbox_backlog_counts_events_the_broker_refuses_until_they_go_out(r
     # Our user may no longer write to registry's event exchange: the relay's publishes are refused.
     path = f"/permissions/{quote(vhost, safe='')}/{quote(rabbit_management.user, safe='')}"
     rabbit_management.request("PUT", path, {"configure": ".*", "write": r"^(?!registry\.events$).*", "read": ".*"})
-    suite.rpc.registry.upsert(records=small_district, request_id="backlog-load-1")
+    suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id="backlog-load-1")
     assert wait_for_positive(backlog, port) >= 1
     rabbit_management.request("PUT", path, {"configure": ".*", "write": ".*", "read": ".*"})
     assert wait_for(port, 0) == 0

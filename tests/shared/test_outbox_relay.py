@@ -118,7 +118,7 @@ def test_events_wait_in_the_outbox_while_the_broker_is_away(make_settings, small
     monkeypatch.setattr(OutboxRelay, "setup", setup_unreachable)
     with Suite(settings, ["registry"]) as suite:
         # The command succeeds: its change and its events are committed together.
-        suite.rpc.registry.upsert(records=small_district, request_id="away-load-1")
+        suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id="away-load-1")
         rows = wait_for(lambda: [r for r in _outbox(settings) if r.attempts >= 2] and _outbox(settings),
                         message="two failed relay rounds")
         assert all(r.published_at is None for r in rows)
@@ -146,7 +146,7 @@ def test_an_event_committed_out_of_id_order_is_still_published(make_settings, sm
     settings = make_settings(["registry"])
     queue = event_queue.bind(settings, "registry")
     with Suite(settings, ["registry"]) as suite:
-        suite.rpc.registry.upsert(records=small_district, request_id="order-load-1")
+        suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id="order-load-1")
         wait_for(lambda: all(r.published_at for r in _outbox(settings)), message="the first events out")
         event_queue.drain(settings, queue)
         engine = build_engine(settings.database_url("registry"))
@@ -158,7 +158,7 @@ def test_an_event_committed_out_of_id_order_is_still_published(make_settings, sm
                 conn.execute(table.insert().values({**template, "published_at": None}))
         finally:
             engine.dispose()
-        suite.rpc.registry.upsert(records=[{"kind": "person", "id": "P60", "name": "新人"}],
+        suite.rpc.registry.upsert(actor="P-DATA", records=[{"kind": "person", "id": "P60", "name": "新人"}],
                                   request_id="order-load-2")  # a wake-up round that starts above it
         wait_for(lambda: all(r.published_at for r in _outbox(settings)), message="the late event out")
         # It went to the broker (its body is a copy of the first event's, so count that event twice).

@@ -71,7 +71,7 @@ class PlainClient:
 def plain(run_suite, small_district):
     suite = run_suite("registry")
     client = PlainClient(suite.settings.amqp_uri)
-    body = client.call("registry.upsert", {"records": small_district, "request_id": "plain-load-0001"},
+    body = client.call("registry.upsert", {"actor": "P-DATA", "records": small_district, "request_id": "plain-load-0001"},
                        command=True)
     assert body["error"] is None and body["result"]["applied"] is True
     yield client
@@ -103,7 +103,7 @@ def test_errors_arrive_as_documented_objects(plain):
 
 
 def test_a_command_retried_with_its_request_id_replies_the_same(plain):
-    request = {"records": [{"kind": "person", "id": "P31", "name": "孙八"}], "request_id": "plain-retry-01"}
+    request = {"actor": "P-DATA", "records": [{"kind": "person", "id": "P31", "name": "孙八"}], "request_id": "plain-retry-01"}
     first = plain.call("registry.upsert", request, command=True)
     second = plain.call("registry.upsert", request, command=True)
     assert first == second

@@ -10,7 +10,7 @@ from redprop.testing.tickets import COMPANY, RESIDENT, WORKER, act, rid, submit 
 def start_ticketing(run_suite, small_district, backend="sqlite", **options):
     suite = run_suite("registry", "ticketing", backend=backend,
                       services={"ticketing": {"options": {"sweep_interval": 3600, **options}}})
-    suite.rpc.registry.upsert(records=small_district, request_id=rid("load"))
+    suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id=rid("load"))
     return suite
 
 

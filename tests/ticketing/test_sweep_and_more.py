@@ -125,7 +125,7 @@ def test_notices_reach_the_webhook_and_a_dead_webhook_breaks_nothing(run_suite, 
     try:
         suite = run_suite("registry", "ticketing", plugins={"ticketing.notifiers": ["log", "webhook"]},
                           services={"ticketing": {"options": {"webhook_url": f"http://127.0.0.1:{port}/hook"}}})
-        suite.rpc.registry.upsert(records=small_district, request_id=rid("load"))
+        suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id=rid("load"))
         ticket = submit(suite)
         wait_for(lambda: received, message="a notice")
         assert received[0]["ticket_id"] == ticket.id and received[0]["event"] == "dispatched"
@@ -161,7 +161,7 @@ def test_ticket_events_survive_a_crash_between_commit_and_publish(make_settings,
     monkeypatch.setattr(OutboxRelay, "relay_pending", lambda self: 0)
     suite = Suite(settings, ["registry", "ticketing"]).start()
     try:
-        suite.rpc.registry.upsert(records=small_district, request_id=rid("load"))
+        suite.rpc.registry.upsert(actor="P-DATA", records=small_district, request_id=rid("load"))
         ticket = submit(suite)
     finally:
         suite.kill()
@@ -183,7 +183,7 @@ def test_time_is_checked_against_the_clock_not_trusted_from_the_client(suite):
 def test_a_change_in_the_registry_reaches_the_cached_routes(suite):
     assert submit(suite, building_id="B2", category="repair_common", resident_id="P3").handler.kind == "grid_team"
     # The three-no complex gets a property company.
-    suite.rpc.registry.upsert(request_id=rid("company"), records=[
+    suite.rpc.registry.upsert(actor="P-DATA", request_id=rid("company"), records=[
         {"kind": "complex", "id": "X2", "name": "老街小区", "community_id": "C1", "year_built": 1995,
          "property_company_id": "CO1", "lat": 31.01, "lon": 121.01}])
 

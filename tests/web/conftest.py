@@ -45,7 +45,8 @@ def workbench(run_suite, small_district) -> Gateway:
     suite = run_suite("registry", "ticketing", "gateway",
                       services={"gateway": {"options": options},
                                 "ticketing": {"options": {"sweep_interval": 3600, "auto_dispatch": False}}})
-    suite.rpc.registry.upsert(records=[*small_district, *people_records()], request_id=f"load-{uuid.uuid4().hex[:8]}")
+    suite.rpc.registry.upsert(actor="P-DATA", records=[*small_district, *people_records()],
+                              request_id=f"load-{uuid.uuid4().hex[:8]}")
     served = Gateway(base_url=f"http://127.0.0.1:{port}", suite=suite)
     for username, person in ACCOUNTS.values():
         served.add_account(username, person)

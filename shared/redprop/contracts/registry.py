@@ -31,6 +31,7 @@ from redprop.contracts.base import (
     Id,
     Name,
     Page,
+    Permit,
     Reply,
     Request,
     ServiceContract,
@@ -485,12 +486,16 @@ class ChangeReport(Reply):
 
 
 class UpsertRequest(CommandRequest):
+    #: The data officer making the change (since 1.1). In an empty registry the first upsert may appoint its
+    #: own actor as the district's data officer (the only change anyone may make before one exists).
+    actor: Id
     records: list[AnyRecord] = Field(min_length=1, max_length=50_000)
     #: Write the valid records and report the rest, instead of writing nothing when any is invalid.
     valid_only: bool = False
 
 
 class ImportRequest(CommandRequest):
+    actor: Id
     format: Literal["json", "csv"]
     #: For CSV: the kind of every row. JSON datasets say it per section.
     kind: EntityKind | None = None
@@ -505,6 +510,7 @@ class ImportRequest(CommandRequest):
 
 
 class RemoveRequest(CommandRequest):
+    actor: Id
     kind: EntityKind
     id: Id
 
@@ -512,6 +518,43 @@ class RemoveRequest(CommandRequest):
 class RemoveReply(Reply):
     removed: bool
     structure_version: int
+
+
+class GrantsRequest(Request):
+    """The posts a person holds on a day: what every service checks a permit against (docs/authorisation.md)."""
+
+    person_id: Id
+    on: date | None = Field(default=None, description="Beijing date; absent: today.")
+
+
+class Grant(Contract):
+    role: RoleKind
+    role_id: Id
+    organisation_id: Id | None = None
+    organisation_kind: OrganisationKind | None = None
+    #: The places the post covers: its scope, else its organisation's scope, else the whole district.
+    covers: list[Id]
+
+
+class GrantsReply(Reply):
+    person_id: Id
+    #: False: no such person in this district (a permit naming them is refused).
+    known: bool
+    party_member: bool = False
+    grants: list[Grant] = []
+
+
+class AncestryRequest(Request):
+    """A place, household or organisation and everything above it on the governance map."""
+
+    id: Id
+
+
+class AncestryReply(Reply):
+    id: Id
+    kind: EntityKind
+    #: The entity itself first, then each place above it up to the district.
+    ancestry: list[Id]
 
 
 # -- events --------------------------------------------------------------------------------------
@@ -562,10 +605,20 @@ CONTRACT.query("grid_team", GridTeamRequest, GridTeamReply, "A grid's service te
 CONTRACT.query("cross_appointments", CrossAppointmentsRequest, CrossAppointmentsReply,
                "People holding posts in two or more organisations (双向进入、交叉任职).")
 CONTRACT.query("summary", SummaryRequest, SummaryReply, "Counts per kind and per community.")
+CONTRACT.query("grants", GrantsRequest, GrantsReply,
+               "The posts a person holds on a day and the places each covers (what permits are checked against).",
+               permit=Permit.public("posts are public (公示), as on the grid team boards"))
+CONTRACT.query("ancestry", AncestryRequest, AncestryReply,
+               "A place, household or organisation and each place above it, up to the district.")
+DATA_OFFICER = Permit.holding(
+    "data_officer", rule="the district's data officer keeps the map (in an empty registry, the first upsert may "
+                         "appoint its own actor as data officer)")
 CONTRACT.command("upsert", UpsertRequest, ChangeReport,
-                 "Create or update entities, atomically; invalid rows are reported by row and field.")
+                 "Create or update entities, atomically; invalid rows are reported by row and field.",
+                 permit=DATA_OFFICER)
 CONTRACT.command("import_dataset", ImportRequest, ChangeReport,
-                 "Import a JSON dataset or a CSV file of one kind, with a validation report.")
-CONTRACT.command("remove", RemoveRequest, RemoveReply, "Remove an entity nothing refers to.")
+                 "Import a JSON dataset or a CSV file of one kind, with a validation report.", permit=DATA_OFFICER)
+CONTRACT.command("remove", RemoveRequest, RemoveReply, "Remove an entity nothing refers to.",
+                 permit=Permit.holding("data_officer", rule="the district's data officer"))
 CONTRACT.event(StructureChanged)
 CONTRACT.event(RolesChanged)

@@ -9,11 +9,13 @@ from sqlalchemy import delete, select
 
 from redprop.contracts import registry as c
 from redprop.db import Database
+from redprop.authz import beijing_today
 from redprop.errors import Conflict, NotFound
 from redprop.messaging import EventOutbox, command, query
 from redprop.service import RedpropService
 from redprop.services.registry import models as m
 from redprop.services.registry import queries
+from redprop.services.registry.grants import LocalAuthz, ancestry, grants
 from redprop.services.registry.importer import parse_content
 from redprop.services.registry.locators import LOCATOR
 from redprop.services.registry.resolver import RegistryMap
@@ -43,6 +45,20 @@ class RegistryService(RedpropService):
     db = Database(m.metadata, migrations=MIGRATIONS)
     events = EventOutbox()
     map = RegistryMap()
+    authz = LocalAuthz()  # the registry answers its own permits from its own tables
+
+    def admits_without_permit(self, operation, request) -> bool:
+        """An empty registry has no data officer to keep it: its first upsert may appoint its own actor
+        as the district's data officer (and nothing else is admitted until one exists)."""
+        if operation.name != "upsert":
+            return False
+        appoints_self = any(r.kind == "role" and r.role == "data_officer" and r.person_id == request.actor
+                            for r in request.records) and any(
+            r.kind == "person" and r.id == request.actor for r in request.records)
+        if not appoints_self:
+            return False
+        return self.db.execute(select(m.roles.c.id).where(
+            m.roles.c.district == self.district, m.roles.c.role == "data_officer").limit(1)).first() is None
 
     # -- reads -----------------------------------------------------------------------------------
 
@@ -80,6 +96,14 @@ class RegistryService(RedpropService):
     @query
     def summary(self, request: c.SummaryRequest) -> c.SummaryReply:
         return queries.summary(self.db, self.map.current)
+
+    @query
+    def grants(self, request: c.GrantsRequest) -> c.GrantsReply:
+        return grants(self.db, self.map.current, request.person_id, request.on or beijing_today())
+
+    @query
+    def ancestry(self, request: c.AncestryRequest) -> c.AncestryReply:
+        return ancestry(self.db, self.map.current, request.id)
 
     # -- changes ---------------------------------------------------------------------------------
 
@@ -124,5 +148,6 @@ class RegistryService(RedpropService):
         if report.applied:
             self.events.relay_after_commit()  # the writer staged its events in this transaction
             self.map.reload_after_commit()
+            self.authz.forget()  # this replica at once; the others on the broadcast
         return report
 
