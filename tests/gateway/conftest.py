@@ -100,10 +100,11 @@ class Gateway:
         return response.json()["ticket"]
 
 
-def start_gateway(run_suite, small_district, *extra_services: str, **gateway_options) -> Gateway:
+def start_gateway(run_suite, small_district, *extra_services: str, backend: str = "sqlite",
+                  **gateway_options) -> Gateway:
     port = free_port()
     options = {"http_host": "127.0.0.1", "http_port": port, "api_keys": api_keys(), **gateway_options}
-    suite = run_suite("registry", "ticketing", *extra_services, "gateway",
+    suite = run_suite("registry", "ticketing", *extra_services, "gateway", backend=backend,
                       services={"gateway": {"options": options},
                                 "ticketing": {"options": {"sweep_interval": 3600}}})
     suite.rpc.registry.upsert(actor="P-DATA", records=[*small_district, *people_records()],

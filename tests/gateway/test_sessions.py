@@ -165,3 +165,27 @@ def test_an_account_whose_person_left_the_registry_cannot_log_in(gateway):
     started = time.monotonic()
     assert gateway.login("ghost").status_code == 401
     assert time.monotonic() - started < 20
+
+
+def test_sessions_and_stored_keys_on_postgresql(run_suite, small_district):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from redprop.clock import utcnow
+    from redprop.services.gateway import keys
+
+    gateway = start_gateway(run_suite, small_district, backend="postgresql", auth_cache_ttl=0)
+    assert gateway.suite.settings.database_url("gateway").startswith("postgresql")
+    gateway.add_account("li.si", "P2")
+    client = requests.Session()
+    assert gateway.login("li.si", client=client).status_code == 200
+    assert client.get(gateway.base_url + "/api/v1/session", timeout=30).json()["person_id"] == "P2"
+    with gateway.database() as db:
+        db.execute(update(sessions_table).values(last_seen_at=utcnow() - timedelta(hours=1)))
+        key, _ = keys.add(db, gateway.suite.settings.district, "pg-key", "resident", "P2", "P2", 1)
+    assert client.get(gateway.base_url + "/api/v1/session", timeout=30).status_code == 401
+    assert gateway.call("GET", "/api/v1/me", key=key).status_code == 200
+    with gateway.database() as db:
+        keys.revoke(db, gateway.suite.settings.district, "pg-key")
+    assert gateway.call("GET", "/api/v1/me", key=key).status_code == 401
