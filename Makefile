@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SERVICES := $(sort $(wildcard services/*))
 PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -c requirements/constraints.txt
 
-.PHONY: venv demo test chart-test bench run migrate lint clean
+.PHONY: venv demo test chart-test bench run migrate lint clean web browser
 
 $(STAMP): requirements/constraints.txt requirements/dev.txt shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -20,14 +20,30 @@ $(STAMP): requirements/constraints.txt requirements/dev.txt shared/pyproject.tom
 ## venv: create .venv with the pinned dependencies and every service installed (editable)
 venv: $(STAMP)
 
+## web: the workbench (web/): npm ci, its component tests' deps and the static build the gateway serves at /app/
+WEB_STAMP := web/node_modules/.installed
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/dist/index.html: $(WEB_STAMP) $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts
+	cd web && npx vite build
+
+web: web/dist/index.html
+
+## browser: Debian's headless chromium for the workbench's browser tests (tests/web)
+browser:
+	scripts/ensure-browser.sh
+
 ## demo: start the whole suite on embedded defaults with the sample district; Ctrl-C stops it
-demo: venv
+demo: venv web
 	scripts/ensure-services.sh rabbitmq
 	$(BIN)/redprop demo
 
 ## test: run the whole test suite against the local RabbitMQ and PostgreSQL
-test: venv
+test: venv web browser
 	scripts/ensure-services.sh rabbitmq postgresql
+	cd web && npx vitest run
 	$(BIN)/pytest
 
 ## chart-test: render, lint and validate the Helm chart (also part of `make test`)
@@ -48,4 +64,4 @@ lint: venv
 	$(BIN)/ruff check shared services tests bench
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var web/node_modules web/dist

@@ -18,7 +18,7 @@ from redprop.db import Database
 from redprop.errors import NotFound, PermissionDenied, RedpropError, ValidationFailed
 from redprop.messaging import ServiceRpc
 from redprop.service import RedpropService
-from redprop.services.gateway import accounts, addresses, open311, sessions
+from redprop.services.gateway import accounts, addresses, open311, sessions, webapp, workbench
 from redprop.services.gateway import models as m
 from redprop.services.gateway.auth import (
     Gatekeeper,
@@ -395,3 +395,5 @@ def _action_entrypoint(action: str, permission: str, body, summary: str):
 for _action, (_permission, _body, _summary) in TICKET_ACTIONS.items():
     setattr(GatewayService, f"ticket_{_action}", _action_entrypoint(_action, _permission, _body, _summary))
 
+workbench.install(GatewayService)  # the workbench's reads, after the routes above in the OpenAPI document
+webapp.install(GatewayService)  # its files at /app/

@@ -1,0 +1,173 @@
+// The workbench in a real browser: Debian's headless chromium driven by playwright-core (web/'s pinned
+// copy; no browser download). Run by tests/web/test_browser.py against a running suite and gateway:
+//   node tests/web/e2e.mjs SCENARIO   with WORKBENCH_URL, WORKBENCH_KEYS (JSON role -> key), SHOTS (a folder)
+import { createRequire } from 'node:module'
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const require = createRequire(path.join(here, '..', '..', 'web', 'package.json'))
+const { chromium, selectors } = require('playwright-core')
+selectors.setTestIdAttribute('data-test') // the app marks what tests find with data-test
+
+const base = process.env.WORKBENCH_URL
+const keys = JSON.parse(process.env.WORKBENCH_KEYS)
+const shots = process.env.SHOTS
+const ticketId = process.env.TICKET_ID
+mkdirSync(shots, { recursive: true })
+
+const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
+const DESKTOP = { viewport: { width: 1366, height: 860 } }
+
+function check(ok, message) {
+  if (!ok) throw new Error('check failed: ' + message)
+  console.log('ok: ' + message)
+}
+
+// Element Plus puts a text field's attributes on its <input> or <textarea> itself.
+const field = (page, id) =>
+  page.locator(`input[data-test="${id}"], textarea[data-test="${id}"], [data-test="${id}"] input, [data-test="${id}"] textarea`).first()
+
+async function login(page, role) {
+  await page.goto(base + '/app/login')
+  if (keys.accounts?.[role]) {
+    await field(page, 'username').fill(keys.accounts[role].username)
+    await field(page, 'password').fill(keys.accounts[role].password)
+  } else {
+    await page.getByTestId('login-mode').click()
+    await field(page, 'apikey').fill(keys[role])
+  }
+  await page.getByTestId('login-submit').click()
+}
+
+async function pick(page, testId, optionText) {
+  await page.getByTestId(testId).click()
+  await page.locator('.el-select-dropdown:visible .el-select-dropdown__item', { hasText: optionText }).first().click()
+}
+
+const scenarios = {
+  // A resident on a phone: reports a problem in a building picked from the registry, and sees it.
+  async resident(browser) {
+    const page = await (await browser.newContext({ ...PHONE, locale: 'zh-CN' })).newPage()
+    await login(page, 'resident')
+    await page.waitForURL('**/app/m')
+    await page.getByTestId('r-submit').click()  // empty: each missing field is named, nothing sent
+    await page.getByText('请填写问题类别').waitFor()
+    check(true, 'an empty form names the category')
+    await pick(page, 'r-category', '漏水')
+    await pick(page, 'r-complex', '老街小区')
+    await pick(page, 'r-building', '1号楼')
+    await field(page, 'r-description').fill('楼道顶棚漏水，墙面发霉')
+    await page.screenshot({ path: path.join(shots, 'resident-report.png'), fullPage: true })
+    await page.getByTestId('r-submit').click()
+    const card = page.locator('[data-test^="mine-"]', { hasText: '楼道顶棚漏水' })
+    await card.first().waitFor()
+    check(await card.count() === 1, 'the new ticket is in my tickets')
+    const width = await page.evaluate(() => document.documentElement.scrollWidth)
+    check(width <= 390, `the page fits 390 px (scrollWidth ${width})`)
+    await card.first().click()
+    await page.getByTestId('my-ticket').waitFor()
+    check(await page.getByTestId('timeline').isVisible(), 'my ticket shows its timeline')
+    await page.screenshot({ path: path.join(shots, 'resident-ticket.png'), fullPage: true })
+  },
+
+  // A community worker: logs in, sees the inbox with SLA states, dispatches a ticket to a company.
+  async worker(browser) {
+    const page = await (await browser.newContext({ ...DESKTOP, locale: 'zh-CN' })).newPage()
+    await login(page, 'grid_worker')
+    await page.waitForURL('**/app/inbox')
+    const row = page.getByTestId('open-' + ticketId)
+    await row.waitFor()
+    check(await page.locator('[data-sla]').count() > 0, 'the inbox shows SLA states')
+    await page.screenshot({ path: path.join(shots, 'worker-inbox.png'), fullPage: true })
+    await page.getByTestId('dispatch-' + ticketId).click()
+    await field(page, 'handler-id').fill('CO1')
+    await page.getByTestId('action-submit').click()
+    await page.getByTestId('status-' + ticketId).filter({ hasText: '已派单' }).waitFor()
+    check(true, 'the ticket is dispatched')
+    await row.click()
+    await page.getByTestId('ticket-status').filter({ hasText: '已派单' }).waitFor()
+    check(await page.getByTestId('timeline').getByText('dispatch').count() > 0, 'the timeline records the dispatch')
+    await page.screenshot({ path: path.join(shots, 'worker-ticket.png'), fullPage: true })
+    for (const screen of ['summary', 'cases', 'rates']) check(await page.getByTestId('nav-' + screen).isVisible(), `the menu offers ${screen}`)
+  },
+
+  // A resident is kept out of the workbench's screens and of another resident's ticket.
+  async boundaries(browser) {
+    const page = await (await browser.newContext({ ...PHONE, locale: 'en' })).newPage()
+    await login(page, 'resident_other')
+    await page.waitForURL('**/app/m')
+    for (const screen of ['/app/inbox', '/app/summary', '/app/cases', '/app/tickets/' + ticketId]) {
+      await page.goto(base + screen)
+      await page.getByTestId('forbidden').waitFor()
+      check(true, `a resident is refused ${screen}`)
+    }
+    await page.screenshot({ path: path.join(shots, 'resident-forbidden.png') })
+    await page.goto(base + '/app/m/tickets/' + ticketId)
+    await page.getByTestId('not-found').waitFor()
+    check(!(await page.content()).includes('楼道顶棚漏水'), "another resident's ticket is not shown by URL")
+    const api = await page.evaluate(async (id) => (await fetch('/api/v1/tickets/' + id)).status, ticketId)
+    check(api === 401 || api === 404, `nor answered by the API without their own credentials (${api})`)
+  },
+
+  // The property company's staff take the dispatched ticket and resolve it from its page.
+  async company(browser) {
+    const page = await (await browser.newContext({ ...DESKTOP, locale: 'zh-CN' })).newPage()
+    await login(page, 'company')
+    await page.waitForURL('**/app/inbox')
+    check(!(await page.getByTestId('nav-summary').isVisible()), "a company's staff have no workers' menu")
+    await page.getByTestId('open-' + ticketId).click()
+    await page.getByTestId('act-accept').click()
+    await page.getByTestId('action-submit').click()
+    await page.getByTestId('ticket-status').filter({ hasText: '处理中' }).waitFor()
+    check(true, 'the company accepted it')
+    await page.getByTestId('act-resolve').click()
+    await page.getByTestId('action-submit').click()  // no summary: the field is named, nothing sent
+    await page.locator('[data-test="action-dialog"] .el-form-item__error').first().waitFor()
+    check(true, 'resolving without a summary names the field')
+    await field(page, 'action-text').fill('更换了漏水的管道')
+    await page.getByTestId('action-submit').click()
+    await page.getByTestId('ticket-status').filter({ hasText: '已办结' }).waitFor()
+    check(true, 'the company resolved it')
+    await page.getByTestId('action-dialog').waitFor({ state: 'hidden' })
+    await page.screenshot({ path: path.join(shots, 'company-resolved.png'), fullPage: true })
+  },
+
+  // The resident confirms and rates the resolved ticket on the phone.
+  async rate(browser) {
+    const page = await (await browser.newContext({ ...PHONE, locale: 'zh-CN' })).newPage()
+    await login(page, 'resident')
+    await page.waitForURL('**/app/m')
+    await page.goto(base + '/app/m/tickets/' + ticketId)
+    await page.getByTestId('act-rate').click()
+    await page.getByTestId('rating').locator('.el-rate__item').nth(4).click()
+    await page.getByTestId('action-submit').click()
+    await page.getByTestId('ticket-status').filter({ hasText: '已关闭' }).waitFor()
+    check(true, 'the rated ticket is closed')
+    await page.screenshot({ path: path.join(shots, 'resident-rated.png'), fullPage: true })
+  },
+}
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
+  args: ['--no-sandbox', '--disable-dev-shm-usage'] })
+try {
+  for (const name of process.argv.slice(2)) {
+    console.log('scenario: ' + name)
+    try {
+      await scenarios[name](browser)
+    } catch (error) {
+      // What the page showed when it failed, for whoever reads the test's output.
+      for (const context of browser.contexts()) {
+        for (const [i, page] of context.pages().entries()) {
+          await page.screenshot({ path: path.join(shots, `failed-${name}-${i}.png`), fullPage: true }).catch(() => {})
+          console.log(`page ${page.url()}:\n` + (await page.locator('body').innerText().catch(() => '')).slice(0, 2000))
+        }
+      }
+      throw error
+    }
+  }
+  console.log('e2e: done')
+} finally {
+  await browser.close()
+}

@@ -1,0 +1,78 @@
+import { createI18n } from 'vue-i18n'
+
+// zh-CN first: the people who use it; English for visitors and reviewers.
+export const messages = {
+  'zh-CN': {
+    app: { title: '红色物业工作台', resident: '居民服务', logout: '退出', language: 'English', skip: '跳到主要内容' },
+    login: {
+      title: '登录', username: '用户名', password: '密码', submit: '登录', key: 'API 密钥', withKey: '使用 API 密钥登录',
+      withPassword: '使用账号密码登录', failed: '登录失败：{message}', noSession: '此网关尚未开放账号登录，请使用 API 密钥',
+    },
+    nav: { inbox: '工单收件箱', summary: '月度问题汇总', consultations: '业主协商', cases: '矛盾调解', ratings: '星级评定', rates: '三率统计' },
+    sla: { on_track: '正常', at_risk: '临期', breached: '超时', response: '响应', resolution: '办结', left: '剩余 {time}', overdue: '已超 {time}', none: '—' },
+    duration: { dhm: '{d}天{h}小时', hm: '{h}小时{m}分' },
+    status: { submitted: '待派单', dispatched: '已派单', in_progress: '处理中', awaiting_resident: '待居民答复', resolved: '已办结', closed: '已关闭', cancelled: '已撤销' },
+    level: { grid: '网格', community: '社区', subdistrict: '街道', district: '区' },
+    ticket: {
+      id: '工单号', category: '类别', description: '问题描述', building: '楼栋', complex: '小区', grid: '网格', level: '层级', status: '状态',
+      sla: '时限', submitted: '提交时间', handler: '承办单位', history: '处理记录', cost: '费用', fund: '资金来源', rating: '评价',
+      noRating: '尚未评价', dispatch: '派单', escalate: '上报', note: '备注', transfer: '转办', close: '关闭', accept: '接单', resolve: '办结',
+      rate: '确认并评价', reopen: '不满意，重新办理', reason: '原因', summary: '办理情况', handlerId: '承办单位编号', handlerKind: '单位类型',
+      auto: '按路由自动派单', done: '已完成', all: '全部', filter: '筛选', refresh: '刷新', empty: '没有工单', open: '打开',
+      property_company: '物业公司', department: '职能部门', comment: '评语', stars: '星', fundNames: { company: '物业公司', resident: '居民自付', emergency_repair_fund: '维修资金', public_budget: '财政', none: '无' },
+    },
+    summary: { title: '{complex} {month} 月度问题汇总', month: '月份', received: '本月受理', open: '未办结', resolved: '已办结', recurring: '反复出现', fund: '维修资金支出', print: '打印', load: '查询', agenda: '议题' },
+    consult: { id: '协商编号', load: '查看', question: '议题', participation: '参与情况', area: '按专有面积', headcount: '按人数', line: '三分之二', reached: '已达到', notReached: '未达到', result: '结果', passed: '通过', failed: '未通过', electorate: '表决范围', households: '户', owners: '业主', state: '状态', live: '实时更新' },
+    cases: { title: '调解案件', summary: '案由', state: '状态', settleBy: '调解期限', daysLeft: '剩 {n} 天', overdue: '已超期', parties: '当事人', agreement: '调解协议' },
+    ratings: { title: '星级评定队列', company: '物业公司', year: '年度', state: '环节', stars: '星级', steps: '评定过程', total: '得分', explain: '逐项说明' },
+    rates: { title: '三率', response: '响应率', resolution: '办结率', satisfaction: '满意率', byGroup: '按{group}' },
+    resident: {
+      title: '我要报事', report: '报告问题', category: '问题类别', complex: '所在小区', building: '楼栋', description: '请描述问题',
+      submit: '提交', submitted: '已提交，工单号 {id}', mine: '我的工单', confirm: '确认并评价', reopen: '重新办理', back: '返回',
+    },
+    error: { forbidden: '您的角色不能查看此页面', notFound: '没有找到', required: '请填写{field}', generic: '操作失败：{message}' },
+    common: { save: '确定', cancel: '取消', loading: '加载中…', yes: '是', no: '否' },
+  },
+  en: {
+    app: { title: 'Red Property Workbench', resident: 'Resident services', logout: 'Log out', language: '中文', skip: 'Skip to main content' },
+    login: {
+      title: 'Log in', username: 'Username', password: 'Password', submit: 'Log in', key: 'API key', withKey: 'Log in with an API key',
+      withPassword: 'Log in with username and password', failed: 'Login failed: {message}', noSession: 'This gateway has no account login yet; use an API key',
+    },
+    nav: { inbox: 'Ticket inbox', summary: 'Monthly summary', consultations: 'Consultations', cases: 'Mediation', ratings: 'Star ratings', rates: 'The three rates' },
+    sla: { on_track: 'On track', at_risk: 'At risk', breached: 'Breached', response: 'response', resolution: 'resolution', left: '{time} left', overdue: '{time} overdue', none: '—' },
+    duration: { dhm: '{d}d {h}h', hm: '{h}h {m}m' },
+    status: { submitted: 'Submitted', dispatched: 'Dispatched', in_progress: 'In progress', awaiting_resident: 'Awaiting resident', resolved: 'Resolved', closed: 'Closed', cancelled: 'Cancelled' },
+    level: { grid: 'Grid', community: 'Community', subdistrict: 'Subdistrict', district: 'District' },
+    ticket: {
+      id: 'Ticket', category: 'Category', description: 'Description', building: 'Building', complex: 'Complex', grid: 'Grid', level: 'Level', status: 'Status',
+      sla: 'SLA', submitted: 'Submitted', handler: 'Handler', history: 'History', cost: 'Cost', fund: 'Funded by', rating: 'Rating',
+      noRating: 'Not rated yet', dispatch: 'Dispatch', escalate: 'Escalate', note: 'Note', transfer: 'Transfer', close: 'Close', accept: 'Accept', resolve: 'Resolve',
+      rate: 'Confirm and rate', reopen: 'Not satisfied: reopen', reason: 'Reason', summary: 'What was done', handlerId: 'Handler id', handlerKind: 'Handler kind',
+      auto: 'Route automatically', done: 'Done', all: 'All', filter: 'Filter', refresh: 'Refresh', empty: 'No tickets', open: 'Open',
+      property_company: 'Property company', department: 'Department', comment: 'Comment', stars: 'stars', fundNames: { company: 'Company', resident: 'Resident', emergency_repair_fund: 'Repair fund', public_budget: 'Public budget', none: 'None' },
+    },
+    summary: { title: '{complex}: problems of {month}', month: 'Month', received: 'Received', open: 'Open', resolved: 'Resolved', recurring: 'Recurring', fund: 'Repair fund spent', print: 'Print', load: 'Show', agenda: 'Agenda item' },
+    consult: { id: 'Consultation id', load: 'Show', question: 'Question', participation: 'Participation', area: 'By floor area', headcount: 'By headcount', line: 'two thirds', reached: 'reached', notReached: 'not reached', result: 'Result', passed: 'Passed', failed: 'Not passed', electorate: 'Electorate', households: 'households', owners: 'owners', state: 'State', live: 'Live' },
+    cases: { title: 'Mediation cases', summary: 'Case', state: 'State', settleBy: 'Settle by', daysLeft: '{n} days left', overdue: 'Overdue', parties: 'Parties', agreement: 'Agreement' },
+    ratings: { title: 'Star-rating queue', company: 'Company', year: 'Year', state: 'Step', stars: 'Stars', steps: 'Steps', total: 'Score', explain: 'Item by item' },
+    rates: { title: 'The three rates', response: 'Response rate', resolution: 'Resolution rate', satisfaction: 'Satisfaction rate', byGroup: 'By {group}' },
+    resident: {
+      title: 'Report a problem', report: 'Report a problem', category: 'Category', complex: 'Complex', building: 'Building', description: 'Describe the problem',
+      submit: 'Submit', submitted: 'Submitted: ticket {id}', mine: 'My tickets', confirm: 'Confirm and rate', reopen: 'Reopen', back: 'Back',
+    },
+    error: { forbidden: 'Your role cannot see this page', notFound: 'Not found', required: '{field} is required', generic: 'It failed: {message}' },
+    common: { save: 'OK', cancel: 'Cancel', loading: 'Loading…', yes: 'Yes', no: 'No' },
+  },
+}
+
+export type Locale = keyof typeof messages
+
+export function initialLocale(): Locale {
+  const saved = typeof localStorage !== 'undefined' ? localStorage.getItem('redprop.locale') : null
+  return saved === 'en' || saved === 'zh-CN' ? saved : 'zh-CN'
+}
+
+export function makeI18n(locale: Locale = initialLocale()) {
+  return createI18n({ legacy: false, locale, fallbackLocale: 'zh-CN', messages })
+}
