@@ -46,8 +46,12 @@ def carrying_only(request_cls: type[BaseModel], path: str, person: str) -> BaseM
     if not rest:
         return request_cls.model_construct(request_id="matrix-call-01", **{head: person})
     nested_cls = request_cls.model_fields[head].annotation
-    return request_cls.model_construct(request_id="matrix-call-01",
-                                       **{head: nested_cls.model_construct(**{rest: person})})
+    if rest in nested_cls.model_fields:
+        nested = nested_cls.model_construct(**{rest: person})
+    else:  # a property naming the person, e.g. ticketing's Actor.person: a worker acting as themself
+        nested = nested_cls.model_construct(kind="worker", id=person, person_id=None, handler_kind=None)
+        assert getattr(nested, rest) == person, f"{nested_cls.__name__}.{rest} does not name the worker"
+    return request_cls.model_construct(request_id="matrix-call-01", **{head: nested})
 
 
 def outcome(container, name: str, request) -> str:
