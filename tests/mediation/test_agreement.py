@@ -221,7 +221,7 @@ def test_a_case_is_referred_up_one_level_at_a_time_with_its_history(suite):
     up = rpc.mediation.refer_case(actor="CW1", scope_id="S", request_id=rid(), **refer).case
     with pytest.raises(PermissionDenied):  # a community worker's post does not cover the subdistrict
         rpc.mediation.refer_case(actor="CW1", scope_id="990001", request_id=rid(), **refer)
-    rpc.mediation.assign_mediators(actor="STAFF", case_id=case.id, kinds=["judge"], request_id=rid())
+    rpc.mediation.assign_mediators(actor="P-SD", case_id=case.id, kinds=["judge"], request_id=rid())
     top = rpc.mediation.refer_case(actor="J1", scope_id="990001", request_id=rid(), **refer).case
     assert top.level == "district"
     assert [(r["level"], r["scope_id"]) for r in top.referrals] == [("grid", "G1"), ("community", "C1"),
