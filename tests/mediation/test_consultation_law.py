@@ -61,7 +61,7 @@ def rpc(run_suite, backend):
 
 
 def x9_matter(rpc) -> str:
-    return rpc.mediation.open_matter(title="维修资金 maintenance fund", topic="fund", complex_id="X9",
+    return rpc.mediation.open_matter(actor="STAFF", title="维修资金 maintenance fund", topic="fund", complex_id="X9",
                                      parties=["party_branch", "property_company", "owners_committee"],
                                      request_id=uuid.uuid4().hex).matter.id
 

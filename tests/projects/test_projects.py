@@ -161,12 +161,12 @@ def test_csv_import_names_bad_rows_and_writes_nothing_until_all_are_good(planned
 
 
 def _matter(rpc, complex_id="X1"):
-    return rpc.mediation.open_matter(request_id=rid(), title="老旧小区改造", topic="renovation",
+    return rpc.mediation.open_matter(actor="P-CW", request_id=rid(), title="老旧小区改造", topic="renovation",
                                      complex_id=complex_id, parties=["party_branch", "property_company"]).matter.id
 
 
 def _meeting(rpc, matter_id, kind, held_at):
-    return rpc.mediation.record_meeting(
+    return rpc.mediation.record_meeting(actor="P-CW",
         request_id=rid(), matter_id=matter_id, kind=kind, held_at=held_at.isoformat(),
         agenda=[{"title": "改造方案"}], attendance=[{"person_id": "P1", "role": "party secretary"}],
         minutes="同意 agreed").meeting.id
