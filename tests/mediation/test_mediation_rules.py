@@ -71,14 +71,15 @@ def test_the_shipped_rules_are_plugins_and_an_unknown_one_is_a_config_error():
 
 
 def test_count_uses_effective_ballots_and_exact_areas():
-    voters = [("A", Decimal("66.67"), True), ("B", Decimal("33.33"), True), ("C", Decimal("10.00"), False)]
-    counted = count(voters, {"A": ("agree", "paper"), "B": ("disagree", "online")}, "agree", ["agree", "disagree"])
+    # (household, area, voting person): C has no owner, so no head; ballots are the persons' (Interpretation Art. 9).
+    voters = [("A", Decimal("66.67"), "PA"), ("B", Decimal("33.33"), "PB"), ("C", Decimal("10.00"), None)]
+    counted = count(voters, {"PA": ("agree", "paper"), "PB": ("disagree", "online")}, "agree", ["agree", "disagree"])
     t = counted.tally
     assert t.total_area == Decimal("110.00") and t.total_owners == 2
     assert t.participation_by_headcount == 1
     assert t.approval_by_area == Fraction(6667, 10000)
     assert counted.paper == 1
-    assert counted.options["disagree"] == {"households": "1", "area_m2": "33.33"}
+    assert counted.options["disagree"] == {"persons": "1", "households": "1", "area_m2": "33.33"}
 
 
 def _rows(n: int) -> list[tuple]:

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from redprop.testing.tickets import WORKER
+
 from redprop.testing.suite import wait_for
 from tests.ticketing.conftest import rid, submit
 
@@ -31,7 +33,7 @@ def mediated(suite):
     assert case.ticket_id == ticket.id
 
     def paused():
-        t = suite.rpc.ticketing.get(ticket_id=ticket.id).ticket
+        t = suite.rpc.ticketing.get(viewer=WORKER.model_dump(), ticket_id=ticket.id).ticket
         return t if any(h.action == "mediation_opened" for h in t.history) else None
 
     held = wait_for(paused, timeout=15, message="the ticket in mediation")
@@ -44,7 +46,7 @@ def mediated(suite):
 
 
 def ticket_when(suite, ticket_id, status):
-    return wait_for(lambda: (t := suite.rpc.ticketing.get(ticket_id=ticket_id).ticket).status == status and t,
+    return wait_for(lambda: (t := suite.rpc.ticketing.get(viewer=WORKER.model_dump(), ticket_id=ticket_id).ticket).status == status and t,
                     timeout=15, message=f"the ticket {status}")
 
 
@@ -53,9 +55,9 @@ def test_an_agreement_resolves_the_ticket_and_the_weeks_of_mediation_breach_noth
     ticket, case, held = mediated(suite)
     # Weeks later (past the 15 working days of a complex ticket) the sweep finds nothing to breach or escalate.
     later = held.resolution_due_at + timedelta(days=20)
-    swept = suite.rpc.ticketing.sweep(now=later.isoformat(), request_id=rid("sweep"))
+    swept = suite.rpc.ticketing.sweep(actor="P-OPS", now=later.isoformat(), request_id=rid("sweep"))
     assert swept.newly_breached == 0 and swept.escalated == 0
-    still = suite.rpc.ticketing.get(ticket_id=ticket.id).ticket
+    still = suite.rpc.ticketing.get(viewer=WORKER.model_dump(), ticket_id=ticket.id).ticket
     assert (still.level, still.sla_state, still.status) == ("grid", held.sla_state, "in_progress")
 
     # An oral agreement takes effect when reached (People's Mediation Law Art. 30): the case concludes.
@@ -101,7 +103,7 @@ def test_a_ticket_cancelled_during_mediation_stays_cancelled(run_suite, small_di
     import time
 
     time.sleep(2)
-    after = suite.rpc.ticketing.get(ticket_id=ticket.id).ticket
+    after = suite.rpc.ticketing.get(viewer=WORKER.model_dump(), ticket_id=ticket.id).ticket
     assert after.status == "cancelled" and after.history[-1].action == "cancelled"
 
 

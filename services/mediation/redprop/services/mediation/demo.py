@@ -115,8 +115,8 @@ def parking_fee_consultation(ctx) -> None:
             + f"; paper ballots {r.paper_ballots}; superseded {r.superseded_ballots}")
     ctx.say(f"  publish by {closed.publish_by:%Y-%m-%d %H:%M} UTC (3 days)")
 
-    rpc.mediation.advance_matter(matter_id=matter.id, to_stage="decision", request_id=_rid())
-    rpc.mediation.advance_matter(matter_id=matter.id, to_stage="publication", request_id=_rid())
+    rpc.mediation.advance_matter(actor=ACTOR, matter_id=matter.id, to_stage="decision", request_id=_rid())
+    rpc.mediation.advance_matter(actor=ACTOR, matter_id=matter.id, to_stage="publication", request_id=_rid())
     rpc.mediation.publish_result(actor=STAFF, consultation_id=consultation.id, complex_id=COMPLEX, where="嘉和景苑公告栏 + 小区群 notice board and chat group",
                                  request_id=_rid())
     rpc.mediation.advance_matter(actor=ACTOR, matter_id=matter.id, to_stage="implementation", request_id=_rid())

@@ -10,23 +10,9 @@ from redprop.config import ServiceSettings, Settings
 from redprop.contracts.ticketing import Actor
 from redprop.errors import Conflict
 
-DO, SO, CW = "demo-district-officer", "demo-town-officer", "demo-zq-worker"
-#: The sample district has no data officer; the first upsert may appoint its own actor as one.
-DATA = "demo-data-officer"
-OFFICIALS = [
-    {"kind": "person", "id": DATA, "name": "区数据专员"},
-    {"kind": "role", "id": f"{DATA}-role", "person_id": DATA, "role": "data_officer", "scope_id": "990001",
-     "term_start": "2022-01-01"},
-    {"kind": "person", "id": DO, "name": "区房管科 王科长"},
-    {"kind": "person", "id": SO, "name": "洞泾镇 李副镇长"},
-    {"kind": "person", "id": CW, "name": "砖桥居民区社工 陈"},
-    {"kind": "role", "id": f"{DO}-role", "person_id": DO, "role": "district_officer", "scope_id": "990001",
-     "term_start": "2022-01-01"},
-    {"kind": "role", "id": f"{SO}-role", "person_id": SO, "role": "subdistrict_officer", "scope_id": "DJ",
-     "term_start": "2022-01-01"},
-    {"kind": "role", "id": f"{CW}-role", "person_id": CW, "role": "community_worker", "scope_id": "ZQ",
-     "term_start": "2022-01-01"},
-]
+#: The sample district's officials (registry/sample.py): the district officer, Dongjing town's officer and
+#: Zhuanqiao's community worker.
+DO, SO, CW = "OFF-DISTRICT", "SD-DJ", "CW-ZQ"
 ZQ = ("ZQ-JHJY", "ZQ-YC", "ZQ-EC")
 
 
@@ -46,7 +32,6 @@ def configure(settings: Settings) -> Settings:
 def emergency_funds(ctx) -> None:
     rpc = ctx.rpc
     ctx.section("Projects: the emergency repair funds for common parts (公共部位应急维修资金)")
-    rpc.registry.upsert(actor=DATA, records=OFFICIALS, request_id="demo-projects-officials")
     rows = []
     for n, cx in enumerate(ZQ):
         fid = f"EM-{cx}"
@@ -121,7 +106,7 @@ def _hearing_to_evaluation(ctx) -> None:
         request_id="demo-zq-quality", id="ZQ-QUALITY", name="嘉和景苑品质提升：步道、绿篱、非机动车位、162米文化墙",
         kind="culture_wall", complex_ids=[cx], starts_on="2024-04-01",
         budget_lines=[{"fund_id": f"Q-{cx}", "amount": 120_000_000}], actor=DO)
-    matter = rpc.mediation.open_matter(request_id="demo-zq-quality-matter", title="嘉和景苑品质提升方案",
+    matter = rpc.mediation.open_matter(actor=CW, request_id="demo-zq-quality-matter", title="嘉和景苑品质提升方案",
                                        topic="renovation", complex_id=cx,
                                        parties=["party_branch", "property_company", "self_management_committee",
                                                 "building_leaders"]).matter.id
@@ -135,7 +120,7 @@ def _hearing_to_evaluation(ctx) -> None:
     now = datetime.now(UTC)
 
     def meeting(kind, when, minutes, key):
-        return rpc.mediation.record_meeting(
+        return rpc.mediation.record_meeting(actor=CW,
             request_id=f"demo-zq-quality-{key}", matter_id=matter, kind=kind, held_at=when.isoformat(),
             agenda=[{"title": "品质提升方案"}], minutes=minutes,
             organisations=[{"party": "party_branch"}, {"party": "property_company", "organisation_id": "ZQ-PROP"}],
