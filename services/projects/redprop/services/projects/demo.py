@@ -189,8 +189,8 @@ def programme_and_funds(ctx) -> None:
     _programme(ctx)
     _hearing_to_evaluation(ctx)
     _leaks_until_empty(ctx)
-    ctx.hint("redprop call projects.complex_summary '{\"complex_id\": \"ZQ-JHJY\"}'")
-    ctx.hint("redprop call projects.ledger '{\"fund_id\": \"EM-ZQ-EC\"}'")
+    ctx.hint("projects.complex_summary '{\"complex_id\": \"ZQ-JHJY\"}'")
+    ctx.hint("projects.ledger '{\"fund_id\": \"EM-ZQ-EC\"}'")
 
 
 programme_and_funds.order = 70
