@@ -56,7 +56,7 @@ const scenarios = {
     await page.getByText('请填写问题类别').waitFor()
     check(true, 'an empty form names the category')
     await pick(page, 'r-category', '漏水')
-    await pick(page, 'r-complex', '老街小区')
+    await pick(page, 'r-complex', '阳光小区')  // in G1, the grid worker W1 serves
     await pick(page, 'r-building', '1号楼')
     await field(page, 'r-description').fill('楼道顶棚漏水，墙面发霉')
     await page.screenshot({ path: path.join(shots, 'resident-report.png'), fullPage: true })
