@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from redprop.testing.suite import wait_for
-from redprop.testing.tickets import COMPANY, RESIDENT, act, rid
+from redprop.testing.tickets import COMPANY, RESIDENT, WORKER, act, rid
 from tests.registry.test_privacy import privacy_people
 
 pytestmark = pytest.mark.integration
@@ -39,28 +39,28 @@ def test_erasing_a_resident_blanks_their_tickets_texts_and_leaves_the_statistics
     other = rpc.submit(resident_id="P3", category="leak", building_id="B2", description=f"邻居电话 {PHONE}",
                        request_id=rid("submit")).ticket
     stats = {g: rpc.stats(group_by=g) for g in ("handler", "complex", "district")}
-    before = rpc.get(ticket_id=done.id).ticket
+    before = rpc.get(viewer=WORKER.model_dump(), ticket_id=done.id).ticket
 
     erase(suite, "P2")
-    wait_for(lambda: PHONE not in rpc.get(ticket_id=done.id).ticket.description, timeout=20,
+    wait_for(lambda: PHONE not in rpc.get(viewer=WORKER.model_dump(), ticket_id=done.id).ticket.description, timeout=20,
              message="ticketing blanked the description")
-    after = rpc.get(ticket_id=done.id).ticket
+    after = rpc.get(viewer=WORKER.model_dump(), ticket_id=done.id).ticket
     assert after.description == f"楼道漏水，请联系李四 {ERASED}"
     assert PHONE not in after.model_dump_json()  # the comment and the resolve note too
     assert {g: rpc.stats(group_by=g) for g in stats} == stats
     unchanged = {"status", "rating", "submitted_at", "resolved_at", "closed_at", "resident_id", "category"}
     assert {k: getattr(after, k) for k in unchanged} == {k: getattr(before, k) for k in unchanged}
-    assert PHONE in rpc.get(ticket_id=other.id).ticket.description  # another resident's ticket is theirs
+    assert PHONE in rpc.get(viewer=WORKER.model_dump(), ticket_id=other.id).ticket.description  # another resident's ticket is theirs
 
 
 def test_mediation_and_matching_blank_what_they_hold_about_an_erased_person(run_suite, small_district):
     suite = run_suite("registry", "mediation", "matching")
     load(suite, small_district)
-    case = suite.rpc.mediation.open_case(
+    case = suite.rpc.mediation.open_case(actor="P-CW",
         category="parking", summary="停车位争议", description=f"当事人电话 {PHONE}", level="grid", scope_id="G1",
         parties=[{"kind": "person", "id": "P2", "name": "李四"}, {"kind": "company", "id": "CO1", "name": "物业"}],
         request_id=rid("case")).case
-    suite.rpc.matching.add_offers(offers=[{
+    suite.rpc.matching.add_offers(actor="P-CW", offers=[{
         "id": "OF-P2", "provider_id": "P2", "provider_kind": "person", "provider_name": "李四", "title": "旧沙发",
         "description": f"自取，联系 {PHONE}", "pickup_constraints": f"周末，先打电话 {PHONE}", "quantity": 1,
         "unit": "件", "complex_id": "X1"}], request_id=rid("offer"))
