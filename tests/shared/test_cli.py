@@ -391,5 +391,5 @@ def test_config_check_passes_valid_settings_and_lists_the_services(tmp_path):
     done = redprop("config", "--check", cwd=tmp_path, config=config)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ("settings are valid for district 310104: "
-                                   "evaluation, gateway, matching, projects, registry, ticketing")
+                                   "evaluation, gateway, matching, participation, projects, registry, ticketing")
     assert not (tmp_path / "var").exists()  # it connects to nothing and creates nothing
