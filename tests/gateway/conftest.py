@@ -110,8 +110,9 @@ def start_gateway(run_suite, small_district, *extra_services: str, backend: str 
     suite = run_suite("registry", "ticketing", *extra_services, "gateway", backend=backend,
                       services={"gateway": {"options": options},
                                 "ticketing": {"options": {"sweep_interval": 3600}}})
-    suite.rpc.registry.upsert(actor="P-DATA", records=[*small_district, *people_records()],
-                              request_id=f"load-{uuid.uuid4().hex[:8]}")
+    loaded = suite.rpc.registry.upsert(actor="P-DATA", records=[*small_district, *people_records()],
+                                       request_id=f"load-{uuid.uuid4().hex[:8]}")
+    assert loaded.applied and not loaded.errors, loaded.errors
     return Gateway(base_url=f"http://127.0.0.1:{port}", suite=suite)
 
 

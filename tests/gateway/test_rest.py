@@ -119,13 +119,10 @@ def test_places_of_a_community(gateway):
 
 
 def test_voting_in_a_consultation(run_suite, small_district):
-    # The community admin's key stands for A1, a community worker of C1 (who may enter paper ballots there).
-    a1 = [{"kind": "person", "id": "A1", "name": "社区工作者 A1"},
-          {"kind": "role", "id": "R-A1", "person_id": "A1", "role": "community_worker", "scope_id": "C1",
-           "term_start": "2024-01-01"}]
-    gateway = start_gateway(run_suite, small_district + a1, "mediation")
+    # The community admin's key stands for P-SD, the street officer covering C1, who may enter paper ballots there.
+    gateway = start_gateway(run_suite, small_district, "mediation")
     rpc = gateway.suite.rpc
-    matter = rpc.mediation.open_matter(title="停车收费调整", topic="parking", complex_id="X1",
+    matter = rpc.mediation.open_matter(actor="P-CW", title="停车收费调整", topic="parking", complex_id="X1",
                                        parties=["party_branch", "property_company", "self_management_committee",
                                                 "building_leaders"], request_id=uuid.uuid4().hex).matter.id
     now = datetime.now(UTC)
@@ -143,7 +140,7 @@ def test_voting_in_a_consultation(run_suite, small_district):
     paper = gateway.call("POST", f"/api/v1/consultations/{consultation}/ballots", "community_admin",
                          json={"household_id": "H2", "option": "disagree", "owner_id": "P3", "witness_id": "P1"})
     assert paper.status_code == 201, paper.text
-    assert paper.json()["ballot"]["channel"] == "paper" and paper.json()["ballot"]["entered_by"] == "A1"
+    assert paper.json()["ballot"]["channel"] == "paper" and paper.json()["ballot"]["entered_by"] == "P-SD"
     # A resident votes only as themself; a grid worker does not vote at all.
     error_of(gateway.call("POST", f"/api/v1/consultations/{consultation}/ballots", "resident",
                           json={"household_id": "H2", "option": "agree", "owner_id": "P3"}), 403, "permission_denied")

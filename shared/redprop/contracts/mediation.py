@@ -1070,8 +1070,10 @@ ON_MATTER = Permit.holding(*MATTER_ROLES, rule=MATTER_RULE)
 CONSULTATION_ROLES = (*COMMITTEE_ROLES, "community_worker", "subdistrict_officer")
 #: Who runs a consultation: the owners' committee, or the community's workers.
 _RUNNERS = ("community_worker", *COMMITTEE_ROLES)
-#: Who may enter a paper or meeting ballot: the runners and the grid's workers, of the consultation's complex.
-BALLOT_CLERKS: tuple[str, ...] = tuple(dict.fromkeys((*_RUNNERS, *WORKER_ROLES)))
+#: Who may enter a paper or meeting ballot: the runners and the grid's workers of the consultation's complex,
+#: and the street office's officers covering it (Civil Code Art. 277 para. 2: the local government's departments
+#: and the residents' committee guide and assist the owners' assembly).
+BALLOT_CLERKS: tuple[str, ...] = tuple(dict.fromkeys((*_RUNNERS, *WORKER_ROLES, "subdistrict_officer")))
 
 CONTRACT.command("open_case", OpenCaseRequest, CaseReply,
                  "Open a dispute case (directly or from ticketing); idempotent on request_id and ticket_id.",
