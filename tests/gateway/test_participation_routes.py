@@ -98,8 +98,8 @@ def test_unknown_ids_are_404_and_bad_input_422_naming_the_field(gateway):
 
     backwards = organise(gateway, starts_at=when(hours=2), ends_at=when(hours=1))
     assert backwards.status_code == 422, backwards.text
-    negative = organise(gateway, kind="dancing")
-    assert negative.status_code == 422 and negative.json()["error"]["details"]["fields"][0]["field"] == "kind"
+    unknown_kind = organise(gateway, kind="dancing")
+    assert unknown_kind.status_code == 422 and unknown_kind.json()["error"]["details"]["fields"][0]["field"] == "kind"
     upcoming = organise(gateway, starts_at=when(days=1), ends_at=when(days=1, hours=2)).json()["activity"]
     early = gateway.call("POST", f"/api/v1/activities/{upcoming['id']}/check-ins", "grid_worker",
                          json={"person_id": "P2"})
