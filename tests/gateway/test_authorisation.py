@@ -23,10 +23,11 @@ def role_denied(spec, response) -> bool:
 
 
 def test_every_role_against_every_endpoint(run_suite, small_district):
-    gateway = start_gateway(run_suite, small_district, "mediation", "evaluation")
+    gateway = start_gateway(run_suite, small_district, "mediation", "evaluation", "participation", "projects")
     ticket = gateway.submit("resident")["id"]
     values = {"ticket_id": ticket, "service_request_id": ticket, "community_id": "C1", "consultation_id": "NOPE",
-              "format": "json", "service_code": "leak"}
+              "format": "json", "service_code": "leak", "activity_id": "NOPE", "complex_id": "X1",
+              "project_id": "NOPE"}
     protected = [spec for spec in routes_of(GatewayService) if spec.permission]
     assert len(protected) >= 20
     outcomes = {}
@@ -53,6 +54,8 @@ def test_every_role_against_every_endpoint(run_suite, small_district):
     assert outcomes[("getTicket", "resident")] == 200 and outcomes[("getTicket", "property_company")] == 200
     assert outcomes[("getTicket", "department")] == 404  # not the department's ticket
     assert outcomes[("getLeagueTable", "resident")] == 200
+    assert outcomes[("createActivity", "resident")] == 403 and outcomes[("checkIn", "operator")] == 403
+    assert outcomes[("getBoardPage", "resident")] == 200 and outcomes[("getComplexProjects", "department")] == 200
 
     # Public endpoints answer without a key (logging in and out: tests/gateway/test_sessions.py).
     for spec in (s for s in routes_of(GatewayService) if not s.permission and "account" not in s.tags):

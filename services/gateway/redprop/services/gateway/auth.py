@@ -54,6 +54,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "consultations.read": ALL,
     "consultations.vote": frozenset({"resident", "community_admin"}),
     "league.read": ALL,
+    "participation.read": ALL,           # my points, my turns, the boards
+    "activities.read": WORKERS,
+    # Organising is for the community's workers (participation's permit: workers and party committee);
+    # the district's operator is neither, so the service would refuse it anyway.
+    "activities.organise": frozenset({"grid_worker", "community_admin"}),
+    "projects.read": ALL,
 }
 
 

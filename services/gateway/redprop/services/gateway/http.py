@@ -169,6 +169,7 @@ class RouteSpec:
     csrf_header: bool = False               # needs X-Requested-With: redprop (login, logout)
     extra_codes: tuple[str, ...] = ()       # error statuses particular to this route (documented)
     path_params: dict[str, dict] = field(default_factory=dict)
+    media_type: str = "application/json"    # what a success answers with (a page: text/html; an export: text/csv)
 
     def werkzeug_rule(self) -> str:
         def convert(match: re.Match) -> str:

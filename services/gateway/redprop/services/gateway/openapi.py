@@ -189,7 +189,8 @@ def _operation(spec: RouteSpec, refs: dict, defs: dict) -> dict[str, Any]:
             "text/xml": {"schema": {"type": "string"}}}}
     else:
         reply = refs.get((spec.reply, "serialization"), {"type": "object"}) if spec.reply else {"type": "object"}
-        content = {"application/json": {"schema": reply}}
+        content = ({"application/json": {"schema": reply}} if spec.media_type == "application/json"
+                   else {spec.media_type: {"schema": {"type": "string"}}})
         error = {"description": "Error", "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Error"}}}}
     responses: dict[str, Any] = {str(spec.status): {"description": "OK", "content": content}

@@ -18,7 +18,16 @@ from redprop.db import Database
 from redprop.errors import NotFound, PermissionDenied, RedpropError, ValidationFailed
 from redprop.messaging import ServiceRpc
 from redprop.service import RedpropService
-from redprop.services.gateway import accounts, addresses, open311, sessions, webapp, workbench
+from redprop.services.gateway import (
+    accounts,
+    addresses,
+    open311,
+    participation_routes,
+    projects_routes,
+    sessions,
+    webapp,
+    workbench,
+)
 from redprop.services.gateway import models as m
 from redprop.services.gateway.auth import (
     Gatekeeper,
@@ -396,4 +405,6 @@ for _action, (_permission, _body, _summary) in TICKET_ACTIONS.items():
     setattr(GatewayService, f"ticket_{_action}", _action_entrypoint(_action, _permission, _body, _summary))
 
 workbench.install(GatewayService)  # the workbench's reads, after the routes above in the OpenAPI document
+participation_routes.install(GatewayService)  # points, turns, boards, activities (issue 17)
+projects_routes.install(GatewayService)  # what residents see of projects (issue 18)
 webapp.install(GatewayService)  # its files at /app/
