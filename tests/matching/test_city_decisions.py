@@ -14,9 +14,9 @@ from kombu import Connection, Queue, binding
 
 from redprop.contracts import matching as c
 from redprop.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tests.matching.conftest import OFFICER_ID, WORKER_ID, load_city_officials
 from redprop.messaging import wire
 from redprop.testing.suite import wait_for
+from tests.matching.conftest import OFFICER_ID, WORKER_ID, load_city_officials
 from tests.matching.test_city import (
     CITY,
     SOON,

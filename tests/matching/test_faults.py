@@ -8,10 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from tests.matching.conftest import OFFICER_ID, WORKER_ID
-
 from redprop.messaging.rpc import ContractRpcConsumer
 from redprop.testing.suite import Suite, wait_for
+from tests.matching.conftest import OFFICER_ID, WORKER_ID
 
 pytestmark = pytest.mark.integration
 

@@ -211,7 +211,7 @@ def test_deliberation_stages_are_never_skipped_silently(suite):
         rpc.mediation.advance_matter(actor="STAFF", matter_id=matter, to_stage="research", request_id=rid())
     with pytest.raises(Conflict):  # progress is tracked once implementation starts
         rpc.mediation.record_progress(actor="STAFF", matter_id=matter, percent=10, note="n", request_id=rid())
-    meeting = rpc.mediation.record_meeting(actor="STAFF", 
+    meeting = rpc.mediation.record_meeting(actor="STAFF",
         matter_id=matter, kind="deliberation", held_at=ago(hours=1),
         agenda=[{"title": "临时停车收费", "links": [{"kind": "ticket", "id": "T-1"}]}],
         attendance=[{"person_id": "P1", "role": "party secretary"}],
@@ -225,7 +225,7 @@ def test_deliberation_stages_are_never_skipped_silently(suite):
     done = rpc.mediation.record_progress(actor="STAFF", matter_id=matter, percent=100, note="new rule in force",
                                          request_id=rid()).matter
     assert [p.percent for p in done.progress] == [40, 100] and done.meetings[0].id == meeting.id
-    joint = rpc.mediation.record_meeting(actor="STAFF", 
+    joint = rpc.mediation.record_meeting(actor="STAFF",
         kind="joint_monthly", held_at=ago(hours=1), agenda=[{"title": "月度联席会"}], minutes="3 items resolved",
         resolved=[{"title": "停车", "links": [{"kind": "matter", "id": matter}, {"kind": "case", "id": "c1"}]}],
         request_id=rid()).meeting

@@ -34,7 +34,7 @@ def test_the_monthly_agenda_is_drafted_from_the_complexes_tickets(run_suite, sma
     assert {link.id for link in reply.agenda[0].links} == {first.id, second.id}
     assert any(t.startswith("未解决 open: sanitation x1") for t in titles)
     # The draft is what a meeting records: it goes straight into record_meeting.
-    meeting = suite.rpc.mediation.record_meeting(actor="P-CW", 
+    meeting = suite.rpc.mediation.record_meeting(actor="P-CW",
         request_id=rid("meeting"), kind="joint_monthly", held_at=first.submitted_at.isoformat(),
         agenda=[i.model_dump() for i in reply.agenda], minutes="逐项讨论，停车问题提交四方议事")
     assert len(meeting.meeting.agenda) == len(reply.agenda)

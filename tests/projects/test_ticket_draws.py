@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from redprop.testing.tickets import WORKER
-
 from redprop.contracts.ticketing import Actor
-from redprop.errors import Conflict, NotFound, ValidationFailed
-from redprop.testing.tickets import COMPANY, act, submit
+from redprop.errors import Conflict, NotFound
+from redprop.testing.tickets import COMPANY, WORKER, act, submit
 from tests.projects.conftest import fund, rid, start
 
 pytestmark = pytest.mark.integration

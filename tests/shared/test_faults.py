@@ -11,8 +11,6 @@ import uuid
 
 import eventlet
 import pytest
-
-from tests.conftest import small_district_records
 from kombu import Connection, Exchange
 from sqlalchemy import Integer, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -27,6 +25,7 @@ from redprop.service import RedpropService
 from redprop.testing import events
 from redprop.testing.events import dead_letters
 from redprop.testing.suite import Suite, ad_hoc_service, wait_for
+from tests.conftest import small_district_records
 
 pytestmark = pytest.mark.integration
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from redprop.testing.tickets import (  # noqa: F401 - re-exported to the tests
-    COMPANY,
     COMMUNITY,
+    COMPANY,
     RESIDENT,
     WATER,
     WORKER,

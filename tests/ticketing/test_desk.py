@@ -17,9 +17,9 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from redprop.authz import AnswerCache, Authorizer
-from redprop.contracts.registry import AncestryReply, Grant, GrantsReply
 from redprop.contracts import registry as r
 from redprop.contracts import ticketing as c
+from redprop.contracts.registry import AncestryReply, Grant, GrantsReply
 from redprop.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from redprop.services.ticketing import models as m
 from redprop.services.ticketing import pricing

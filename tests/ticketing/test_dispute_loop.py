@@ -7,9 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from redprop.testing.tickets import WORKER
-
 from redprop.testing.suite import wait_for
+from redprop.testing.tickets import WORKER
 from tests.ticketing.conftest import rid, submit
 
 pytestmark = pytest.mark.integration

@@ -29,7 +29,6 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from redprop.contracts.registry import COMMITTEE_ROLES, PARTY_COMMITTEE_ROLES
 from redprop.contracts.base import (
     CommandRequest,
     Contract,
@@ -37,14 +36,15 @@ from redprop.contracts.base import (
     Event,
     Id,
     Page,
+    Permit,
     Record,
     Reply,
     Request,
-    Permit,
     ServiceContract,
     Text,
     Timestamp,
 )
+from redprop.contracts.registry import COMMITTEE_ROLES, PARTY_COMMITTEE_ROLES
 
 CONTRACT = ServiceContract(
     service="evaluation",

@@ -33,7 +33,6 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from redprop.contracts.registry import WORKER_ROLES
 from redprop.contracts.base import (
     CommandRequest,
     Contract,
@@ -42,13 +41,14 @@ from redprop.contracts.base import (
     Id,
     Name,
     Page,
+    Permit,
     Reply,
     Request,
-    Permit,
     ServiceContract,
     Text,
     Timestamp,
 )
+from redprop.contracts.registry import WORKER_ROLES
 
 CONTRACT = ServiceContract(
     service="matching",

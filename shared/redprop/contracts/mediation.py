@@ -27,12 +27,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, Field, StringConstraints, field_validator, model_validator
 
-from redprop.contracts.registry import (
-    COMMITTEE_ROLES,
-    MEDIATOR_ROLES,
-    PARTY_COMMITTEE_ROLES,
-    WORKER_ROLES,
-)
 from redprop.contracts.base import (
     CommandRequest,
     Contract,
@@ -49,7 +43,12 @@ from redprop.contracts.base import (
     Text,
     Timestamp,
 )
-from redprop.contracts.registry import COMMITTEE_ROLES, WORKER_ROLES
+from redprop.contracts.registry import (
+    COMMITTEE_ROLES,
+    MEDIATOR_ROLES,
+    PARTY_COMMITTEE_ROLES,
+    WORKER_ROLES,
+)
 
 CONTRACT = ServiceContract(
     service="mediation",

@@ -27,7 +27,6 @@ from pydantic import Field, HttpUrl, WithJsonSchema, model_validator
 from redprop.contracts.base import (
     CommandRequest,
     Contract,
-    Permit,
     Count,
     DistrictCode,
     Event,
@@ -35,6 +34,7 @@ from redprop.contracts.base import (
     GeoPoint,
     Id,
     Page,
+    Permit,
     Reply,
     Request,
     ServiceContract,

@@ -7,7 +7,12 @@ holds a post in it (a cross appointment, 交叉任职, puts the same person in b
 from __future__ import annotations
 
 from redprop.contracts import evaluation as c
-from redprop.contracts.registry import COMMITTEE_KINDS, COMMITTEE_ROLES, COMPANY_ROLES, PARTY_COMMITTEE_ROLES
+from redprop.contracts.registry import (
+    COMMITTEE_KINDS,
+    COMMITTEE_ROLES,
+    COMPANY_ROLES,
+    PARTY_COMMITTEE_ROLES,
+)
 from redprop.errors import NotFound, PermissionDenied, ValidationFailed
 
 

@@ -36,13 +36,13 @@ def _choice(n: int) -> str:
 def parking_fee_consultation(ctx) -> None:
     rpc = ctx.rpc
     ctx.section("Mediation: the parking-fee consultation (四方议事 + 征询, Civil Code Art. 278)")
-    matter = rpc.mediation.open_matter(actor=ACTOR, 
+    matter = rpc.mediation.open_matter(actor=ACTOR,
         title="嘉和景苑临时停车收费调整 parking: free 2 h -> free 30 min", topic="parking", complex_id=COMPLEX,
         parties=["party_branch", "property_company", "self_management_committee", "building_leaders"],
         links=[{"kind": "ticket", "id": "DEMO-PARKING-COMPLAINTS"}], request_id=_rid()).matter
     ctx.say(f"Matter {matter.id[:8]}… opened at stage '{matter.stage}' with {', '.join(matter.parties)}.")
     rpc.mediation.advance_matter(actor=ACTOR, matter_id=matter.id, to_stage="symposium", request_id=_rid())
-    rpc.mediation.record_meeting(actor=ACTOR, 
+    rpc.mediation.record_meeting(actor=ACTOR,
         matter_id=matter.id, kind="symposium", held_at=datetime.now(UTC),
         agenda=[{"title": "外来车辆长时间占用车位 outside cars occupy spaces for hours"},
                 {"title": "44个车位业主优先 44 spaces, owners first"}],

@@ -14,7 +14,12 @@ one (no existence oracle: a guessed id tells nothing, not even by a 403 or a 409
 from __future__ import annotations
 
 from redprop.contracts import ticketing as c
-from redprop.contracts.registry import COMPANY_ROLES, GRID_TEAM_ROLES, MEDIATOR_ROLES, OFFICIAL_ROLES
+from redprop.contracts.registry import (
+    COMPANY_ROLES,
+    GRID_TEAM_ROLES,
+    MEDIATOR_ROLES,
+    OFFICIAL_ROLES,
+)
 from redprop.errors import Conflict, NotFound, PermissionDenied
 
 #: The posts that let a person act for each kind of handler unit.
