@@ -50,6 +50,8 @@ def parse_args(argv=None):
     p.add_argument("--sections", default=None,
                    help="other services' benchmarks to run (bench/<name>_bench.py modules, comma-separated; "
                         "default: all found; '' for none)")
+    p.add_argument("--only", default=None,
+                   help="run only these sections (comma-separated) and replace them in --out, keeping the rest")
     p.add_argument("--section-timeout", type=float, default=600, help="seconds allowed to each of them")
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     p.add_argument("--json", default=None, help="also write the raw results as JSON here")
@@ -191,6 +193,8 @@ def main(argv=None) -> int:
                      "rpc": {k: {"seq_rounds": [], "pipe_rounds": [], "round_p50": [], "latencies": []}
                              for k in TARGETS},
                      "import": {}, "sweep": [], "sections": []}
+    if args.only is not None:
+        return splice_only(args)
     modules = section_modules(args.sections)
     env = Environment()
     clients: dict = {}
@@ -277,6 +281,18 @@ def main(argv=None) -> int:
             client.close()
         env.teardown(keep_files=args.keep)
     return 0
+
+
+def splice_only(args) -> int:
+    """``--only NAME``: re-measure some sections and put them in the existing report in place of the old."""
+    from bench.report import splice_sections
+
+    out = Path(args.out)
+    sections = [run_section(module, args.section_timeout) for module in section_modules(args.only)]
+    failed = [s for s in sections if not s["markdown"]]
+    out.write_text(splice_sections(out.read_text() if out.exists() else "# Benchmarks\n", sections))
+    log(f"replaced {', '.join(s['module'] for s in sections)} in {out}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import subprocess
+import time
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -331,6 +333,7 @@ make bench                               # starts RabbitMQ and PostgreSQL if nee
 .venv/bin/python -m bench --quick --out /tmp/bench.md    # a fast smoke run
 .venv/bin/python -m bench --sections ''                  # the RPC and import figures only
 .venv/bin/python -m bench.mediation_bench                # one other service's section, printed
+.venv/bin/python -m bench --only ticketing               # re-measure one section, replace it here
 ```
 
 Needs RabbitMQ with the management plugin on 127.0.0.1 (guest/guest) and PostgreSQL on 127.0.0.1
@@ -343,15 +346,31 @@ def render_sections(results: dict) -> str:
     sections = results.get("sections") or []
     if not sections:
         return ""
-    parts = []
+    return "\n".join(render_section(section) for section in sections) + "\n"
+
+
+def render_section(section: dict) -> str:
+    """One section between markers, so ``python -m bench --only NAME`` can replace it in place."""
+    body = (section["markdown"].rstrip() if section["markdown"]
+            else f"## {section['module']}\n\nNot measured in this run: {section['error']}.")
+    stamp = f"{section['seconds']:.0f} s, commit {_git_commit()}, " \
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    return f"<!-- bench:{section['module']} {stamp} -->\n{body}\n<!-- /bench:{section['module']} -->\n"
+
+
+def splice_sections(text: str, sections: list[dict]) -> str:
+    """Replace each section's marked block in an existing report, or add it before ``## Machine``."""
     for section in sections:
-        if section["markdown"]:
-            parts.append(section["markdown"].rstrip() + "\n")
+        block = render_section(section)
+        pattern = re.compile(rf"<!-- bench:{re.escape(section['module'])}[ >].*?<!-- /bench:"
+                             rf"{re.escape(section['module'])} -->\n", re.S)
+        if pattern.search(text):
+            text = pattern.sub(lambda _m, block=block: block, text, count=1)
+        elif "\n## Machine" in text:
+            text = text.replace("\n## Machine", f"\n{block}\n## Machine", 1)
         else:
-            parts.append(f"## {section['module']}\n\nNot measured in this run: {section['error']}.\n")
-    timing = ", ".join(f"`bench/{s['module']}.py` {s['seconds']:.0f} s" for s in sections)
-    parts.append(f"(Each of these sections ran in its own process after the RPC figures were taken: {timing}.)\n")
-    return "\n".join(parts) + "\n"
+            text = text.rstrip() + "\n\n" + block
+    return text
 
 
 def render_svg(results: dict) -> str:
