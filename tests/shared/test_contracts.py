@@ -392,3 +392,17 @@ def test_the_contracts_import_nothing_of_messaging_or_the_renderers():
     done = subprocess.run([sys.executable, "-W", "ignore", "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+
+@pytest.mark.parametrize("month", ["0000-01", "1999-12", "2026-13", "2026-00", "٢٠٢٦-05", "2026-5"])
+def test_a_month_outside_20xx_or_in_other_digits_is_refused_at_the_edge(month):
+    # "0000-01" matched \d{4} and became a 500 when the service built date(0, 1, 1).
+    from redprop.contracts import mediation as m
+    from redprop.contracts import ticketing as t
+
+    for request in (t.MonthlySummaryRequest, m.DraftAgendaRequest):
+        with pytest.raises(ValidationError) as refused:
+            request(complex_id="X1", month=month)
+        assert refused.value.errors()[0]["loc"] == ("month",)
+        assert request(complex_id="X1", month="2026-05").month == "2026-05"

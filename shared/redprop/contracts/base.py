@@ -22,6 +22,9 @@ Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63
 DistrictCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 RequestId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{8,64}$")]
 Timestamp = AwareDatetime
+#: A calendar month, "2026-05". The year is bounded like evaluation's quarters (20xx) and the digits are
+#: ASCII: ``\\d`` would take "0000" (no such date: a 500 further on) and other scripts' digits.
+Month = Annotated[str, StringConstraints(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
 #: An event's id is the primary key of every consumer's inbox and unique in the outbox: String(64) there
 #: (messaging/tables.py), so a longer one is refused at the edge, not retried and dead-lettered later.
 EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]

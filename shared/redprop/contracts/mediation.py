@@ -34,6 +34,7 @@ from redprop.contracts.base import (
     Event,
     ExactlyOne,
     Id,
+    Month,
     Name,
     Page,
     Permit,
@@ -651,7 +652,7 @@ class DraftAgendaRequest(Request):
     """The monthly meeting's agenda drafted from ticketing's problem summary of a complex."""
 
     complex_id: Id
-    month: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+    month: Month
 
 
 class DraftAgendaReply(Reply):

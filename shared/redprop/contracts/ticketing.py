@@ -33,6 +33,7 @@ from redprop.contracts.base import (
     ExactlyOne,
     GeoPoint,
     Id,
+    Month,
     Page,
     Permit,
     Reply,
@@ -403,7 +404,7 @@ class StatsReply(Reply):
 
 class MonthlySummaryRequest(Request):
     complex_id: Id
-    month: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+    month: Month
 
 
 class SummaryItem(Contract):
