@@ -167,8 +167,8 @@ def test_another_residents_ticket_is_not_found_exactly_as_a_missing_one(suite):
     # A step that would be a conflict on its status (rating an unresolved ticket) is not found too.
     for operation, fields in (("rate", {"rating": 1}), ("cancel", {"reason": "不要了"}),
                               ("reopen", {"reason": "又坏了"}), ("note", {"note": "我也是"})):
-        assert not_found(lambda: act(suite, operation, ticket.id, NEIGHBOUR, **fields)) == not_found(
-            lambda: act(suite, operation, "T-NOPE", NEIGHBOUR, **fields)), operation
+        assert not_found(lambda o=operation, f=fields: act(suite, o, ticket.id, NEIGHBOUR, **f)) == not_found(
+            lambda o=operation, f=fields: act(suite, o, "T-NOPE", NEIGHBOUR, **f)), operation
     with pytest.raises(Conflict):  # its own resident learns the status
         act(suite, "rate", ticket.id, RESIDENT, rating=1)
     assert list_tickets(suite, NEIGHBOUR).total == 0

@@ -106,6 +106,49 @@ def test_an_altered_record_is_named_once():
     assert "altered" in problems[0].reason
 
 
+def _rows_v2(n: int) -> list[tuple]:
+    rows, prev = [], chain.GENESIS
+    for seq in range(1, n + 1):
+        payload = chain.canonical_json({"n": seq, "description": f"电话 1391234{seq:04d}"})
+        content = chain.payload_digest(payload)
+        h = chain.record_hash_v2(prev, seq, "990001", "case_opened", "K1", f"k{seq}", "2026-01-01T00:00:00.000000Z",
+                                 content)
+        rows.append((seq, "990001", "case_opened", "K1", f"k{seq}", "2026-01-01T00:00:00.000000Z", payload, prev, h,
+                     content, None))
+        prev = h
+    return rows
+
+
+def test_format_2_records_verify_and_an_altered_unredacted_payload_is_named():
+    rows = _rows_v2(10)
+    assert not chain.verify_rows(rows).problems
+    seq, d, k, mid, ref, at, payload, prev, h, content, _ = rows[2]
+    rows[2] = (seq, d, k, mid, ref, at, payload.replace("电话", "手机"), prev, h, content, None)
+    assert [(p.seq, "altered" in p.reason) for p in chain.verify_rows(rows).problems] == [(3, True)]
+
+
+def test_a_redacted_format_2_record_still_verifies_but_a_changed_digest_does_not():
+    # PIPL Art. 47: the erased person's text leaves the record; the original's digest keeps the chain whole.
+    rows = _rows_v2(10)
+    seq, d, k, mid, ref, at, payload, prev, h, content, _ = rows[4]
+    rows[4] = (seq, d, k, mid, ref, at, '{"description":"电话 [已删除]","n":5}', prev, h, content,
+               "2026-02-01T00:00:00.000000Z")
+    assert not chain.verify_rows(rows).problems
+    rows[4] = rows[4][:9] + ("0" * 64, rows[4][10])
+    assert [p.seq for p in chain.verify_rows(rows).problems] == [5]
+
+
+def test_format_1_and_format_2_records_chain_together():
+    old = _rows(3)
+    prev = old[-1][8]
+    payload = chain.canonical_json({"n": 4})
+    content = chain.payload_digest(payload)
+    at = "2026-01-01T00:00:00.000000Z"
+    h = chain.record_hash_v2(prev, 4, "990001", "ballot", "M1", "b4", at, content)
+    check = chain.verify_rows([*old, (4, "990001", "ballot", "M1", "b4", at, payload, prev, h, content, None)])
+    assert not check.problems and check.last_hash == h
+
+
 def test_a_rehashed_record_breaks_the_next_link_and_a_removed_one_leaves_a_gap():
     rows = _rows(10)
     seq, d, k, mid, ref, at, payload, prev, _ = rows[3]

@@ -3,6 +3,9 @@ contact numbers (``registry.person_erased``), and the tickets' statistics do not
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from redprop.testing.suite import wait_for
@@ -65,6 +68,16 @@ def test_mediation_and_matching_blank_what_they_hold_about_an_erased_person(run_
         "description": f"自取，联系 {PHONE}", "pickup_constraints": f"周末，先打电话 {PHONE}", "quantity": 1,
         "unit": "件", "complex_id": "X1"}], request_id=rid("offer"))
 
+    # Minutes and an outcome: both are cross-checked against their records by verify.
+    planned = suite.rpc.mediation.schedule_session(actor="P-CW", case_id=case.id, scheduled_at=(datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+                                                   place="议事厅", request_id=rid("session")).case.sessions[0]
+    suite.rpc.mediation.record_session(actor="P-CW", case_id=case.id, session_id=planned.id,
+                                       held_at=datetime.now(UTC).isoformat(), notes=f"李四留电话 {PHONE}",
+                                       request_id=rid("minutes"))
+    case = suite.rpc.mediation.conclude_case(actor="P-CW", case_id=case.id, request_id=rid("withdrawn"),
+                                             outcome={"kind": "withdrawal", "reason": "已协商", "withdrawn_by": "P2"}).case
+    assert suite.rpc.mediation.verify(matter_id=case.id).ok
+
     erase(suite, "P2")
 
     def blanked_case():
@@ -74,6 +87,16 @@ def test_mediation_and_matching_blank_what_they_hold_about_an_erased_person(run_
     assert got.description == f"当事人电话 {ERASED}"
     assert {p.id: p.name for p in got.parties} == {"P2": None, "CO1": "物业"}
     assert got.state == case.state and got.settle_by == case.settle_by
+    # The record log is redacted the same way (PIPL Art. 47) and still verifies: the chain keeps the
+    # original payload's SHA-256 (format 2).
+    logged = suite.rpc.mediation.records(matter_id=case.id).items
+    opened = next(r for r in logged if r.kind == "case_opened")
+    assert {r.kind for r in logged if r.redacted_at} >= {"case_opened", "session_minutes", "case_outcome"}
+    assert opened.redacted_at is not None and opened.payload_sha256
+    assert PHONE not in json.dumps([r.payload for r in logged], ensure_ascii=False)
+    assert {p["id"]: p["name"] for p in opened.payload["parties"]} == {"P2": None, "CO1": "物业"}
+    verified = suite.rpc.mediation.verify(matter_id=case.id)
+    assert verified.ok, verified.failures
 
     def blanked_offer():
         offers = suite.rpc.matching.list_offers().offers

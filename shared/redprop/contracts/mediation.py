@@ -53,7 +53,7 @@ from redprop.contracts.registry import (
 
 CONTRACT = ServiceContract(
     service="mediation",
-    version="2.1.0",
+    version="2.2.0",
     summary="Dispute mediation, four-party deliberation, owners' consultations under Civil Code Art. 278, "
             "and an append-only hash-chained record log with verification.",
 )
@@ -963,6 +963,13 @@ class LogRecord(Contract):
     payload: dict[str, Any]
     prev_hash: str
     hash: str
+    #: Format 2 (since 2.2.0): the SHA-256 of the canonical payload, which the hash covers in its place:
+    #: hash = sha256(prev|seq|district|kind|matter|ref|recorded_at|"sha256:"+payload_sha256). None: format 1,
+    #: the hash covers the canonical payload itself.
+    payload_sha256: str | None = None
+    #: Set when the payload was redacted on an erasure request (PIPL Art. 47); it then no longer matches
+    #: payload_sha256, which still proves the chain.
+    redacted_at: Timestamp | None = None
 
 
 class RecordsRequest(Page):

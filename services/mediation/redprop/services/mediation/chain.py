@@ -5,6 +5,12 @@ or reordering any record breaks every hash after it. ``verify`` recomputes the c
 up to a target, streaming rows, and checks that the head the service keeps agrees. The hashed text is
 stored verbatim (canonical JSON payload, fixed-format timestamp), so verification never depends on how a
 database round-trips numbers or time zones.
+
+Format 2 (records appended since migration 0004) hashes ``sha256:<the payload's SHA-256>`` in place of the
+payload, and keeps that digest beside it. An unredacted payload must still match its digest; a payload
+redacted on an erasure request (PIPL Art. 47, ``redact``) no longer does, and says when it was redacted:
+the chain, its links and every other record still verify. Format-1 records (digest NULL) hash the payload
+itself and cannot be redacted without breaking the chain.
 """
 
 from __future__ import annotations
@@ -52,6 +58,16 @@ def record_hash(prev_hash: str, seq: int, district: str, kind: str, matter_id: s
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def payload_digest(payload: str) -> str:
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def record_hash_v2(prev_hash: str, seq: int, district: str, kind: str, matter_id: str, ref_id: str,
+                   recorded_at: str, payload_sha256: str) -> str:
+    """Format 2: the same fields, with the payload's digest standing for the payload."""
+    return record_hash(prev_hash, seq, district, kind, matter_id, ref_id, recorded_at, f"sha256:{payload_sha256}")
+
+
 @dataclass(frozen=True)
 class Appended:
     seq: int
@@ -69,16 +85,27 @@ def append(session: Session, district: str, kind: str, matter_id: str, ref_id: s
         .values(seq=log_heads.c.seq + 1).returning(log_heads.c.seq, log_heads.c.hash)).one()
     text = canonical_json(payload)
     recorded_at = stamp(at)
-    digest = record_hash(prev, seq, district, kind, matter_id, ref_id, recorded_at, text)
+    content = payload_digest(text)
+    digest = record_hash_v2(prev, seq, district, kind, matter_id, ref_id, recorded_at, content)
     session.execute(insert(log_records).values(
         district=district, seq=seq, kind=kind, matter_id=matter_id, ref_id=ref_id, recorded_at=recorded_at,
-        payload=text, prev_hash=prev, hash=digest))
+        payload=text, prev_hash=prev, hash=digest, payload_sha256=content))
     session.execute(update(log_heads).where(log_heads.c.district == district).values(hash=digest))
     return Appended(seq, digest, recorded_at)
 
 
 def _ensure_head(session: Session, district: str) -> None:
     session.execute(upsert(session, log_heads, ["district"]).values(district=district, seq=0, hash=GENESIS))
+
+
+def redact(session: Session, district: str, seq: int, payload: dict, at: datetime) -> bool:
+    """Replace a format-2 record's payload with its redacted form (the digest of the original stays, so the
+    chain verifies). False for a format-1 record, which is left as it is."""
+    r = log_records.c
+    done = session.execute(update(log_records).where(
+        r.district == district, r.seq == seq, r.payload_sha256.is_not(None))
+        .values(payload=canonical_json(payload), redacted_at=stamp(at)))
+    return done.rowcount == 1
 
 
 def head(session: Session, district: str) -> tuple[int, str]:
@@ -88,8 +115,9 @@ def head(session: Session, district: str) -> tuple[int, str]:
 
 # -- verification --------------------------------------------------------------------------------
 
-#: A stored record as verification reads it.
-Row = tuple[int, str, str, str, str, str, str, str, str]  # seq, district, kind, matter, ref, at, payload, prev, hash
+#: A stored record as verification reads it: seq, district, kind, matter, ref, at, payload, prev, hash, and
+#: for format 2 the payload's digest and when it was redacted (a format-1 row may stop after the hash).
+Row = tuple
 
 
 @dataclass
@@ -113,14 +141,18 @@ def verify_rows(rows: Iterable[Row], max_problems: int = 100) -> ChainCheck:
     expected_prev, expected_seq, checked = GENESIS, 1, 0
     problems: list[Problem] = []
     last_hash = GENESIS
-    for seq, district, kind, matter_id, ref_id, recorded_at, payload, prev_hash, stored in rows:
+    for seq, district, kind, matter_id, ref_id, recorded_at, payload, prev_hash, stored, *v2 in rows:
+        content, redacted_at = (*v2, None, None)[:2]
         checked += 1
         if seq != expected_seq:
             problems.append(Problem(seq, kind, ref_id, f"records {expected_seq}..{seq - 1} are missing"))
         if prev_hash != expected_prev:
             problems.append(Problem(seq, kind, ref_id, "its link to the previous record is broken"))
-        actual = record_hash(prev_hash, seq, district, kind, matter_id, ref_id, recorded_at, payload)
-        if actual != stored:
+        if content is None:
+            actual = record_hash(prev_hash, seq, district, kind, matter_id, ref_id, recorded_at, payload)
+        else:
+            actual = record_hash_v2(prev_hash, seq, district, kind, matter_id, ref_id, recorded_at, content)
+        if actual != stored or (content is not None and redacted_at is None and payload_digest(payload) != content):
             problems.append(Problem(seq, kind, ref_id, "its content does not match its hash (altered)"))
         # Continue from the stored hash so one altered record is named once, not every record after it.
         expected_prev, expected_seq, last_hash = stored, seq + 1, stored
@@ -135,7 +167,8 @@ def stream_rows(session: Session, district: str, up_to: int) -> Iterator[Row]:
     after = 0
     while after < up_to:
         chunk = session.execute(
-            select(r.seq, r.district, r.kind, r.matter_id, r.ref_id, r.recorded_at, r.payload, r.prev_hash, r.hash)
+            select(r.seq, r.district, r.kind, r.matter_id, r.ref_id, r.recorded_at, r.payload, r.prev_hash, r.hash,
+                   r.payload_sha256, r.redacted_at)
             .where(r.district == district, r.seq > after, r.seq <= up_to)
             .order_by(r.seq).limit(STREAM_CHUNK)).all()
         if not chunk:

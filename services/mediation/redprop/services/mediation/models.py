@@ -206,6 +206,10 @@ log_records = Table(
     Column("payload", Text, nullable=False),            # canonical JSON, the exact text that was hashed
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # Format 2 (since migration 0004): the hash covers the payload's SHA-256, kept here, so a payload can be
+    # redacted on an erasure request (PIPL Art. 47) and the chain still verifies. NULL: a format-1 record.
+    Column("payload_sha256", String(64), nullable=True),
+    Column("redacted_at", String(32), nullable=True),
     Index("ix_log_records_matter", "district", "matter_id", "seq"),
     Index("ix_log_records_ref", "district", "kind", "ref_id"),
 )

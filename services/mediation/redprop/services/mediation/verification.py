@@ -94,4 +94,5 @@ def records_of(db: Session, district: str, request: c.RecordsRequest) -> c.Recor
     return c.RecordsReply(matter_id=request.matter_id, total=total, items=[
         c.LogRecord(district=x.district, seq=x.seq, kind=x.kind, matter_id=x.matter_id, ref_id=x.ref_id,
                     recorded_at=x.recorded_at.replace("Z", "+00:00"), payload=json.loads(x.payload),
-                    prev_hash=x.prev_hash, hash=x.hash) for x in rows])
+                    prev_hash=x.prev_hash, hash=x.hash, payload_sha256=x.payload_sha256,
+                    redacted_at=x.redacted_at.replace("Z", "+00:00") if x.redacted_at else None) for x in rows])
