@@ -221,12 +221,13 @@ def totals(session: Session, district: str, scope: str, scope_ids: list[str] | N
            ) -> dict[tuple[str, str], tuple[KpiCounts, datetime]]:
     """(scope_id, period) -> (counts, last_event_at) for the given ids (None: all) and periods (None: all)."""
     t = m.kpi_totals
-    query = select(t).where(t.c.district == district, t.c.scope == scope)
+    query = select(t.c.scope_id, t.c.period, t.c.last_event_at, *(t.c[name] for name in COUNTERS)).where(
+        t.c.district == district, t.c.scope == scope)
     if scope_ids is not None:
         query = query.where(t.c.scope_id.in_(scope_ids))
     if periods is not None:
         query = query.where(t.c.period.in_(periods))
-    return {(r.scope_id, r.period): (_counts(r), r.last_event_at) for r in session.execute(query)}
+    return {(r[0], r[1]): (KpiCounts(*r[3:]), r[2]) for r in session.execute(query)}
 
 
 def kpi_rows(session: Session, district: str, scope: str, scope_id: str, periods: list[str] | None
