@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from redprop.contracts import evaluation as c
@@ -96,7 +96,7 @@ def ingest_many(session: Session, district: str, events: Sequence[TicketEvent]) 
     for e in events:
         first.setdefault(e.ticket.ticket_id, e)
     # Make sure the rows exist, then lock them: concurrent events of one ticket take turns here.
-    session.execute(upsert(session, t), [_placeholder(district, first[i]) for i in ids])
+    session.execute(_many(upsert(session, t)), [_placeholder(district, first[i]) for i in ids])
     rows = {r["ticket_id"]: dict(r) for r in session.execute(
         select(t).where(t.c.district == district, t.c.ticket_id.in_(ids)).order_by(t.c.ticket_id)
         .with_for_update()).mappings()}
@@ -106,15 +106,21 @@ def ingest_many(session: Session, district: str, events: Sequence[TicketEvent]) 
         handler = evt.ticket.handler
         if handler is not None and handler.kind == "property_company" and handler.name:
             names[handler.id] = handler.name  # the newest name wins, as one upsert per event would
-    session.execute(upsert(session, t, _TICKET_KEYS, update=[c.name for c in t.c if c.name not in _TICKET_KEYS]),
+    session.execute(_many(upsert(session, t, _TICKET_KEYS, update=[c.name for c in t.c if c.name not in _TICKET_KEYS])),
                     [rows[i] for i in ids])
     if moves:
         _add_to_totals(session, district, moves)
     if names:
-        stmt = upsert(session, m.names, ["district", "id"], update=["name"])
+        stmt = _many(upsert(session, m.names, ["district", "id"], update=["name"]))
         session.execute(stmt, [{"district": district, "id": i, "kind": "company", "name": names[i][:200]}
                                for i in sorted(names)])
     return results
+
+
+def _many(stmt):
+    """An upsert of many rows as one statement: SQLAlchemy sends ``INSERT ... ON CONFLICT`` with many rows
+    as one multi-row VALUES only when it has a RETURNING (else one round trip per row)."""
+    return stmt.returning(literal_column("1"))
 
 
 def _placeholder(district: str, evt: TicketEvent) -> dict:
@@ -182,7 +188,7 @@ def _add_to_totals(session: Session, district: str, moves: dict) -> None:
                                         else_=totals.c.last_event_at)
         return changes
 
-    stmt = upsert(session, totals, list(_TOTAL_KEYS), update=add)
+    stmt = _many(upsert(session, totals, list(_TOTAL_KEYS), update=add))
     session.execute(stmt, [dict(district=district, scope=scope, scope_id=scope_id, period=period,
                                 last_event_at=at, **delta.as_dict())
                            for (scope, scope_id, period), (delta, at) in sorted(moves.items())])
