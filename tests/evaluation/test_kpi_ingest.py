@@ -111,3 +111,38 @@ def test_the_quarter_is_the_shanghai_quarter_of_submission(session):
                                                    ticket=facts("N1", "X1", submitted_at=late_night)))
     session.commit()
     assert list(kpis.totals(session, DISTRICT, "complex", ["X1"], None)) == [("X1", "2027Q1")]
+
+
+def test_a_batch_leaves_the_same_rows_and_totals_as_one_event_at_a_time(database_url_factory, backend):
+    """``ingest_many`` folds a batch in memory: any order, the same ticket several times in one batch,
+    stale events and replays, a ticket moving company within the batch: same state as ``ingest`` each."""
+    rng = random.Random(21)
+    events = []
+    for n in range(6):
+        events += lifecycle(f"T{n}", f"X{n % 2}")
+    other = t.Handler(kind="property_company", id="CO2", name="新安物业")
+    events.append(t.TicketAccepted(district=DISTRICT, occurred_at=T0 + timedelta(hours=1), actor=ACTOR,
+                                   ticket=facts("T0", "X0", status="in_progress", handler=other, reopen_count=2)))
+    rng.shuffle(events)
+    events += [e.model_copy(update={"event_id": f"replay-{k}"}) for k, e in enumerate(rng.sample(events, 12))]
+    states = []
+    for batched in (False, True):
+        engine = create_engine(database_url_factory("evaluation", backend))
+        m.metadata.create_all(engine)
+        with Session(engine) as s:
+            if batched:
+                results = []
+                for start in range(0, len(events), 10):
+                    results += kpis.ingest_many(s, DISTRICT, events[start:start + 10])
+            else:
+                results = [kpis.ingest(s, DISTRICT, e) for e in events]
+            s.commit()
+            tickets = {r.ticket_id: tuple(r) for r in s.execute(m.kpi_tickets.select()).all()}
+            totals = {tuple(r[:4]): tuple(r) for r in s.execute(m.kpi_totals.select()).all()}
+            states.append((results, tickets, totals, kpis.names_of(s, DISTRICT, ["CO1", "CO2"])))
+        engine.dispose()
+    assert states[0] == states[1]
+    results, tickets, totals, names = states[1]
+    assert sum(r.applied for r in results) < len(events)  # some events were stale: they changed no facts
+    assert tickets["T0"][4] == "CO2" and names == {"CO1": "安居物业", "CO2": "新安物业"}
+    assert sum(v[4] for k, v in totals.items() if k[1] == "company") == 6  # every ticket counted once

@@ -15,10 +15,11 @@ quarter (Asia/Shanghai) of its ``submitted_at``. Cancelled (and merged) tickets 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from redprop.contracts import evaluation as c
@@ -71,34 +72,88 @@ class Ingested:
     period: str
 
 
+_TICKET_KEYS = ("district", "ticket_id")
+_TOTAL_KEYS = ("district", "scope", "scope_id", "period")
+
+
 def ingest(session: Session, district: str, evt: TicketEvent) -> Ingested:
+    return ingest_many(session, district, [evt])[0]
+
+
+def ingest_many(session: Session, district: str, events: Sequence[TicketEvent]) -> list[Ingested]:
+    """Ingest ``events`` in this order, in one go: the same rows and totals as one ``ingest`` each.
+
+    A batch costs a fixed handful of statements whatever its size (create the missing ticket rows, lock
+    them all, write them back, move every touched total once, remember the names); the events are
+    folded into the locked rows in memory. Rows and totals are locked in key order: no deadlocks
+    between batches of several consumers.
+    """
+    if not events:
+        return []
+    t = m.kpi_tickets
+    ids = sorted({e.ticket.ticket_id for e in events})
+    first = {}
+    for e in events:
+        first.setdefault(e.ticket.ticket_id, e)
+    # Make sure the rows exist, then lock them: concurrent events of one ticket take turns here.
+    session.execute(_many(upsert(session, t)), [_placeholder(district, first[i]) for i in ids])
+    rows = {r["ticket_id"]: dict(r) for r in session.execute(
+        select(t).where(t.c.district == district, t.c.ticket_id.in_(ids)).order_by(t.c.ticket_id)
+        .with_for_update()).mappings()}
+    results, moves, names = [], {}, {}
+    for evt in events:
+        results.append(_fold(rows[evt.ticket.ticket_id], evt, moves))
+        handler = evt.ticket.handler
+        if handler is not None and handler.kind == "property_company" and handler.name:
+            names[handler.id] = handler.name  # the newest name wins, as one upsert per event would
+    session.execute(_many(upsert(session, t, _TICKET_KEYS, update=[c.name for c in t.c if c.name not in _TICKET_KEYS])),
+                    [rows[i] for i in ids])
+    if moves:
+        _add_to_totals(session, district, moves)
+    if names:
+        stmt = _many(upsert(session, m.names, ["district", "id"], update=["name"]))
+        session.execute(stmt, [{"district": district, "id": i, "kind": "company", "name": names[i][:200]}
+                               for i in sorted(names)])
+    return results
+
+
+def _many(stmt):
+    """An upsert of many rows as one statement: SQLAlchemy sends ``INSERT ... ON CONFLICT`` with many rows
+    as one multi-row VALUES only when it has a RETURNING (else one round trip per row)."""
+    return stmt.returning(literal_column("1"))
+
+
+def _placeholder(district: str, evt: TicketEvent) -> dict:
+    """A ticket row older than any event: the first event's facts replace it."""
+    return dict(district=district, ticket_id=evt.ticket.ticket_id, period=period_of(evt.ticket.submitted_at),
+                complex_id=None, company_id=None, company_reopens=None, company_at=None, version_reopens=-1,
+                version_at=EPOCH, status="unknown", rating=None, events_seen=0,
+                last_event_at=evt.occurred_at.astimezone(UTC), **dict.fromkeys(COUNTERS, 0))
+
+
+def _fold(row: dict, evt: TicketEvent, moves: dict) -> Ingested:
+    """Apply one event to its ticket's row (in place) and add what it moves to ``moves``:
+    (scope, scope_id, period) -> [delta, newest event time]."""
     facts = evt.ticket
     at = evt.occurred_at.astimezone(UTC)
     version = (facts.reopen_count, at)
-    t = m.kpi_tickets
-    # Make sure the row exists, then lock it: concurrent events of one ticket take turns here.
-    session.execute(upsert(session, t).values(
-        district=district, ticket_id=facts.ticket_id, period=period_of(facts.submitted_at), complex_id=None,
-        company_id=None, version_reopens=-1, version_at=EPOCH, status="unknown", rating=None,
-        events_seen=0, last_event_at=at, **dict.fromkeys(COUNTERS, 0)))
-    row = session.execute(select(t).where(t.c.district == district, t.c.ticket_id == facts.ticket_id)
-                          .with_for_update()).one()
-    old = _counts(row)
-    old_keys = _keys(row.company_id, row.complex_id, row.period)
-    values: dict = {"events_seen": row.events_seen + 1, "last_event_at": max(row.last_event_at, at)}
+    old = _counts_of(row)
+    old_keys = _keys(row["company_id"], row["complex_id"], row["period"])
+    row["events_seen"] += 1
+    row["last_event_at"] = max(row["last_event_at"], at)
 
-    company = row.company_id
+    company = row["company_id"]
     if (facts.handler is not None and facts.handler.kind == "property_company"
-            and (row.company_at is None or version > (row.company_reopens, row.company_at))):
+            and (row["company_at"] is None or version > (row["company_reopens"], row["company_at"]))):
         company = facts.handler.id
-        values.update(company_id=company, company_reopens=facts.reopen_count, company_at=at)
+        row.update(company_id=company, company_reopens=facts.reopen_count, company_at=at)
 
-    applied = version > (row.version_reopens, row.version_at)
-    new, complex_id, period = old, row.complex_id, row.period
+    applied = version > (row["version_reopens"], row["version_at"])
+    new, complex_id, period = old, row["complex_id"], row["period"]
     if applied:
         new, complex_id, period = contribution(facts), facts.complex_id, period_of(facts.submitted_at)
-        values.update(version_reopens=facts.reopen_count, version_at=at, status=facts.status, rating=facts.rating,
-                      complex_id=complex_id, period=period, **new.as_dict())
+        row.update(version_reopens=facts.reopen_count, version_at=at, status=facts.status, rating=facts.rating,
+                   complex_id=complex_id, period=period, **new.as_dict())
 
     deltas: dict[tuple[str, str, str], KpiCounts] = {}
     for key in old_keys:
@@ -106,19 +161,25 @@ def ingest(session: Session, district: str, evt: TicketEvent) -> Ingested:
     for key in _keys(company, complex_id, period):
         deltas[key] = deltas.get(key, KpiCounts()) + new
     moved = False
-    for (scope, scope_id, key_period), delta in sorted(deltas.items()):  # one lock order: no deadlocks
+    for key, delta in deltas.items():
         if delta.is_zero():
             continue
         moved = True
-        _add_to_totals(session, district, scope, scope_id, key_period, delta, at)
-    session.execute(update(t).where(t.c.district == district, t.c.ticket_id == facts.ticket_id).values(**values))
-    if facts.handler is not None and facts.handler.kind == "property_company" and facts.handler.name:
-        remember_name(session, district, facts.handler.id, "company", facts.handler.name)
+        if key in moves:
+            moves[key][0] = moves[key][0] + delta
+            moves[key][1] = max(moves[key][1], at)
+        else:
+            moves[key] = [delta, at]
     return Ingested(applied=applied, moved=moved, period=period)
 
 
-def _add_to_totals(session: Session, district: str, scope: str, scope_id: str, period: str, delta: KpiCounts,
-                   at: datetime) -> None:
+def _counts_of(row: dict) -> KpiCounts:
+    return KpiCounts(*(row[name] for name in COUNTERS))
+
+
+def _add_to_totals(session: Session, district: str, moves: dict) -> None:
+    """Move every touched total once by its summed delta (a total moved to and fro still records the
+    newest event time, as it would one event at a time), in key order."""
     totals = m.kpi_totals
 
     def add(new) -> dict:
@@ -127,9 +188,10 @@ def _add_to_totals(session: Session, district: str, scope: str, scope_id: str, p
                                         else_=totals.c.last_event_at)
         return changes
 
-    stmt = upsert(session, totals, ["district", "scope", "scope_id", "period"], update=add)
-    session.execute(stmt.values(district=district, scope=scope, scope_id=scope_id, period=period,
-                                last_event_at=at, **delta.as_dict()))
+    stmt = _many(upsert(session, totals, list(_TOTAL_KEYS), update=add))
+    session.execute(stmt, [dict(district=district, scope=scope, scope_id=scope_id, period=period,
+                                last_event_at=at, **delta.as_dict())
+                           for (scope, scope_id, period), (delta, at) in sorted(moves.items())])
 
 
 def remember_name(session: Session, district: str, id_: str, kind: str, name: str) -> None:
@@ -165,12 +227,13 @@ def totals(session: Session, district: str, scope: str, scope_ids: list[str] | N
            ) -> dict[tuple[str, str], tuple[KpiCounts, datetime]]:
     """(scope_id, period) -> (counts, last_event_at) for the given ids (None: all) and periods (None: all)."""
     t = m.kpi_totals
-    query = select(t).where(t.c.district == district, t.c.scope == scope)
+    query = select(t.c.scope_id, t.c.period, t.c.last_event_at, *(t.c[name] for name in COUNTERS)).where(
+        t.c.district == district, t.c.scope == scope)
     if scope_ids is not None:
         query = query.where(t.c.scope_id.in_(scope_ids))
     if periods is not None:
         query = query.where(t.c.period.in_(periods))
-    return {(r.scope_id, r.period): (_counts(r), r.last_event_at) for r in session.execute(query)}
+    return {(r[0], r[1]): (KpiCounts(*r[3:]), r[2]) for r in session.execute(query)}
 
 
 def kpi_rows(session: Session, district: str, scope: str, scope_id: str, periods: list[str] | None

@@ -12,7 +12,8 @@ from redprop.contracts import evaluation as c
 from redprop.contracts import ticketing as t
 from redprop.db import Database
 from redprop.errors import Conflict, NotFound, ValidationFailed
-from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query, role_handler
+from redprop.messaging import EventOutbox, ServiceRpc, command, query, role_handler
+from redprop.messaging.batches import batch_event_handler
 from redprop.service import RedpropService
 from redprop.services.evaluation import actors, city, kpis, league, ratings, scorecards, summary
 from redprop.services.evaluation import models as m
@@ -35,24 +36,27 @@ class EvaluationService(RedpropService):
     registry = ServiceRpc("registry")
     # -- KPIs from ticketing ---------------------------------------------------------------------
 
-    def _ingest(self, evt: t.TicketEvent) -> None:
-        result = kpis.ingest(self.db, self.district, evt)
-        self.metrics.counter("redprop_evaluation_kpi_events", "Ticket events ingested; stale ones change nothing.",
-                             ("event_type", "outcome")).labels(evt.event_type,
-                                                               "applied" if result.applied else "stale").inc()
-        lag = max((utcnow() - evt.occurred_at).total_seconds(), 0.0)
-        self.metrics.histogram("redprop_evaluation_kpi_lag_seconds", "From a ticket event to its KPIs.",
-                               buckets=LAG_BUCKETS).observe(lag)
+    def _ingest(self, events: list[t.TicketEvent]) -> None:
+        results = kpis.ingest_many(self.db, self.district, events)
+        counted = self.metrics.counter("redprop_evaluation_kpi_events", "Ticket events ingested; stale ones change "
+                                       "nothing.", ("event_type", "outcome"))
+        lag = self.metrics.histogram("redprop_evaluation_kpi_lag_seconds", "From a ticket event to its KPIs.",
+                                     buckets=LAG_BUCKETS)
+        now = utcnow()
+        for evt, result in zip(events, results, strict=True):
+            counted.labels(evt.event_type, "applied" if result.applied else "stale").inc()
+            lag.observe(max((now - evt.occurred_at).total_seconds(), 0.0))
         self.metrics.gauge("redprop_evaluation_kpi_last_event_timestamp_seconds",
                            "When the newest ticket event counted in the KPIs happened (freshness).").set(
-            evt.occurred_at.timestamp())
+            max(evt.occurred_at for evt in events).timestamp())
 
-    @event_handler("ticketing", t.TicketCreated, t.TicketDispatched, t.TicketAccepted, t.TicketRejected,
-                   t.TicketEscalated, t.TicketResolved, t.TicketRated, t.TicketReopened, t.TicketClosed,
-                   t.TicketCancelled, t.SlaBreached)
-    def on_ticket_event(self, evt: t.TicketEvent) -> None:
-        """Every change of a ticket moves its KPIs; one queue takes them all, in the order they come."""
-        self._ingest(evt)
+    @batch_event_handler("ticketing", t.TicketCreated, t.TicketDispatched, t.TicketAccepted, t.TicketRejected,
+                         t.TicketEscalated, t.TicketResolved, t.TicketRated, t.TicketReopened, t.TicketClosed,
+                         t.TicketCancelled, t.SlaBreached)
+    def on_ticket_event(self, events: list[t.TicketEvent]) -> None:
+        """Every change of a ticket moves its KPIs; one queue takes them all, in the order they come, and
+        the events that arrive together are counted in one transaction (``messaging/batches.py``)."""
+        self._ingest(events)
 
     @query
     def kpis(self, request: c.KpiRequest) -> c.KpiReply:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, insert, null, select, update
 from sqlalchemy.orm import Session
 
 from redprop.clock import new_id
@@ -358,13 +358,20 @@ def _ratio_info(part, whole, value: Fraction) -> c.RatioInfo:
 def counted(db: Session, district: str, row) -> tuple[Count, int, dict[str, Decimal]]:
     """The count of a consultation's effective ballots, superseded ballots, and the area per source."""
     v, b = m.voters, m.ballots
-    voter_rows = [r._mapping for r in db.execute(
-        select(v.c.household_id, v.c.area_m2, v.c.owner_ids, v.c.person_id, v.c.area_source)
-        .where(v.c.district == district, v.c.consultation_id == row.id))]
-    voters = [(r["household_id"], area(r["area_m2"]), person_of(r)) for r in voter_rows]
-    by_source: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
-    for r in voter_rows:
-        by_source[r["area_source"] or "register"] += area(r["area_m2"])
+    # The owners matter only for a voter of an old snapshot (no person, no area source; see person_of):
+    # only those rows bring their JSON list, the others a NULL (decoding 10,000 lists was a fifth of a tally).
+    old_snapshot = v.c.person_id.is_(None) & v.c.area_source.is_(None)
+    voters, by_source = [], defaultdict(lambda: Decimal("0.00"))
+    for household, area_m2, owner_ids, person, source in db.execute(
+            select(v.c.household_id, v.c.area_m2, case((old_snapshot, v.c.owner_ids), else_=null()), v.c.person_id,
+                   v.c.area_source)
+            .where(v.c.district == district, v.c.consultation_id == row.id)):
+        part = area(area_m2)
+        if person is None:  # the rule of an old snapshot's voter (rare): person_of's, on the row
+            person = person_of({"household_id": household, "person_id": None, "area_source": source,
+                                "owner_ids": owner_ids or []})
+        voters.append((household, part, person))
+        by_source[source or "register"] += part
     # A ballot is its voting person's; one cast before persons were counted is its household's.
     effective = {(p if p is not None else "household:" + h): (o, ch) for h, p, o, ch in db.execute(
         select(b.c.household_id, b.c.person_id, b.c.option, b.c.channel)

@@ -1,0 +1,53 @@
+"""Workloads to profile with py-spy (``bench/profiles/``): ``python -m bench.profile_targets ingest|league|tally``.
+
+Each runs one benchmark's service path on its own (the same data as its section), so a profile of the
+process is a profile of that path; ``bench.pyspy_top`` turns py-spy's raw output into a top-N table:
+
+    py-spy record --idle -r 250 -f raw -o /tmp/ingest.txt -- python -m bench.profile_targets ingest
+    python -m bench.pyspy_top /tmp/ingest.txt "_handler_batch" > bench/profiles/evaluation_ingest.txt
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+
+def ingest() -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from bench import evaluation_bench as b
+    from redprop.messaging.tables import MessagingBase
+    from redprop.services.evaluation import models as m
+    from redprop.testing.databases import temporary_postgres_database
+
+    events = b._events()
+    with temporary_postgres_database(b.POSTGRES, prefix="redprop_bench_eval") as url:
+        engine = create_engine(url)
+        m.metadata.create_all(engine)
+        MessagingBase.metadata.create_all(engine)
+        with Session(engine) as s:
+            for batch in b._batches(events, b.BATCH):
+                b._handler_batch(s, batch)
+        engine.dispose()
+
+
+def league() -> None:
+    from bench import evaluation_bench as b
+    from redprop.testing.databases import temporary_postgres_database
+
+    with temporary_postgres_database(b.POSTGRES, prefix="redprop_bench_eval") as url:
+        b.bench_league(url)
+
+
+def tally() -> None:
+    from bench import mediation_bench as b
+
+    with tempfile.TemporaryDirectory(prefix="redprop-profile-") as tmp:
+        b.bench_tally(Path(tmp))
+
+
+if __name__ == "__main__":
+    {"ingest": ingest, "league": league, "tally": tally}[sys.argv[1]]()
