@@ -240,8 +240,11 @@ Object.assign(scenarios, {
     const worker = await (await browser.newContext({ ...DESKTOP, locale: 'zh-CN' })).newPage()
     await login(worker, 'grid_worker')
     await worker.waitForURL('**/app/inbox')
-    await worker.goto(base + '/app/consultations?id=' + id)
+    await worker.getByTestId('nav-consultations').click()
+    await pick(worker, 'c-complex', '阳光小区')  // the complex's consultations, picked from a list
+    await pick(worker, 'c-list', '是否同意加装电梯')
     await worker.getByTestId('bar-area').waitFor()
+    check(worker.url().includes('id=' + id), 'the worker opened the consultation from the complex\'s list')
     check(await worker.getByTestId('bar-area').getAttribute('data-reached') === 'false', 'before any ballot the area line is not reached')
 
     const phone = await (await browser.newContext({ ...PHONE, locale: 'zh-CN' })).newPage()
