@@ -23,11 +23,12 @@ def role_denied(spec, response) -> bool:
 
 
 def test_every_role_against_every_endpoint(run_suite, small_district):
-    gateway = start_gateway(run_suite, small_district, "mediation", "evaluation", "participation", "projects")
+    gateway = start_gateway(run_suite, small_district, "mediation", "evaluation", "participation", "projects",
+                            "matching")
     ticket = gateway.submit("resident")["id"]
     values = {"ticket_id": ticket, "service_request_id": ticket, "community_id": "C1", "consultation_id": "NOPE",
               "format": "json", "service_code": "leak", "activity_id": "NOPE", "complex_id": "X1",
-              "project_id": "NOPE"}
+              "project_id": "NOPE", "proposal_id": "NOPE"}
     protected = [spec for spec in routes_of(GatewayService) if spec.permission]
     assert len(protected) >= 20
     outcomes = {}
@@ -55,6 +56,8 @@ def test_every_role_against_every_endpoint(run_suite, small_district):
     assert outcomes[("getTicket", "department")] == 404  # not the department's ticket
     assert outcomes[("getLeagueTable", "resident")] == 200
     assert outcomes[("createActivity", "resident")] == 403 and outcomes[("checkIn", "operator")] == 403
+    assert outcomes[("mergeTicket", "resident")] == 403 and outcomes[("listProposals", "property_company")] == 403
+    assert outcomes[("getMyVote", "grid_worker")] == 403
     assert outcomes[("getBoardPage", "resident")] == 200 and outcomes[("getComplexProjects", "department")] == 200
 
     # Public endpoints answer without a key (logging in and out: tests/gateway/test_sessions.py).

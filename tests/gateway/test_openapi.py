@@ -62,7 +62,8 @@ def test_schemathesis_with_all_checks_finds_the_document_and_the_server_agree(ru
     import schemathesis
     from schemathesis.generation.modes import GenerationMode
 
-    gateway = start_gateway(run_suite, small_district, "mediation", "evaluation", "participation", "projects")
+    gateway = start_gateway(run_suite, small_district, "mediation", "evaluation", "participation", "projects",
+                            "matching")
     ticket = gateway.submit("resident")["id"]
     served = gateway.call("GET", "/openapi.json").json()
     assert served == json.loads(render_json(GatewayService))

@@ -66,3 +66,40 @@ def browse(target: Gateway, *scenarios: str, **env: str) -> str:
     output = done.stdout + done.stderr
     assert done.returncode == 0 and "e2e: done" in done.stdout, output
     return output
+
+
+#: Issue 19's screens: the matching and mediation services too, a person who owns nothing (P4, "tenant"),
+#: and the enterprises whose offers matching pairs with the community's needs.
+SCREENS_ACCOUNTS = {**ACCOUNTS, "tenant": ("zhaoliu", "P4")}
+
+
+@pytest.fixture
+def screens_workbench(run_suite, small_district) -> Gateway:
+    from tests.matching.conftest import ZONE_RECORDS
+
+    _require_tools()
+    port = free_port()
+    options = {"http_host": "127.0.0.1", "http_port": port, "api_keys": api_keys()}
+    suite = run_suite("registry", "ticketing", "matching", "mediation", "gateway",
+                      services={"gateway": {"options": options},
+                                "ticketing": {"options": {"sweep_interval": 3600, "auto_dispatch": False}}})
+    tenant = [{"kind": "person", "id": "P4", "name": "赵六"}]
+    suite.rpc.registry.upsert(actor="P-DATA", records=[*small_district, *people_records(), *ZONE_RECORDS, *tenant],
+                              request_id=f"load-{uuid.uuid4().hex[:8]}")
+    served = Gateway(base_url=f"http://127.0.0.1:{port}", suite=suite)
+    for username, person in SCREENS_ACCOUNTS.values():
+        served.add_account(username, person)
+    return served
+
+
+def browse_screens(target: Gateway, *scenarios: str, **env: str) -> str:
+    """As ``browse``, with the tenant's account too."""
+    keys = {"accounts": {role: {"username": username, "password": PASSWORD}
+                         for role, (username, _) in SCREENS_ACCOUNTS.items()}}
+    environ = {**os.environ, "WORKBENCH_URL": target.base_url, "WORKBENCH_KEYS": json.dumps(keys),
+               "SHOTS": str(SHOTS), "CHROMIUM": CHROMIUM, **env}
+    done = subprocess.run(["node", str(ROOT / "tests" / "web" / "e2e.mjs"), *scenarios], env=environ,
+                          capture_output=True, text=True, timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and "e2e: done" in done.stdout, output
+    return output

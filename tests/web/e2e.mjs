@@ -149,6 +149,144 @@ const scenarios = {
   },
 }
 
+// Issue 19's screens: transfer, notes and merging in the inbox; matching proposals; voting on the phone.
+const env = (name) => process.env[name]
+
+// Every control a person can reach on the page has a name a screen reader says (a label, aria-label, or text).
+async function unnamedControls(page) {
+  return page.evaluate(() => {
+    const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length)
+    const named = (el) => {
+      if ((el.getAttribute('aria-label') ?? '').trim() || el.getAttribute('aria-labelledby') || el.title) return true
+      if (el.labels && [...el.labels].some((l) => l.textContent.trim())) return true
+      const group = el.closest('[aria-label]')
+      if (el.type === 'radio' && (el.closest('label')?.textContent.trim() || group)) return true
+      return ['BUTTON', 'A'].includes(el.tagName) && el.textContent.trim().length > 0
+    }
+    return [...document.querySelectorAll('main input:not([type=hidden]), main textarea, main button, main a[href], main [role=combobox]')]
+      .filter((el) => visible(el) && !named(el)).map((el) => el.outerHTML.slice(0, 120))
+  })
+}
+
+Object.assign(scenarios, {
+  // The worker transfers a ticket to another unit with a reason, notes it, and merges a duplicate into it.
+  async inboxmore(browser) {
+    const page = await (await browser.newContext({ ...DESKTOP, locale: 'zh-CN' })).newPage()
+    const kept = ticketId, dup = env('DUP_ID')
+    await login(page, 'grid_worker')
+    await page.waitForURL('**/app/inbox')
+    await page.getByTestId('transfer-' + kept).click()
+    await page.getByTestId('action-dialog').getByText('职能部门').click()
+    await field(page, 'handler-id').fill('DEP-WATER')
+    await page.getByTestId('action-submit').click()  // no reason: the field is named, nothing sent
+    await page.locator('[data-test="action-dialog"] .el-form-item__error').first().waitFor()
+    check(true, 'a transfer without a reason names the field')
+    await field(page, 'action-text').fill('水管属自来水公司维护')
+    await page.getByTestId('action-submit').click()
+    await page.getByTestId('action-dialog').waitFor({ state: 'hidden' })
+    check(true, 'the ticket is transferred with a reason')
+    await page.getByTestId('note-' + kept).click()
+    await field(page, 'action-text').fill('已电话联系居民，约定上门时间')
+    await page.getByTestId('action-submit').click()
+    await page.getByTestId('action-dialog').waitFor({ state: 'hidden' })
+    check(true, 'the worker noted the ticket')
+    await page.getByTestId('merge-' + dup).click()
+    await page.getByTestId('merge-submit').click()  // nothing picked: named, nothing sent
+    await page.locator('[data-test="merge-dialog"] .el-form-item__error').first().waitFor()
+    await page.getByTestId('merge-original').click()
+    await page.locator('.el-select-dropdown:visible .el-select-dropdown__item', { hasText: kept }).first().click()
+    await page.screenshot({ path: path.join(shots, 'worker-merge.png'), fullPage: true })
+    await page.getByTestId('merge-submit').click()
+    await page.getByText('已合并到 ' + kept).first().waitFor()
+    await page.getByTestId('open-' + dup).waitFor({ state: 'detached' })
+    check(true, 'the duplicate is merged and leaves the open inbox')
+    await page.goto(base + '/app/tickets/' + dup)
+    await page.getByTestId('merged-into').filter({ hasText: kept }).waitFor()
+    check(true, 'the merged ticket shows where it went')
+    await page.goto(base + '/app/tickets/' + kept)
+    await page.getByTestId('timeline').getByText('transfer').first().waitFor()
+    check(await page.getByTestId('timeline').getByText('note').count() > 0, 'the timeline records the transfer and the note')
+  },
+
+  // The community's worker answers the matching service's proposals: accepts for the need, declines for the offer.
+  async proposals(browser) {
+    const page = await (await browser.newContext({ ...DESKTOP, locale: 'zh-CN' })).newPage()
+    const id = env('PROPOSAL_ID')
+    await login(page, 'grid_worker')
+    await page.waitForURL('**/app/inbox')
+    await page.getByTestId('nav-proposals').click()
+    await page.getByTestId('accept-' + id).waitFor()
+    check((await page.getByTestId('proposals').innerText()).includes('绿化带补种红叶石楠'), 'the proposal shows the need and the offer')
+    check((await unnamedControls(page)).length === 0, 'every control on the proposals screen has a name: ' + (await unnamedControls(page)).join(' '))
+    await page.screenshot({ path: path.join(shots, 'worker-proposals.png'), fullPage: true })
+    await page.getByTestId('accept-' + id).click()
+    await page.getByTestId('decide-submit').click()
+    await page.getByTestId('decide-dialog').waitFor({ state: 'hidden' })
+    await page.getByTestId('proposals').getByText('需求方: 接受').waitFor()
+    check(true, 'the need side accepted; the offer side is awaited')
+    await page.getByTestId('decline-' + id).click()
+    await page.getByTestId('decide-submit').click()  // a decline without a reason: named, nothing sent
+    await page.locator('[data-test="decide-dialog"] .el-form-item__error').first().waitFor()
+    check(true, 'a decline without a reason names the field')
+    await field(page, 'decide-reason').fill('苗木已预留给别处')
+    await page.getByTestId('decide-submit').click()
+    await page.getByTestId('accept-' + id).waitFor({ state: 'detached' })
+    check(true, 'the declined proposal leaves the list')
+  },
+
+  // An owner votes on the phone while the worker's consultation screen moves to the 2/3 lines.
+  async vote(browser) {
+    const id = env('CONSULTATION_ID')
+    const worker = await (await browser.newContext({ ...DESKTOP, locale: 'zh-CN' })).newPage()
+    await login(worker, 'grid_worker')
+    await worker.waitForURL('**/app/inbox')
+    await worker.getByTestId('nav-consultations').click()
+    await pick(worker, 'c-complex', '阳光小区')  // the complex's consultations, picked from a list
+    await pick(worker, 'c-list', '是否同意加装电梯')
+    await worker.getByTestId('bar-area').waitFor()
+    check(worker.url().includes('id=' + id), 'the worker opened the consultation from the complex\'s list')
+    check(await worker.getByTestId('bar-area').getAttribute('data-reached') === 'false', 'before any ballot the area line is not reached')
+
+    const phone = await (await browser.newContext({ ...PHONE, locale: 'zh-CN' })).newPage()
+    await login(phone, 'resident')
+    await phone.waitForURL('**/app/m')
+    await phone.getByTestId('m-nav-vote').click()
+    await pick(phone, 'v-complex', '阳光小区')
+    await phone.getByTestId('vote').waitFor()
+    await phone.getByTestId('v-participation').waitFor()  // the tally follows the consultation
+    check(true, 'the owner sees the participation figures')
+    await phone.getByTestId('v-submit').click()  // no choice: named, nothing sent
+    await phone.locator('[data-test="vote"] .el-form-item__error').first().waitFor()
+    // By keyboard: the option's radio takes Space, the focused button Enter.
+    await phone.locator('[data-test="v-option-agree"] input').focus()
+    await phone.keyboard.press('Space')
+    await phone.getByTestId('v-submit').focus()
+    await phone.keyboard.press('Enter')
+    await phone.getByTestId('v-voted').waitFor()
+    check(true, 'the owner voted by keyboard and sees their ballot')
+    check((await unnamedControls(phone)).length === 0, 'every control on the vote screen has a name: ' + (await unnamedControls(phone)).join(' '))
+    const width = await phone.evaluate(() => document.documentElement.scrollWidth)
+    check(width <= 390, `the vote screen fits 390 px (scrollWidth ${width})`)
+    await phone.screenshot({ path: path.join(shots, 'resident-vote.png'), fullPage: true })
+
+    await worker.locator('[data-test="bar-area"][data-reached="true"]').waitFor({ timeout: 15000 })
+    check(true, "the worker's screen reached the 2/3 line by area as the ballot arrived")
+    await worker.screenshot({ path: path.join(shots, 'worker-consultation-live.png'), fullPage: true })
+  },
+
+  // A person who owns nothing in the complex sees why they cannot vote.
+  async nonowner(browser) {
+    const page = await (await browser.newContext({ ...PHONE, locale: 'zh-CN' })).newPage()
+    await login(page, 'tenant')
+    await page.waitForURL('**/app/m')
+    await page.goto(base + '/app/m/vote')
+    await pick(page, 'v-complex', '阳光小区')
+    await page.getByTestId('v-not-owner').waitFor()
+    check(await page.getByTestId('v-submit').count() === 0, 'a non-owner is told why not and offered no ballot')
+    await page.screenshot({ path: path.join(shots, 'resident-not-owner.png'), fullPage: true })
+  },
+})
+
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
   args: ['--no-sandbox', '--disable-dev-shm-usage'] })
 try {

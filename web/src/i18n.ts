@@ -66,6 +66,53 @@ export const messages = {
   },
 }
 
+// Issue 19's screens (transfer and merge in the inbox, matching proposals, voting on the phone), merged
+// into the tables above so each screen's texts stay together here.
+const screens = {
+  'zh-CN': {
+    app: { residentNav: '居民服务导航' },
+    nav: { proposals: '供需对接' },
+    merge: {
+      action: '合并', title: '合并重复工单', keep: '保留的工单', submit: '合并', done: '已合并到 {id}', into: '已合并到',
+    },
+    match: {
+      title: '供需对接方案', status: '状态', community: '社区', need: '需求', offer: '资源', quantity: '数量', why: '匹配理由',
+      neededBy: '需要日期', needSide: '需求方', offerSide: '资源方', side: '代表哪一方', decision: '决定', reason: '理由',
+      accept: '接受', decline: '拒绝', empty: '没有对接方案',
+      statuses: { proposed: '待确认', accepted: '已接受', declined: '已拒绝', fulfilled: '已交付', expired: '已过期', all: '全部' },
+    },
+    vote: {
+      title: '业主表决', none: '本小区目前没有进行中的表决', closes: '截止', option: '您的选择', submit: '投票', cast: '已投票',
+      voted: '您已投票：{option}（每位业主一票）', yourParts: '您的专有部分',
+      notOwner: '您不是本小区的业主，不在本次表决范围内（《民法典》第二百七十八条：由业主共同决定）',
+      notOpen: '本次表决未在进行中，不能投票',
+    },
+  },
+  en: {
+    app: { residentNav: 'Resident services' },
+    nav: { proposals: 'Matching' },
+    merge: {
+      action: 'Merge', title: 'Merge a duplicate', keep: 'Ticket to keep', submit: 'Merge', done: 'Merged into {id}', into: 'Merged into',
+    },
+    match: {
+      title: 'Matching proposals', status: 'Status', community: 'Community', need: 'Need', offer: 'Offer', quantity: 'Quantity', why: 'Why this pair',
+      neededBy: 'needed by', needSide: 'Need side', offerSide: 'Offer side', side: 'Answering for', decision: 'Decision', reason: 'Reason',
+      accept: 'Accept', decline: 'Decline', empty: 'No proposals',
+      statuses: { proposed: 'Proposed', accepted: 'Accepted', declined: 'Declined', fulfilled: 'Fulfilled', expired: 'Expired', all: 'All' },
+    },
+    vote: {
+      title: "Owners' vote", none: 'No consultation is open in this complex', closes: 'Closes', option: 'Your choice', submit: 'Vote', cast: 'Ballot cast',
+      voted: 'You voted: {option} (one ballot per owner)', yourParts: 'Your parts',
+      notOwner: "You are not an owner in this complex, so not in this consultation's electorate (Civil Code Art. 278: the owners decide)",
+      notOpen: 'This consultation is not open: no ballots',
+    },
+  },
+}
+for (const locale of Object.keys(screens) as (keyof typeof screens)[]) {
+  const into = messages[locale] as Record<string, any>
+  for (const [group, texts] of Object.entries(screens[locale])) into[group] = { ...(into[group] ?? {}), ...texts }
+}
+
 export type Locale = keyof typeof messages
 
 export function initialLocale(): Locale {

@@ -20,6 +20,8 @@ export const routes: RouteRecordRaw[] = [
   { path: '/rates', component: () => import('./views/RatesView.vue'), meta: { needs: ['workbench'] } },
   { path: '/m', component: () => import('./views/ResidentHome.vue'), meta: { needs: ['resident'], mobile: true } },
   { path: '/m/tickets/:id', component: () => import('./views/ResidentTicket.vue'), meta: { needs: ['resident'], mobile: true } },
+  { path: '/proposals', component: () => import('./views/ProposalsView.vue'), meta: { needs: ['workbench'] } },
+  { path: '/m/vote', component: () => import('./views/ResidentVote.vue'), meta: { needs: ['resident'], mobile: true } },
   { path: '/:rest(.*)*', redirect: '/login' },
 ]
 

@@ -49,7 +49,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tickets.rate": frozenset({"resident"}),
     "tickets.reopen": frozenset({"resident"}),
     "tickets.cancel": frozenset({"resident"}) | WORKERS,
-    "tickets.handle": HANDLERS,          # accept, reject, note, resolve
+    "tickets.handle": HANDLERS,          # accept, reject, resolve
+    "tickets.note": HANDLERS | WORKERS,  # a progress note: ticketing lets any party to the ticket write one
     "tickets.manage": WORKERS,           # dispatch, transfer, close, escalate
     "consultations.read": ALL,
     "consultations.vote": frozenset({"resident", "community_admin"}),
@@ -60,6 +61,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # the district's operator is neither, so the service would refuse it anyway.
     "activities.organise": frozenset({"grid_worker", "community_admin"}),
     "projects.read": ALL,
+    # The resource and demand lists are the hub's (matching's permit: workers and street/district officers).
+    "matching.read": WORKERS,
+    "matching.decide": WORKERS,
 }
 
 

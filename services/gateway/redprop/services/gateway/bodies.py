@@ -91,12 +91,13 @@ TICKET_ACTIONS: dict[str, tuple[str, type[BaseModel], str]] = {
         ("cancel", "tickets.cancel", ticketing.CancelRequest),
         ("accept", "tickets.handle", ticketing.AcceptRequest),
         ("reject", "tickets.handle", ticketing.RejectRequest),
-        ("note", "tickets.handle", ticketing.NoteRequest),
+        ("note", "tickets.note", ticketing.NoteRequest),
         ("resolve", "tickets.handle", ticketing.ResolveRequest),
         ("dispatch", "tickets.manage", ticketing.DispatchRequest),
         ("transfer", "tickets.manage", ticketing.TransferRequest),
         ("close", "tickets.manage", ticketing.CloseRequest),
         ("escalate", "tickets.manage", ticketing.EscalateRequest),
+        ("merge", "tickets.manage", ticketing.MergeRequest),
     ]
 }
 

@@ -24,6 +24,7 @@ from redprop.services.gateway import (
     open311,
     participation_routes,
     projects_routes,
+    screens_routes,
     sessions,
     webapp,
     workbench,
@@ -407,4 +408,5 @@ for _action, (_permission, _body, _summary) in TICKET_ACTIONS.items():
 workbench.install(GatewayService)  # the workbench's reads, after the routes above in the OpenAPI document
 participation_routes.install(GatewayService)  # points, turns, boards, activities (issue 17)
 projects_routes.install(GatewayService)  # what residents see of projects (issue 18)
+screens_routes.install(GatewayService)  # proposals, a complex's consultations, my vote (issue 19)
 webapp.install(GatewayService)  # its files at /app/
