@@ -28,7 +28,7 @@ def test_every_role_against_every_endpoint(run_suite, small_district):
     ticket = gateway.submit("resident")["id"]
     values = {"ticket_id": ticket, "service_request_id": ticket, "community_id": "C1", "consultation_id": "NOPE",
               "format": "json", "service_code": "leak", "activity_id": "NOPE", "complex_id": "X1",
-              "project_id": "NOPE", "proposal_id": "NOPE"}
+              "project_id": "NOPE", "proposal_id": "NOPE", "photo_id": "0" * 32}
     protected = [spec for spec in routes_of(GatewayService) if spec.permission]
     assert len(protected) >= 20
     outcomes = {}

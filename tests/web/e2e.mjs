@@ -15,6 +15,7 @@ const base = process.env.WORKBENCH_URL
 const keys = JSON.parse(process.env.WORKBENCH_KEYS)
 const shots = process.env.SHOTS
 const ticketId = process.env.TICKET_ID
+const photo = process.env.PHOTO  // a PNG file the resident attaches (with EXIF the gateway strips)
 mkdirSync(shots, { recursive: true })
 
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
@@ -59,6 +60,12 @@ const scenarios = {
     await pick(page, 'r-complex', '阳光小区')  // in G1, the grid worker W1 serves
     await pick(page, 'r-building', '1号楼')
     await field(page, 'r-description').fill('楼道顶棚漏水，墙面发霉')
+    if (photo) {
+      check((await page.getByTestId('photo-limits').textContent()).includes('最多 9 张'), 'the form shows the photo limits')
+      await page.getByTestId('photo-input').setInputFiles(photo)
+      await page.getByTestId('photo-preview').first().waitFor()
+      check(await page.getByTestId('photo-preview').count() === 1, 'the photo is previewed before sending')
+    }
     await page.screenshot({ path: path.join(shots, 'resident-report.png'), fullPage: true })
     await page.getByTestId('r-submit').click()
     const card = page.locator('[data-test^="mine-"]', { hasText: '楼道顶棚漏水' })
@@ -69,6 +76,11 @@ const scenarios = {
     await card.first().click()
     await page.getByTestId('my-ticket').waitFor()
     check(await page.getByTestId('timeline').isVisible(), 'my ticket shows its timeline')
+    if (photo) {
+      await page.locator('[data-test="photo-thumb"] img').first().waitFor()
+      const shown = await page.locator('[data-test="photo-thumb"] img').first().evaluate((img) => img.naturalWidth)
+      check(shown > 0, 'my ticket shows my photo')
+    }
     await page.screenshot({ path: path.join(shots, 'resident-ticket.png'), fullPage: true })
   },
 
@@ -90,6 +102,16 @@ const scenarios = {
     await page.getByTestId('ticket-status').filter({ hasText: '已派单' }).waitFor()
     check(await page.getByTestId('timeline').getByText('dispatch').count() > 0, 'the timeline records the dispatch')
     await page.screenshot({ path: path.join(shots, 'worker-ticket.png'), fullPage: true })
+    if (photo) {
+      const thumb = page.locator('[data-test="photo-thumb"] img').first()
+      await thumb.waitFor()
+      check(await thumb.evaluate((img) => img.naturalWidth) > 0, "the worker sees the resident's photo")
+      await thumb.click()
+      await page.locator('.el-image-viewer__canvas img').first().waitFor()
+      check(true, 'the photo opens full size')
+      await page.screenshot({ path: path.join(shots, 'worker-photo.png') })
+      await page.keyboard.press('Escape')
+    }
     for (const screen of ['summary', 'cases', 'rates']) check(await page.getByTestId('nav-' + screen).isVisible(), `the menu offers ${screen}`)
   },
 

@@ -59,3 +59,32 @@ export const api = {
   post: <T = any>(path: string, body: unknown = {}) => request<T>('POST', path, body),
   del: <T = any>(path: string) => request<T>('DELETE', path),
 }
+
+// -- photos on tickets (POST/GET /api/v1/tickets/{id}/photos) --------------------------------------------
+
+export interface Photo { id: string; ticket_id: string; content_type: string; size: number; sha256: string; uploader_role: string; uploaded_at: string; url: string }
+export interface PhotoList { photos: Photo[]; max_bytes: number; max_per_ticket: number; types: string[] }
+
+function authHeaders(): Record<string, string> {
+  const headers: Record<string, string> = { 'X-Requested-With': 'redprop' }
+  if (apiKey) headers['X-API-Key'] = apiKey
+  return headers
+}
+
+/** One photo as the multipart part `photo`; the gateway checks its bytes (type, size) and strips its EXIF. */
+export async function uploadPhoto(ticketId: string, file: Blob, filename = 'photo'): Promise<Photo> {
+  const form = new FormData()
+  form.append('photo', file, filename)
+  const response = await fetch(`/api/v1/tickets/${encodeURIComponent(ticketId)}/photos`, {
+    method: 'POST', credentials: 'same-origin', body: form, headers: { ...authHeaders(), 'Idempotency-Key': newKey() },
+  })
+  if (!response.ok) throw await parseError(response)
+  return (await response.json()) as Photo
+}
+
+/** A photo's bytes as an object URL for <img> (the shell's CSP allows blob: images); works with a key too. */
+export async function photoObjectUrl(photo: Photo): Promise<string> {
+  const response = await fetch(photo.url, { credentials: 'same-origin', headers: authHeaders() })
+  if (!response.ok) throw await parseError(response)
+  return URL.createObjectURL(await response.blob())
+}

@@ -30,6 +30,10 @@ export const messages = {
       title: '我要报事', report: '报告问题', category: '问题类别', complex: '所在小区', building: '楼栋', description: '请描述问题',
       submit: '提交', submitted: '已提交，工单号 {id}', mine: '我的工单', confirm: '确认并评价', reopen: '重新办理', back: '返回',
     },
+    photos: {
+      label: '照片', add: '拍照或选择照片', title: '照片', preview: '照片 {n}', remove: '删除照片 {n}', limits: '最多 {n} 张，每张不超过 {mb} MB（JPG、PNG、WebP）',
+      type: '{name} 不是 JPG、PNG 或 WebP 照片', size: '{name} 超过 {mb} MB', count: '最多 {n} 张照片', failed: '照片加载失败', uploadFailed: '照片上传失败：{message}',
+    },
     error: { forbidden: '您的角色不能查看此页面', notFound: '没有找到', required: '请填写{field}', generic: '操作失败：{message}' },
     common: { save: '确定', cancel: '取消', loading: '加载中…', yes: '是', no: '否' },
   },
@@ -60,6 +64,10 @@ export const messages = {
     resident: {
       title: 'Report a problem', report: 'Report a problem', category: 'Category', complex: 'Complex', building: 'Building', description: 'Describe the problem',
       submit: 'Submit', submitted: 'Submitted: ticket {id}', mine: 'My tickets', confirm: 'Confirm and rate', reopen: 'Reopen', back: 'Back',
+    },
+    photos: {
+      label: 'Photos', add: 'Take or choose a photo', title: 'Photos', preview: 'Photo {n}', remove: 'Remove photo {n}', limits: 'Up to {n}, each at most {mb} MB (JPG, PNG, WebP)',
+      type: '{name} is not a JPG, PNG or WebP photo', size: '{name} is over {mb} MB', count: 'At most {n} photos', failed: 'The photos could not be loaded', uploadFailed: 'A photo was not uploaded: {message}',
     },
     error: { forbidden: 'Your role cannot see this page', notFound: 'Not found', required: '{field} is required', generic: 'It failed: {message}' },
     common: { save: 'OK', cancel: 'Cancel', loading: 'Loading…', yes: 'Yes', no: 'No' },

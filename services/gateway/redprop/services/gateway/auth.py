@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "catalogue.read": ALL,
     "places.read": ALL,
     "tickets.read": ALL,
+    "tickets.photos": ALL,               # add a photo to a ticket one may see (residents their own)
     "tickets.submit": frozenset({"resident"}) | WORKERS,
     "tickets.rate": frozenset({"resident"}),
     "tickets.reopen": frozenset({"resident"}),

@@ -65,6 +65,7 @@ STATUS = {
     "conflict": 409,
     "request_timeout": 408,
     "payload_too_large": 413,
+    "unsupported_media_type": 415,
     "too_many_requests": 429,
     "unavailable": 503,
     "internal_error": 502,
@@ -170,6 +171,11 @@ class RouteSpec:
     extra_codes: tuple[str, ...] = ()       # error statuses particular to this route (documented)
     path_params: dict[str, dict] = field(default_factory=dict)
     media_type: str = "application/json"    # what a success answers with (a page: text/html; an export: text/csv)
+    reply_media: tuple[str, ...] = ()       # a file in one of these types (a photo), instead of media_type
+    upload: tuple[str, ...] = ()            # the body is a file: multipart/form-data or raw, in these types
+    upload_field: str = "photo"             # the multipart part holding it (and the field errors name)
+    #: The largest body this route takes, from the options (an upload's); None: ``http.max_body_bytes``.
+    max_body: Any = None
 
     def werkzeug_rule(self) -> str:
         def convert(match: re.Match) -> str:
@@ -186,13 +192,17 @@ class GatewayWsgiApp(WsgiApp):
         request = Request(environ, shallow=True)
         open311 = request.path.startswith("/open311/")
         fmt = "xml" if open311 and request.path.endswith(".xml") else "json"
-        limit = self.server.limits.max_body_bytes
+        limit, details = self.server.limits.max_body_bytes, {}
+        if (request.content_length or 0) > limit:
+            upload = self._upload_route(environ)  # an upload route takes more (photos.max_bytes)
+            if upload is not None:
+                limit, details = upload.body_limit(), {"field": upload.spec.upload_field}
         if (request.content_length or 0) > limit:
             # Refused from the header alone, and the connection closed: the body is never read.
             edge.close_after_response(environ)
             response = error_response(edge.PayloadTooLarge(
-                f"the body is {request.content_length} bytes; at most {limit} are accepted", {"limit": limit}),
-                open311=open311, fmt=fmt)
+                f"the body is {request.content_length} bytes; at most {limit} are accepted",
+                {"limit": limit, **details}), open311=open311, fmt=fmt)
             return response(environ, start_response)
         try:
             adapter = self.url_map.bind_to_environ(environ)
@@ -214,6 +224,13 @@ class GatewayWsgiApp(WsgiApp):
         except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
             response = error_response(exc, open311=open311, fmt=fmt)
         return response(environ, start_response)
+
+    def _upload_route(self, environ) -> Route | None:
+        try:
+            provider, _ = self.url_map.bind_to_environ(environ).match()
+        except HTTPException:
+            return None
+        return provider if isinstance(provider, Route) and provider.spec.max_body is not None else None
 
 
 class GatewayWebServer(WebServer):
@@ -267,12 +284,20 @@ class Route(HttpRequestHandler):
     def get_url_rule(self):
         return Rule(self.url, methods=[self.spec.method])
 
+    def body_limit(self) -> int:
+        limits = self.server.limits
+        if self.spec.max_body is None:
+            return limits.max_body_bytes
+        return max(limits.max_body_bytes, self.spec.max_body(choices_of(self.container).options))
+
     def handle_request(self, request):
         request.shallow = False
         fmt = request.path_values.get("format", "json")
         try:
             # The body is read here, bounded in size and time, before a worker is taken for it.
             request.limits = self.server.limits
+            if self.spec.max_body is not None:
+                request.limits = request.limits.model_copy(update={"max_body_bytes": self.body_limit()})
             request._cached_data = edge.read_body(request, request.limits)
             event = Event()
             self.container.spawn_worker(self, (request, None), dict(request.path_values), context_data={},

@@ -1,10 +1,10 @@
 """The gateway's own tables: people's accounts, their login sessions and API keys. Every row carries its
-district. Secrets are never stored: a password as its scrypt hash, a session token and an API key as their
+district. Photos on tickets are kept here too, as metadata (the bytes are the photo store's). Secrets are never stored: a password as its scrypt hash, a session token and an API key as their
 SHA-256 (both are 256-bit random values, so a fast hash is enough to make a stolen table useless)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Index, String, Table
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table
 
 from redprop.db import new_metadata
 from redprop.db.base import UtcDateTime
@@ -52,4 +52,23 @@ api_keys = Table(
     #: A rotated key's successor: the old key keeps working until its (shortened) expiry.
     Column("replaced_by", String(64)),
     Index("ix_api_keys_name", "district", "name"),
+)
+
+#: A photo on a ticket: its metadata; the bytes are in the photo store under ``id`` (random, 128 bits).
+photos = Table(
+    "photos", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("district", String(6), nullable=False),
+    Column("ticket_id", String(64), nullable=False),
+    #: Who uploaded it: the registry person where known (a session, a key's holder), else the key's subject.
+    Column("uploaded_by", String(64), nullable=False),
+    Column("uploader_role", String(40), nullable=False),
+    Column("content_type", String(40), nullable=False),
+    Column("size", Integer, nullable=False),
+    #: Of the bytes stored (and served): metadata removed.
+    Column("sha256", String(64), nullable=False),
+    #: The upload's Idempotency-Key: a retry answers the photo already stored.
+    Column("request_id", String(64)),
+    Column("uploaded_at", UtcDateTime, nullable=False),
+    Index("ix_photos_ticket", "district", "ticket_id"),
 )

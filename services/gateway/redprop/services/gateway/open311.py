@@ -241,7 +241,9 @@ def status_notes(ticket: Ticket) -> str:
     return STATUS_PHRASES.get(ticket.status, ticket.status)
 
 
-def to_request(ticket: Ticket, categories: dict[str, Category], address: str | None = None) -> dict[str, Any]:
+def to_request(ticket: Ticket, categories: dict[str, Category], address: str | None = None,
+               photo_url: str | None = None) -> dict[str, Any]:
+    """``photo_url``: the first photo uploaded to the gateway, when the ticket was submitted without a URL."""
     category = categories.get(ticket.category)
     handler = ticket.handler
     updated = max([ticket.submitted_at, *(h.at for h in ticket.history)])
@@ -265,5 +267,5 @@ def to_request(ticket: Ticket, categories: dict[str, Category], address: str | N
         "zipcode": None,
         "lat": point.lat if point else None,
         "long": point.lon if point else None,
-        "media_url": ticket.media_urls[0] if ticket.media_urls else None,
+        "media_url": ticket.media_urls[0] if ticket.media_urls else photo_url,
     }

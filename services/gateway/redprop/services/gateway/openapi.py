@@ -177,6 +177,12 @@ def _operation(spec: RouteSpec, refs: dict, defs: dict) -> dict[str, Any]:
     if spec.body is not None:
         op["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": refs[(spec.body, "validation")]}}}
+    elif spec.upload:
+        binary = {"type": "string", "format": "binary"}
+        op["requestBody"] = {"required": True, "content": {
+            "multipart/form-data": {"schema": {"type": "object", "required": [spec.upload_field],
+                                               "properties": {spec.upload_field: binary}}},
+            **{media: {"schema": binary} for media in spec.upload}}}
     elif spec.form_body:
         form = {"$ref": "#/components/schemas/Open311PostForm"}
         op["requestBody"] = {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": form},
@@ -191,6 +197,8 @@ def _operation(spec: RouteSpec, refs: dict, defs: dict) -> dict[str, Any]:
         reply = refs.get((spec.reply, "serialization"), {"type": "object"}) if spec.reply else {"type": "object"}
         content = ({"application/json": {"schema": reply}} if spec.media_type == "application/json"
                    else {spec.media_type: {"schema": {"type": "string"}}})
+        if spec.reply_media:
+            content = {media: {"schema": {"type": "string", "format": "binary"}} for media in spec.reply_media}
         error = {"description": "Error", "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Error"}}}}
     responses: dict[str, Any] = {str(spec.status): {"description": "OK", "content": content}

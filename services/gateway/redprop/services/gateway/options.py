@@ -128,6 +128,22 @@ class OidcOptions(BaseModel):
         return self
 
 
+class PhotoOptions(BaseModel):
+    """Photos on tickets (``POST /api/v1/tickets/{id}/photos``): what one may be, and where the default
+    store (``plugins: {gateway.photo_store: filesystem}``) keeps them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: A photo larger than this (after its metadata is removed, and as sent) is answered 413.
+    max_bytes: int = Field(default=5 * 1_048_576, ge=1024, le=50 * 1_048_576)
+    #: Photos one ticket may carry (a phone's picker shows nine at once).
+    max_per_ticket: int = Field(default=9, ge=1, le=100)
+    #: The filesystem store's folder; None: ``<data_dir>/<district>/photos``.
+    path: str | None = None
+    #: Seconds a browser may keep a photo it was shown (``Cache-Control: private``: never a shared cache).
+    cache_seconds: int = Field(default=3600, ge=0, le=86400 * 30)
+
+
 class GatewayOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -151,6 +167,7 @@ class GatewayOptions(BaseModel):
     #: Seconds the registry's roles are kept (a new or ended post shows in a session within this time).
     roles_cache_ttl: float = Field(default=30.0, ge=0, le=3600)
     open311: Open311Options = Field(default_factory=Open311Options)
+    photos: PhotoOptions = Field(default_factory=PhotoOptions)
 
     @model_validator(mode="after")
     def _unique_keys(self):

@@ -23,6 +23,7 @@ from redprop.services.gateway import (
     addresses,
     open311,
     participation_routes,
+    photos_routes,
     projects_routes,
     screens_routes,
     sessions,
@@ -353,12 +354,18 @@ class GatewayService(RedpropService):
                     continue
         else:
             tickets = self._tickets_in_window(principal, query, limit)
-        data = [self._to_request(t, categories) for t in tickets[:limit]]
+        photos = self._first_photos(tickets[:limit])
+        data = [self._to_request(t, categories, photos) for t in tickets[:limit]]
         return formatted(data, format, "service_requests", "request")
 
-    def _to_request(self, ticket, categories) -> dict:
+    def _first_photos(self, tickets) -> dict[str, str]:
+        return photos_routes.first_photo_urls(self.db, self.district, [t.id for t in tickets if not t.media_urls],
+                                              self.options.base_url())
+
+    def _to_request(self, ticket, categories, photos: dict[str, str]) -> dict:
         return open311.to_request(ticket, categories,
-                                  addresses.written_out(self.registry, self.district, ticket.location))
+                                  addresses.written_out(self.registry, self.district, ticket.location),
+                                  photos.get(ticket.id))
 
     def _known_codes(self, codes: list[str]) -> dict[str, ticketing_c.Category]:
         """The catalogue, after checking ``codes`` are in it: an unknown service_code is 404 (GeoReport v2)."""
@@ -390,7 +397,8 @@ class GatewayService(RedpropService):
     def open311_request(self, request, principal: Principal, service_request_id, format):
         self._jurisdiction(request.args.get("jurisdiction_id"))
         ticket = self._visible_ticket(principal, service_request_id).ticket
-        return formatted([self._to_request(ticket, self._categories())], format, "service_requests", "request")
+        return formatted([self._to_request(ticket, self._categories(), self._first_photos([ticket]))], format,
+                         "service_requests", "request")
 
 
 def _action_entrypoint(action: str, permission: str, body, summary: str):
@@ -406,6 +414,7 @@ for _action, (_permission, _body, _summary) in TICKET_ACTIONS.items():
     setattr(GatewayService, f"ticket_{_action}", _action_entrypoint(_action, _permission, _body, _summary))
 
 workbench.install(GatewayService)  # the workbench's reads, after the routes above in the OpenAPI document
+photos_routes.install(GatewayService)  # photos on tickets (issue 19)
 participation_routes.install(GatewayService)  # points, turns, boards, activities (issue 17)
 projects_routes.install(GatewayService)  # what residents see of projects (issue 18)
 screens_routes.install(GatewayService)  # proposals, a complex's consultations, my vote (issue 19)
