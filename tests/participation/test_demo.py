@@ -11,7 +11,10 @@ from redprop.services.registry.demo import sample_district
 
 
 def test_greening_day_story(run_suite, capsys):
-    suite = run_suite("registry", "participation")
+    from redprop.services.participation.demo import meetings_votes_donations
+
+    # Mediation and matching too: the second step's points come from their events.
+    suite = run_suite("registry", "mediation", "matching", "participation")
     # The first data officer appoints themself in the empty registry (the sample brings the rest).
     suite.rpc.registry.upsert(actor="P-DATA", request_id="demo-test-officer", records=[
         {"kind": "region", "id": "990001", "level": "district", "name": "测试区"},
@@ -30,23 +33,10 @@ def test_greening_day_story(run_suite, capsys):
     assert "vanguard" in out and "松江电信" in out
     greening_day(ctx)  # again: idempotent requests, same totals
     assert "4 turns" in capsys.readouterr().out
-
-
-def test_meeting_vote_and_donation_story(run_suite, capsys):
-    """The demo's second participation step: points from mediation's and matching's events."""
-    from redprop.services.participation.demo import meetings_votes_donations
-
-    suite = run_suite("registry", "mediation", "matching", "participation")
-    suite.rpc.registry.upsert(actor="P-DATA", request_id="demo-test-officer", records=[
-        {"kind": "region", "id": "990001", "level": "district", "name": "测试区"},
-        {"kind": "person", "id": "P-DATA", "name": "数据专员"},
-        {"kind": "role", "id": "R-P-DATA", "person_id": "P-DATA", "role": "data_officer", "scope_id": "990001",
-         "term_start": "2024-01-01"}])
-    ctx = DemoContext(settings=suite.settings, rpc=suite.rpc, config_file=Path("redprop.yaml"))
-    sample_district(ctx)
-    capsys.readouterr()
+    # The second step: a meeting, a vote (re-cast once) and a donation earn points through the events.
     meetings_votes_donations(ctx)
     out = capsys.readouterr().out
     assert "earns 5 points" in out                       # the meeting
-    assert "3 points, once for the consultation" in out  # the vote, re-cast once
+    assert "3 points, once for the consultation" in out  # the vote
     assert "names the giver: 10 points" in out           # the donation
+
