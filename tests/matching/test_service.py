@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from redprop.errors import Conflict, NotFound, ValidationFailed
+from redprop.testing import events
 from redprop.testing.suite import wait_for
 from tests.matching.conftest import OFFICER_ID, WORKER_ID
 
@@ -56,8 +57,13 @@ def test_offer_to_need_to_delivery_to_savings(backend_matching):
 
     assert rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="need", decision="accept").proposal.status == "proposed"
     assert rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="offer", decision="accept").proposal.status == "accepted"
+    published = events.bind(backend_matching.settings, "matching", "matching.proposal_fulfilled")
     done = rpc.fulfil(actor=WORKER_ID, proposal_id=prop.id, delivered_quantity=50).proposal
     assert (done.status, done.delivered_quantity, done.savings) == ("fulfilled", 50, Decimal("10000.00"))
+    # Since 1.4 the event names who gave it, so participation can credit a person's donation.
+    fulfilled = wait_for(lambda: events.drain(backend_matching.settings, published), timeout=10)
+    assert [(b["proposal_id"], b["provider_id"], b["provider_kind"]) for _, b in fulfilled] == \
+        [(prop.id, "ENT-A", "organisation")]
 
     for level, key in (("complex", "X2"), ("community", "C1"), ("subdistrict", "S"), ("district", "990001")):
         ledger = rpc.ledger(level=level)

@@ -11,7 +11,10 @@ from redprop.services.registry.demo import sample_district
 
 
 def test_greening_day_story(run_suite, capsys):
-    suite = run_suite("registry", "participation")
+    from redprop.services.participation.demo import meetings_votes_donations
+
+    # Mediation and matching too: the second step's points come from their events.
+    suite = run_suite("registry", "mediation", "matching", "participation")
     # The first data officer appoints themself in the empty registry (the sample brings the rest).
     suite.rpc.registry.upsert(actor="P-DATA", request_id="demo-test-officer", records=[
         {"kind": "region", "id": "990001", "level": "district", "name": "测试区"},
@@ -30,3 +33,10 @@ def test_greening_day_story(run_suite, capsys):
     assert "vanguard" in out and "松江电信" in out
     greening_day(ctx)  # again: idempotent requests, same totals
     assert "4 turns" in capsys.readouterr().out
+    # The second step: a meeting, a vote (re-cast once) and a donation earn points through the events.
+    meetings_votes_donations(ctx)
+    out = capsys.readouterr().out
+    assert "earns 5 points" in out                       # the meeting
+    assert "3 points, once for the consultation" in out  # the vote
+    assert "names the giver: 10 points" in out           # the donation
+

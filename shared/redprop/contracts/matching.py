@@ -52,7 +52,7 @@ from redprop.contracts.registry import WORKER_ROLES
 
 CONTRACT = ServiceContract(
     service="matching",
-    version="1.3.0",
+    version="1.4.0",
     summary="Resource, demand and service lists; optimal matching of offers to needs with explanations; "
             "proposals, acceptance, fulfilment and the savings ledger.",
 )
@@ -743,6 +743,9 @@ class ProposalFulfilled(Event):
     savings: Decimal
     complex_id: Id | None = None
     community_id: Id | None = None
+    #: Since 1.4: who gave it (the offer's provider), so participation can credit a person's donation.
+    provider_id: Id | None = None
+    provider_kind: ProviderKind | None = None
 
 
 class OffersExpired(Event):

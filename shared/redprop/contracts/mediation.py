@@ -53,7 +53,7 @@ from redprop.contracts.registry import (
 
 CONTRACT = ServiceContract(
     service="mediation",
-    version="2.2.0",
+    version="2.3.0",
     summary="Dispute mediation, four-party deliberation, owners' consultations under Civil Code Art. 278, "
             "and an append-only hash-chained record log with verification.",
 )
@@ -1059,6 +1059,29 @@ class DecisionMade(Event):
     record_seq: int
 
 
+class MeetingRecorded(Event):
+    """Since 2.3: a meeting was recorded, with who attended (person ids only), so participation can credit
+    attending a deliberation meeting."""
+
+    event_type = "mediation.meeting_recorded"
+    meeting_id: Id
+    matter_id: Id | None = None
+    kind: MeetingKind
+    held_at: Timestamp
+    attendee_ids: list[Id] = Field(default_factory=list)
+
+
+class BallotCast(Event):
+    """Since 2.3: a voting person cast (or re-cast) a ballot in a consultation. It names who voted and where,
+    never the choice: the option stays in mediation's record log."""
+
+    event_type = "mediation.ballot_cast"
+    consultation_id: Id
+    #: The voting person (Art. 9), or the owner who cast it where the electorate has no voting person.
+    person_id: Id
+    cast_at: Timestamp
+
+
 class ReminderDue(Event):
     event_type = "mediation.reminder_due"
     reminder: Reminder
@@ -1172,3 +1195,5 @@ CONTRACT.event(CaseConcluded)
 CONTRACT.event(MatterStageChanged)
 CONTRACT.event(DecisionMade)
 CONTRACT.event(ReminderDue)
+CONTRACT.event(MeetingRecorded)
+CONTRACT.event(BallotCast)

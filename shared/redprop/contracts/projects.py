@@ -48,7 +48,7 @@ from redprop.contracts.base import (
 
 CONTRACT = ServiceContract(
     service="projects",
-    version="1.0",
+    version="1.1",
     summary="Funds per source with their ledger and approvals; projects with budgets, milestones, progress "
             "roll-up, links to tickets and mediation, CSV import.",
 )
@@ -256,6 +256,17 @@ class ProgrammeRequest(Request):
 
 class ProgrammeReply(Reply):
     programme: Programme
+
+
+class ListProgrammesRequest(Page):
+    """Since 1.1: the district's programmes, for the district report's progress chart."""
+
+    scope_id: Id | None = None
+
+
+class ProgrammeList(Reply):
+    programmes: list[Programme]
+    total: int
 
 
 class BudgetLine(Contract):
@@ -519,6 +530,9 @@ CONTRACT.query("ledger", LedgerRequest, LedgerReply, "Movements of money, newest
 CONTRACT.command("create_programme", CreateProgrammeRequest, ProgrammeReply, "A district programme.",
                  permit=_OFFICER)
 CONTRACT.query("get_programme", ProgrammeRequest, ProgrammeReply, "A programme with its rolled-up progress.",
+               permit=Permit.public("programmes are public"))
+CONTRACT.query("list_programmes", ListProgrammesRequest, ProgrammeList,
+               "Programmes with their rolled-up progress, budget and spending (since 1.1).",
                permit=Permit.public("programmes are public"))
 CONTRACT.command("create_project", CreateProjectRequest, ProjectReply,
                  "A project for one or more complexes, with budget lines, milestones and links.",

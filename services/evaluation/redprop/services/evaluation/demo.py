@@ -151,3 +151,23 @@ def scorecards_and_stars(ctx) -> None:
 
 scorecards_and_stars.order = 40
 scorecards_and_stars.services = ("registry", "ticketing", "evaluation")
+
+
+def district_report(ctx) -> None:
+    """After the projects story: the district report again, now with its projects section."""
+    rpc = ctx.rpc
+    ctx.section("Evaluation: the district report with the projects section (spending per fund, programme progress)")
+    out = write_report(rpc, ctx.settings, Path(ctx.settings.data_dir) / "evaluation-report.html", periods=4,
+                       projects=True)
+    funds = rpc.projects.list_funds(limit=5000)
+    programmes = rpc.projects.list_programmes(limit=5000)
+    ctx.say(f"District report with 项目与资金 Projects and funds: {funds.total} funds by source, "
+            f"{programmes.total} programmes by progress: {out.resolve()}")
+    ctx.table(["programme", "years", "projects", "progress", "spent / budget (yuan)"],
+              [[p.name[:30], f"{p.start_year}-{p.end_year}", p.projects, f"{p.progress}%",
+                f"{p.spent / 100:,.0f} / {p.budget / 100:,.0f}"] for p in programmes.programmes])
+    ctx.hint("projects.list_programmes")
+
+
+district_report.order = 75
+district_report.services = ("registry", "ticketing", "evaluation", "projects")

@@ -173,3 +173,20 @@ city_standings = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_city_standings_period", "period"),
 )
+
+#: What a company did in the communities it serves, from participation and projects (evidence for the
+#: rubric's team-building and social-image items): its staff's turns, the tasks it took as a paired unit,
+#: milestones of projects in its complexes. One row per fact: ``source`` is the fact's own key.
+community_evidence = Table(
+    "community_evidence", metadata,
+    _district(),
+    Column("source", String(160), primary_key=True),
+    Column("company_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),        # turn | task | milestone
+    Column("period", String(6), nullable=False),
+    Column("ref_id", String(64), nullable=False),       # the turn, task or project
+    Column("title", Text, nullable=False),
+    Column("hours", String(16), nullable=False, default="0"),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_community_evidence_company", "district", "company_id", "period"),
+)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from redprop.clock import new_id
 from redprop.contracts import evaluation as c
 from redprop.errors import Conflict, NotFound, ValidationFailed
-from redprop.services.evaluation import kpis, scorecards
+from redprop.services.evaluation import community, kpis, scorecards
 from redprop.services.evaluation import models as m
 from redprop.services.evaluation.counts import KpiCounts
 from redprop.services.evaluation.periods import CHINA, of_year
@@ -42,7 +42,8 @@ def company_evidence(session: Session, district: str, company_id: str, periods: 
         rows.append(kpis.kpi_row("company", company_id, period, counts, name, at))
     cards = scorecards.evidence(session, district, [company_id], periods)
     return Evidence(periods=periods, kpi=total, kpi_rows=rows,
-                    scorecards=[s for p in periods for s in cards.get((company_id, p), [])])
+                    scorecards=[s for p in periods for s in cards.get((company_id, p), [])],
+                    community=community.load(session, district, company_id, periods))
 
 
 def negative_events(session: Session, district: str, company_id: str, since: date | None = None):

@@ -36,6 +36,8 @@ class ReportData:
     generated_at: datetime
     league: c.LeagueTableReply
     summary: c.DistrictSummaryReply
+    #: The projects section (projects_report.ProjectsData), or None where the district runs no projects service.
+    projects: object | None = None
 
 
 def _e(value: object) -> str:
@@ -256,6 +258,16 @@ def kpi_table(summary: c.DistrictSummaryReply) -> str:
             f"<tbody>{rows}</tbody></table>")
 
 
+def _projects(data: ReportData) -> str:
+    if data.projects is None:
+        return ""
+    from redprop.services.evaluation.projects_report import (
+        section,  # it imports this module's helpers
+    )
+
+    return section(data.projects)
+
+
 def render(data: ReportData) -> str:
     league, summary = data.league, data.summary
     last = summary.kpis[-1] if summary.kpis else None
@@ -302,6 +314,7 @@ from ticketing's events.</p>
 <p class="note">按季度证据指数排名（委员会评分与工单指标，满分100）；并列同名次。 Ranked by the quarterly
 evidence index (committee scorecards and ticket KPIs, of 100); ties share a rank.</p>
 {league_html(league)}</section>
+{_projects(data)}
 </main>
 <footer>redprop · 红色物业 Red Property governance · 每个分数均可通过 evaluation.explain 与 company_score 追溯。
 Every score can be explained with evaluation.explain and company_score.</footer>

@@ -70,6 +70,12 @@ class Rubric(ABC):
     grades: ClassVar[tuple[tuple[str, Decimal], ...]] = ()
     #: The grade a negative event forces (None: the rubric has no grades).
     veto_grade: ClassVar[str | None] = None
+    #: Community evidence shown beside assessment items (community.py): evidence kind -> item codes.
+    #: Empty: the rubric has no team-building or social-image items to show it with.
+    community_items: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    def community_kinds(self, item_code: str) -> tuple[str, ...]:
+        return tuple(k for k, codes in self.community_items.items() if item_code in codes)
 
     def item(self, code: str) -> Item:
         for item in self.items:
@@ -145,6 +151,10 @@ class RedPropertyRubric(Rubric):
         Item("social_residents_trust", "social", "居民信任与沟通 residents' trust (committee)", D(8), "scorecard"),
         Item("social_reputation", "social", "表彰、媒体、无有效投诉 commendations, no justified complaints", D(7), "assessment"),
     )
+    # Team building: the staff's turns of service with the grid team; social image: the tasks the company
+    # took as a paired unit and its part in renovations of its complexes.
+    community_items = {"turn": ("team_grid_cooperation",), "task": ("social_reputation",),
+                       "milestone": ("social_reputation",)}
 
 
 class HongkouRubric(Rubric):

@@ -12,6 +12,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from redprop.contracts import evaluation as c
+from redprop.services.evaluation import community
 from redprop.services.evaluation.counts import KpiCounts, quantize
 from redprop.services.evaluation.rubrics import Rubric, stars_for
 
@@ -33,6 +34,8 @@ class Evidence:
     kpi: KpiCounts = field(default_factory=KpiCounts)
     kpi_rows: list[c.Kpi] = field(default_factory=list)
     scorecards: list[ScorecardEvidence] = field(default_factory=list)
+    #: The company's turns, paired-unit tasks and project milestones (community.CommunityEvidence).
+    community: list = field(default_factory=list)
 
 
 def _scorecard_points(item, scorecards: list[ScorecardEvidence]) -> tuple[Decimal, str, dict]:
@@ -71,6 +74,11 @@ def score(rubric: Rubric, evidence: Evidence, assessed: dict[str, Decimal] | Non
             points = quantize(assessed.get(item.code, Decimal(0)))
             basis = f"assessed by {assessor or 'the assessor'}: {points}"
             inputs = {"assessor": assessor}
+            kinds = rubric.community_kinds(item.code)
+            if kinds:  # what the company did in its communities, beside the assessor's points
+                found = [f for f in evidence.community if f.kind in kinds]
+                basis = f"{basis}; evidence: {community.summary(found)}"
+                inputs["community"] = [f.as_input() for f in found]
         items.append(c.ItemScore(code=item.code, aspect=item.aspect, source=item.source, max_points=item.max_points,
                                  points=points, bonus=item.bonus, basis=basis, inputs=inputs))
         if item.bonus:

@@ -9,13 +9,24 @@ from sqlalchemy import func, select
 
 from redprop.clock import utcnow
 from redprop.contracts import evaluation as c
+from redprop.contracts import participation as pt
+from redprop.contracts import projects as pj
 from redprop.contracts import ticketing as t
 from redprop.db import Database
 from redprop.errors import Conflict, NotFound, ValidationFailed
 from redprop.messaging import EventOutbox, ServiceRpc, command, query, role_handler
 from redprop.messaging.batches import batch_event_handler
 from redprop.service import RedpropService
-from redprop.services.evaluation import actors, city, kpis, league, ratings, scorecards, summary
+from redprop.services.evaluation import (
+    actors,
+    city,
+    community,
+    kpis,
+    league,
+    ratings,
+    scorecards,
+    summary,
+)
 from redprop.services.evaluation import models as m
 from redprop.services.evaluation.options import EvaluationOptions
 from redprop.services.evaluation.periods import CHINA, bounds, last_n, period_of
@@ -57,6 +68,44 @@ class EvaluationService(RedpropService):
         """Every change of a ticket moves its KPIs; one queue takes them all, in the order they come, and
         the events that arrive together are counted in one transaction (``messaging/batches.py``)."""
         self._ingest(events)
+
+    # -- community evidence from participation and projects (community.py) -----------------------
+
+    def _evidence(self, source: str, company_id: str, kind: str, ref_id: str, title: str, at, hours=0) -> None:
+        if community.record(self.db, self.district, source, company_id, kind, ref_id, title, at, hours):
+            self.metrics.counter("redprop_evaluation_community_evidence", "Turns, paired-unit tasks and project "
+                                 "milestones kept as evidence.", ("kind",)).labels(kind).inc()
+
+    @event_handler("participation", pt.TurnRecorded, pt.TaskDone)
+    def on_participation(self, evt: pt.TurnRecorded | pt.TaskDone) -> None:
+        """A unit's staff turn and a unit's task done count for the unit: for a property company, evidence of
+        team building and social image (units that are not companies are never asked for)."""
+        if isinstance(evt, pt.TurnRecorded):
+            turn = evt.turn
+            if turn.role == "unit_staff" and turn.unit_id is not None:
+                self._evidence(f"turn:{turn.id}", turn.unit_id, "turn", turn.id,
+                               f"turn in {turn.community_id} ({turn.person_id})", turn.at, turn.hours)
+        elif evt.task.assignee_kind == "unit" and evt.task.state == "done":
+            task = evt.task
+            self._evidence(f"task:{task.id}", task.assignee_id, "task", task.id, task.title,
+                           task.done_at or evt.occurred_at, task.hours)
+
+    @event_handler("projects", pj.ProjectChanged)
+    def on_project_changed(self, evt: pj.ProjectChanged) -> None:
+        """A milestone reached by a project in a complex a company manages: the company's part in it."""
+        if evt.change != "milestone_reached" or not evt.milestone:
+            return
+        companies = set()
+        for complex_id in evt.complex_ids:
+            try:
+                company_id = actors.complex_record(self.registry, complex_id).property_company_id
+            except NotFound:
+                continue  # a complex the registry no longer knows: no company to credit
+            if company_id is not None:
+                companies.add(company_id)
+        for company_id in sorted(companies):
+            self._evidence(f"milestone:{evt.project_id}:{evt.milestone}:{company_id}", company_id, "milestone",
+                           evt.project_id, evt.milestone, evt.occurred_at)
 
     @query
     def kpis(self, request: c.KpiRequest) -> c.KpiReply:

@@ -104,7 +104,8 @@ def fulfil(db: Session, district: str, request: c.FulfilRequest, today: date) ->
         mark_dirty(db, district, offer_ids={prop.offer_id}, need_ids={prop.need_id})
     event = c.ProposalFulfilled(district=district, proposal_id=prop.id, offer_id=prop.offer_id, need_id=prop.need_id,
                                 delivered_quantity=request.delivered_quantity, savings=savings,
-                                complex_id=need.complex_id, community_id=need.community_id)
+                                complex_id=need.complex_id, community_id=need.community_id,
+                                provider_id=offer.provider_id, provider_kind=offer.provider_kind)
     return _reply(db, district, prop.id), [event]
 
 

@@ -325,7 +325,12 @@ class MediationService(RedpropService):
         if request.matter_id is not None:
             self._matter_for(request)
         meeting_id = deliberation.record_meeting(self.db, self.district, request, utcnow())
-        return c.MeetingReply(meeting=deliberation.get_meeting(self.db, self.district, meeting_id))
+        meeting = deliberation.get_meeting(self.db, self.district, meeting_id)
+        # Who attended, by id only: participation credits attending (its earning rules).
+        self.events.emit(c.MeetingRecorded(district=self.district, meeting_id=meeting.id, matter_id=meeting.matter_id,
+                                           kind=meeting.kind, held_at=meeting.held_at,
+                                           attendee_ids=list(dict.fromkeys(a.person_id for a in meeting.attendance))))
+        return c.MeetingReply(meeting=meeting)
 
     @query
     def draft_agenda(self, request: c.DraftAgendaRequest) -> c.DraftAgendaReply:
@@ -385,6 +390,9 @@ class MediationService(RedpropService):
                                        f"{request.channel} ballot is entered by a worker or committee member there",
                                        {"field": "actor", "check": "scope", "roles": list(c.BALLOT_CLERKS)})
         values, previous = consultations.cast_ballot(self.db, self.district, request, utcnow())
+        # Who voted and where, never the option: participation credits voting.
+        self.events.emit(c.BallotCast(district=self.district, consultation_id=values["consultation_id"],
+                                      person_id=values["person_id"] or request.owner_id, cast_at=values["cast_at"]))
         self.metrics.counter("redprop_mediation_ballots", "Ballots cast, by channel and whether one was superseded.",
                              ("channel", "supersedes")).labels(request.channel, str(previous is not None).lower()).inc()
         return c.BallotReply(ballot=consultations.ballot_info({**values, "superseded_by": None}), supersedes=previous)

@@ -118,3 +118,81 @@ def greening_day(ctx) -> None:
 
 greening_day.order = 55
 greening_day.services = ("registry", "participation")
+
+
+def _points_for(p, person: str, reason: str, timeout: float = 20.0) -> int:
+    """Wait for an event-driven award to land (the services talk by events), then its points."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        got = sum(e.amount for e in p.balance(person_id=person, limit=500).entries if e.reason == reason)
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(0.2)
+
+
+def meetings_votes_donations(ctx) -> None:
+    """A deliberation meeting, a vote and a donation earn micro-points through the services' events."""
+    import uuid
+
+    rpc, p = ctx.rpc, ctx.rpc.participation
+    ctx.section("Participation: a meeting, a vote and a donation earn micro-points (events from mediation, matching)")
+    worker, officer = "CW-ZQ", "SD-DJ"
+    voter = rpc.registry.electorate(building_ids=["ZQ-JHJY-B01"]).households[0]
+    owner, helper = voter.owner_ids[0], _owners(rpc, "ZQ-JHJY", 3)[-1]
+    matter = rpc.mediation.open_matter(
+        actor=worker, title="嘉和景苑楼道堆物整治 clearing the stairwells", topic="public_space",
+        complex_id="ZQ-JHJY", parties=["party_branch", "property_company", "self_management_committee",
+                                       "building_leaders"], request_id=uuid.uuid4().hex).matter
+    rpc.mediation.record_meeting(
+        actor=worker, matter_id=matter.id, kind="deliberation", held_at=datetime.now(UTC).isoformat(),
+        agenda=[{"title": "楼道堆物限期清理 a deadline for clearing stairwells"}],
+        attendance=[{"person_id": owner, "role": "楼组长 building leader"},
+                    {"person_id": helper, "role": "业主 owner"}],
+        minutes="同意征询业主意见 agreed to consult the owners", request_id=uuid.uuid4().hex)
+    ctx.say(f"A deliberation meeting on '{matter.title}' records {owner} and {helper} as attending;")
+    ctx.say(f"  mediation publishes meeting_recorded (person ids only): {owner} earns "
+            f"{_points_for(p, owner, 'attended a deliberation meeting')} points.")
+
+    consultation = rpc.mediation.open_consultation(
+        actor=worker, matter_id=matter.id, art278_item=9, question="楼道堆物限期一个月清理? Clear within a month?",
+        options=[{"id": "agree", "label": "同意 agree"}, {"id": "disagree", "label": "不同意 disagree"}],
+        approve_option="agree", closes_at=(datetime.now(UTC) + timedelta(minutes=10)).isoformat(),
+        complex_id="ZQ-JHJY", building_ids=["ZQ-JHJY-B01"], request_id=uuid.uuid4().hex).consultation
+    for option in ("disagree", "agree"):  # the owner changes their mind: one vote, one award
+        rpc.mediation.cast_ballot(actor=owner, consultation_id=consultation.id, household_id=voter.household_id,
+                                  owner_id=owner, option=option, request_id=uuid.uuid4().hex)
+    ctx.say(f"{owner} votes online, then changes their mind: ballot_cast names who and where, never the choice;")
+    voted = _points_for(p, owner, "voted in an owners' consultation")
+    ctx.say(f"  {voted} points, once for the consultation.")
+
+    today = datetime.now(UTC).date()
+    key = uuid.uuid4().hex[:8]
+    [offer] = rpc.matching.add_offers(actor=worker, request_id=uuid.uuid4().hex, offers=[{
+        "id": f"ZQ-GIFT-{key}", "provider_id": helper, "provider_kind": "person", "provider_name": "居民",
+        "title": "轮椅", "description": "家里闲置的折叠轮椅，九成新", "category": "furniture", "quantity": 1, "unit": "件",
+        "estimated_value": "600", "complex_id": "ZQ-JHJY"}]).offers
+    rpc.matching.add_needs(actor=worker, request_id=uuid.uuid4().hex, needs=[{
+        "id": f"ZQ-NEED-{key}", "requester_id": "ZQ-JHJY", "title": "轮椅", "description": "独居老人出行需要轮椅", "category": "furniture",
+        "quantity": 1, "unit": "件", "priority": 5, "needed_by": (today + timedelta(days=14)).isoformat(),
+        "budget_estimate": "800"}])
+    run = rpc.matching.run_matching(actor=officer, request_id=uuid.uuid4().hex)
+    pair = next((x for x in run.proposals if x.offer_id == offer.id), None)
+    if pair is None:
+        ctx.say(f"(matching paired {helper}'s wheelchair with no need this run: no donation points)")
+        return
+    for side in ("offer", "need"):
+        rpc.matching.decide(actor=worker, request_id=uuid.uuid4().hex, proposal_id=pair.id, side=side,
+                            decision="accept")
+    rpc.matching.fulfil(actor=worker, request_id=uuid.uuid4().hex, proposal_id=pair.id, delivered_quantity=1)
+    ctx.say(f"{helper} gives a wheelchair; matching pairs it with an elderly resident's need and delivers it;")
+    ctx.say(f"  proposal_fulfilled names the giver: {_points_for(p, helper, 'a donation delivered through matching')} "
+            "points.")
+    ctx.table(["entry", "points", "why"], [[e.kind, e.amount, e.reason]
+                                           for e in p.balance(person_id=helper).entries[:4]])
+    ctx.hint(f"participation.balance '{{\"person_id\": \"{owner}\"}}'")
+
+
+meetings_votes_donations.order = 56
+meetings_votes_donations.services = ("registry", "mediation", "matching", "participation")

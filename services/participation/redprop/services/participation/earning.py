@@ -49,9 +49,19 @@ class EarningRules(ABC):
         """The points a fact earns (empty: none)."""
 
 
+#: The standard rules' flat awards: fact kind -> (option naming the points, why, shown with the entry).
+FLAT_AWARDS = {
+    "ticket_rated": ("points_per_rated_ticket", "a ticket confirmed and rated"),
+    "meeting_attended": ("points_per_meeting", "attended a deliberation meeting"),
+    "voted": ("points_per_vote", "voted in an owners' consultation"),
+    "donation_fulfilled": ("points_per_donation", "a donation delivered through matching"),
+}
+
+
 class StandardEarning(EarningRules):
-    """Yumen's micro-points (微积分): an hour of a volunteer's or party member's turn, and a ticket the
-    resident confirmed and rated. A unit's staff serve on the unit's time and earn nothing."""
+    """Yumen's micro-points (微积分): an hour of a volunteer's or party member's turn, a ticket the
+    resident confirmed and rated, attending a deliberation meeting, voting in a consultation and a donation
+    delivered through matching. A unit's staff serve on the unit's time and earn nothing."""
 
     name = "standard"
 
@@ -59,8 +69,10 @@ class StandardEarning(EarningRules):
         if fact.kind == "turn" and fact.role in ("volunteer", "party_member"):
             points = int(fact.hours * self.options.points_per_hour)
             return [Award(fact.person_id, points, f"{fact.hours:g} h of service as {fact.role}")] if points else []
-        if fact.kind == "ticket_rated" and self.options.points_per_rated_ticket:
-            return [Award(fact.person_id, self.options.points_per_rated_ticket, "a ticket confirmed and rated")]
+        if fact.kind in FLAT_AWARDS:
+            option, why = FLAT_AWARDS[fact.kind]
+            points = getattr(self.options, option)
+            return [Award(fact.person_id, points, why)] if points else []
         return []
 
 
@@ -69,6 +81,6 @@ EARNING = ExtensionPoint(
     group="redprop.participation.earning",
     interface=EarningRules,
     default="standard",
-    summary="How many micro-points turns, rated tickets and other facts earn",
+    summary="How many micro-points turns, rated tickets, meetings, votes and donations earn",
     takes_options=True,
 )

@@ -3,9 +3,12 @@ board, who may act in actors."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from redprop.clock import utcnow
+from redprop.contracts import matching as mt
+from redprop.contracts import mediation as md
 from redprop.contracts import participation as c
 from redprop.contracts import ticketing as t
 from redprop.db import Database
@@ -27,6 +30,7 @@ from redprop.services.participation.options import ParticipationOptions
 from redprop.services.participation.periods import this_year
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 class ParticipationService(RedpropService):
@@ -61,6 +65,43 @@ class ParticipationService(RedpropService):
             return
         self._earn(Fact(kind="ticket_rated", person_id=evt.actor.id, source=f"ticketing:{evt.event_id}",
                         at=evt.occurred_at))
+
+    def _known(self, person_id: str, fact: str) -> bool:
+        """Only a person the registry knows earns; anyone else is logged and skipped (the event is consumed)."""
+        try:
+            self.registry.get(kind="person", id=person_id)
+            return True
+        except NotFound:
+            log.warning("participation: %s for %s, whom the registry does not know: no points", fact, person_id)
+            self.metrics.counter("redprop_participation_unknown_earners", "Facts for people the registry does "
+                                 "not know (no points).", ("fact",)).labels(fact).inc()
+            return False
+
+    @event_handler("mediation", md.MeetingRecorded)
+    def on_meeting_recorded(self, evt: md.MeetingRecorded) -> None:
+        """Each attendee of a deliberation meeting earns points, once per meeting and person."""
+        for person_id in dict.fromkeys(evt.attendee_ids):
+            if self._known(person_id, "meeting_attended"):
+                self._earn(Fact(kind="meeting_attended", person_id=person_id,
+                                source=f"mediation:meeting:{evt.meeting_id}:{person_id}", at=evt.held_at))
+
+    @event_handler("mediation", md.BallotCast)
+    def on_ballot_cast(self, evt: md.BallotCast) -> None:
+        """Voting in a consultation earns points once per consultation and person: a re-cast ballot earns
+        nothing more. The event carries no choice, and nothing here would record one."""
+        if self._known(evt.person_id, "voted"):
+            self._earn(Fact(kind="voted", person_id=evt.person_id,
+                            source=f"mediation:vote:{evt.consultation_id}:{evt.person_id}", at=evt.cast_at))
+
+    @event_handler("matching", mt.ProposalFulfilled)
+    def on_proposal_fulfilled(self, evt: mt.ProposalFulfilled) -> None:
+        """A person's donation delivered through matching earns them points, once per proposal. An
+        organisation's offer earns nothing (points are residents')."""
+        if evt.provider_kind != "person" or evt.provider_id is None:
+            return
+        if self._known(evt.provider_id, "donation_fulfilled"):
+            self._earn(Fact(kind="donation_fulfilled", person_id=evt.provider_id,
+                            source=f"matching:donation:{evt.proposal_id}", at=evt.occurred_at))
 
     # -- activities and turns ----------------------------------------------------------------------
 

@@ -174,10 +174,25 @@ class ProjectsService(RedpropService):
 
     def _programme_reply(self, programme_id: str) -> c.ProgrammeReply:
         row = work.load_programme(self.db, self.district, programme_id)
-        progress, budget, spent, count = Tree(self.db, self.district).programme(row.id)
-        return c.ProgrammeReply(programme=c.Programme(
-            district=row.district, id=row.id, name=row.name, scope_id=row.scope_id, start_year=row.start_year,
-            end_year=row.end_year, budget=budget, spent=spent, progress=progress, projects=count))
+        return c.ProgrammeReply(programme=self._programme(row, Tree(self.db, self.district)))
+
+    @staticmethod
+    def _programme(row, tree: Tree) -> c.Programme:
+        progress, budget, spent, count = tree.programme(row.id)
+        return c.Programme(district=row.district, id=row.id, name=row.name, scope_id=row.scope_id,
+                           start_year=row.start_year, end_year=row.end_year, budget=budget, spent=spent,
+                           progress=progress, projects=count)
+
+    @query
+    def list_programmes(self, request: c.ListProgrammesRequest) -> c.ProgrammeList:
+        g = m.programmes.c
+        q = select(m.programmes).where(g.district == self.district)
+        if request.scope_id is not None:
+            q = q.where(g.scope_id == request.scope_id)
+        total = self.db.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+        rows = self.db.execute(q.order_by(g.start_year, g.id).limit(request.limit).offset(request.offset)).all()
+        tree = Tree(self.db, self.district)  # one roll-up for all of them
+        return c.ProgrammeList(programmes=[self._programme(r, tree) for r in rows], total=total)
 
     @query
     def get_programme(self, request: c.ProgrammeRequest) -> c.ProgrammeReply:
