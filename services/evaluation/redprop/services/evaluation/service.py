@@ -14,7 +14,7 @@ from redprop.contracts import projects as pj
 from redprop.contracts import ticketing as t
 from redprop.db import Database
 from redprop.errors import Conflict, NotFound, ValidationFailed
-from redprop.messaging import EventOutbox, ServiceRpc, command, query, role_handler
+from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query, role_handler
 from redprop.messaging.batches import batch_event_handler
 from redprop.service import RedpropService
 from redprop.services.evaluation import (
