@@ -1,7 +1,7 @@
 """Profile the registry under the RPC bench's load with py-spy; writes ``bench/profiles/``.
 
 ``python -m bench.profile_rpc [--seconds 8] [--out bench/profiles]`` sets up what ``python -m bench``
-sets up (a fresh vhost and database, the sample district imported), starts ``redprop run registry``,
+sets up (a fresh vhost, the sample district imported, into SQLite here), starts ``redprop run registry``,
 then samples it with ``py-spy record`` while this process calls ``registry.resolve`` through
 :class:`RpcClient`, first pipelined (32 in flight), then sequentially. It writes, per phase, the folded
 stacks (``registry-<phase>.folded``, for ``flamegraph.pl`` or speedscope) and a top-N text summary
@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import yaml
 
 from bench.common import (
     PYTHON,
@@ -77,6 +79,10 @@ def main(argv=None) -> int:
     try:
         env.setup()
         config = write_config(env)
+        # resolve answers from memory: SQLite spares the profile PostgreSQL's slow bulk import
+        data = yaml.safe_load(config.read_text())
+        data["services"]["registry"]["database_url"] = f"sqlite:///{env.tmp / 'registry.db'}"
+        config.write_text(yaml.safe_dump(data))
         timed_import(env, config, write_sample(env.tmp / "sample"))
         proc = start_registry(env, config)
         client = RedpropClient(config, building_ids())
