@@ -184,3 +184,18 @@ def test_a_scorer_without_bulk_ratings_is_asked_pair_by_pair():
 
     [cand] = gen([OFFER], [NEED], scorers=[Counting()])
     assert seen == [("O1", "N1", AS_OF)] and cand.scores == {"counting": 0.5} and cand.quality == 0.5
+
+
+def test_a_dense_cell_is_taken_in_slices_with_the_same_result(monkeypatch):
+    import random
+
+    rng = random.Random(3)
+    offers = [replace(OFFER, id=f"O{i}", lat=31 + rng.random() * 0.02, lon=121 + rng.random() * 0.02)
+              for i in range(30)]
+    needs = [replace(NEED, id=f"N{j}", lat=31 + rng.random() * 0.02, lon=121 + rng.random() * 0.02)
+             for j in range(30)]
+    whole = gen(offers, needs, max_per_need=5)
+    monkeypatch.setattr(candidates, "PAIRS_PER_BLOCK", 40)   # one or two needs per slice
+    sliced = gen(offers, needs, max_per_need=5)
+    assert [(c.offer, c.need, c.profit) for c in sliced] == [(c.offer, c.need, c.profit) for c in whole]
+    assert len(whole) == 150

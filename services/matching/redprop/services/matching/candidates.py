@@ -31,6 +31,9 @@ from redprop.services.matching.scorers import PairScorer
 from redprop.services.matching.taxonomy import BY_ID
 from redprop.services.matching.views import Candidate, NeedView, OfferView, PairBatch, PairFacts
 
+#: At most this many pairs are put in arrays at once (a few tens of MB).
+PAIRS_PER_BLOCK = 1_000_000
+
 #: Priority 1..5 -> weight on value (3 is neutral).
 PRIORITY_WEIGHT = {1: 0.5, 2: 0.75, 3: 1.0, 4: 1.25, 5: 1.5}
 
@@ -94,8 +97,12 @@ def generate(offers: Sequence[OfferView], needs: Sequence[NeedView], *, as_of: d
     for (category, family, ci, cj), js in groups.items():
         cells = buckets[(category, family)]
         near = [i for di in (-1, 0, 1) for dj in (-1, 0, 1) for i in cells.get((ci + di, cj + dj), ())]
-        if near:
-            block = _block(o, n, np.array(near, dtype=np.int64), np.array(js, dtype=np.int64), as_of_ord,
+        if not near:
+            continue
+        near_idx = np.array(near, dtype=np.int64)
+        step = max(1, PAIRS_PER_BLOCK // len(near))   # bounded memory in a dense cell
+        for start in range(0, len(js), step):
+            block = _block(o, n, near_idx, np.array(js[start:start + step], dtype=np.int64), as_of_ord,
                            max_distance_m, declined_keys, scorers, max_per_need)
             if block is not None:
                 kept.append(block)
