@@ -22,8 +22,8 @@ LABELS = {
 COLOURS = {"raw": "#4c72b0", "raw_confirmed": "#8c8c8c", "nameko": "#dd8452", "redprop": "#55a868"}
 
 #: The issue's targets: redprop's p50 within 2x of raw; concurrent throughput at least half raw pipelined.
-P50_TARGET = 2.0
-CONCURRENT_TARGET = 0.5
+P50_TARGET = 1.5  # issue 21 (was 2x)
+CONCURRENT_TARGET = 0.7  # issue 21 (was 0.5x)
 
 
 def machine_info() -> dict:
@@ -280,22 +280,29 @@ Per round (sequential p50 and concurrent throughput), to show the noise:
 
 ## RPC: where redprop's time goes
 
-Profiles taken while building this harness (py-spy and cProfile of the registry and of the load
-generator under pipelined load; not repeated by each run) show:
+Profiles (`python -m bench.profile_rpc`: py-spy on the registry under this harness's load; the top-N
+summaries and CPU per call are kept in `bench/profiles/registry-*.txt`; not repeated by each run) show:
 
-- Before the change to the reply path described below, publishing the reply through nameko's
-  `Publisher` was the largest single cost of a query inside the service.
-- Now about a third of the service's samples are in publishing the reply, most of that in the `send`
-  system call itself; reading requests from the broker and acking them take roughly another fifth. The
-  rest is nameko's per-message machinery (two green threads per request, dependency injection, worker
-  hooks, the worker's database session and its commit) and the contract work (request validation,
-  reply validation and JSON encoding), each a few percent.
-- In the client, system calls (`send`, `recv`) dominate; pydantic validation of request and reply is
-  about 5%.
-- Per call, the broker (measured from its CPU time during such runs) spent about 1.5 to 2 times as much
-  CPU for redprop as for the raw baseline: redprop's requests go through the `nameko-rpc` topic exchange
-  with `mandatory` to a durable queue, and replies through the same exchange to the caller's queue,
-  where the baseline uses the default exchange both ways.
+- Issue 21 removed, per query: the reply's `model_dump` plus kombu's JSON encoder (pydantic now
+  writes the reply's JSON bytes in one call), the client's `json.loads` plus `model_validate` (one
+  `model_validate_json` of the whole reply message), a `labels()` lookup per metric per call, and the
+  empty SQLAlchemy transaction begun and committed for a worker that never touched the database.
+- What is left in the service: a quarter of its samples are the `send` of the reply, in the system call
+  itself (on a saturated machine the kernel hands the core to the broker there); reading and acking
+  requests about a fifth; the rest is nameko's per-message machinery (two green threads per request,
+  dependency injection into every provider, worker hooks) and the contract work (request validation,
+  reply encoding), each a few percent, none large enough alone to move the ratio.
+- CPU per call (`bench/profiles/registry-cpu-per-call.txt`, measured from /proc, so independent of
+  what else the machine does): the raw echo server spends a few hundred µs per call, the registry
+  about four to eight times as much; the client about 1.1 to 1.5 times the raw client. The floor is
+  nameko's worker model: every request is a green thread running every dependency's hooks. Passing
+  1.5x would take answering public queries outside nameko's worker (in the consumer's own green
+  thread, without dependency injection), which changes what a worker context means for metrics,
+  logging and tracing; not done here.
+- Per call, the broker spent about 1.5 to 2 times as much CPU for redprop as for the raw baseline:
+  redprop's requests go through the `nameko-rpc` topic exchange with `mandatory` to a durable queue, and
+  replies through the same exchange to the caller's queue, where the baseline uses the default exchange
+  both ways.
 
 On this 2-core machine the client, the service and the broker compete for the same two cores, so
 every microsecond of CPU spent anywhere on the path shows up in the concurrent figure.

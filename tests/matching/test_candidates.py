@@ -113,3 +113,89 @@ def test_blocking_finds_exactly_the_pairs_a_full_scan_finds():
     expected = {(i, j) for i, o in enumerate(offers) for j, n in enumerate(needs)
                 if gen([o], [n], max_distance_m=5_000)}
     assert found == expected and found
+
+
+def test_the_array_rules_agree_pair_by_pair_with_the_plain_rules():
+    """Windows, weekdays, declined pairs, values and scorers on arrays give what the per-pair functions
+    (``feasible_window``, ``unit_value``, ``geo.haversine_m``, ``PairScorer.score``) give."""
+    import random
+
+    from redprop.services.matching import geo
+
+    rng = random.Random(11)
+    day = date(2026, 11, 20).toordinal()
+
+    def when(k):
+        return date.fromordinal(day + k)
+
+    offers = [replace(OFFER, id=f"O{i:02d}", lat=31 + rng.random() * 0.1, lon=121 + rng.random() * 0.1,
+                      start=rng.choice([None, when(rng.randint(0, 30))]),
+                      end=rng.choice([None, when(rng.randint(5, 60))]),
+                      weekdays=rng.choice([None, (), tuple(sorted(rng.sample(range(1, 8), rng.randint(1, 3))))]),
+                      condition=rng.choice(["new", "good", "fair", "poor", "odd"]),
+                      unit_value=rng.choice([0.0, 80.0]), supply=rng.choice([0, 5, 50]))
+              for i in range(40)]
+    needs = [replace(NEED, id=f"N{j:02d}", lat=31 + rng.random() * 0.1, lon=121 + rng.random() * 0.1,
+                     start=rng.choice([None, when(rng.randint(0, 20))]), end=when(rng.randint(8, 50)),
+                     priority=rng.randint(1, 5), unit_value=rng.choice([0.0, 150.0]),
+                     community_id=rng.choice([None, "C1", "C2"]), demand=rng.choice([0, 3, 30]))
+             for j in range(40)]
+    declined = {("O03", "N04"), ("O10", "N11"), ("O10", "N12")}
+    scorers = [TextSimilarityScorer(), ConditionScorer()]
+    fairness = {"C1": 1.2}
+    found = {(c.offer, c.need): c for c in gen(offers, needs, scorers=scorers, fairness=fairness,
+                                                  declined=declined, max_distance_m=6_000)}
+    expected = 0
+    for i, o in enumerate(offers):
+        for j, n in enumerate(needs):
+            distance = geo.haversine_m(o.lat, o.lon, n.lat, n.lon)
+            window = candidates.feasible_window(o, n, AS_OF)
+            if (o.supply <= 0 or n.demand <= 0 or distance > 6_000 or window is None
+                    or (o.id, n.id) in declined):
+                assert (i, j) not in found
+                continue
+            quality = (0.6 + 0.4 * text.similarity(o.tokens, n.tokens)) * ConditionScorer.FACTORS.get(o.condition, 0.8)
+            weight = candidates.PRIORITY_WEIGHT[n.priority]
+            fair = fairness.get(n.community_id, 1.0) if n.community_id else 1.0
+            value = candidates.unit_value(o, n)
+            profit = value * weight * quality * fair - o.transport_rate * distance / 1000
+            if profit <= 0:
+                assert (i, j) not in found
+                continue
+            expected += 1
+            cand = found[(i, j)]
+            assert (cand.facts.feasible_from, cand.facts.feasible_until) == window
+            assert cand.capacity == min(o.supply, n.demand) and cand.unit_value == value
+            assert cand.profit == pytest.approx(profit) and cand.quality == pytest.approx(quality)
+            assert cand.facts.shared_terms == tuple(text.shared(o.tokens, n.tokens))
+    assert expected == len(found) and expected > 20
+    assert [(c.offer, c.need) for c in found.values()] == sorted(found)
+
+
+def test_a_scorer_without_bulk_ratings_is_asked_pair_by_pair():
+    seen = []
+
+    class Counting(ConditionScorer):
+        name = "counting"
+
+        def score(self, offer, need, facts):
+            seen.append((offer.id, need.id, facts.feasible_from))
+            return 0.5
+
+    [cand] = gen([OFFER], [NEED], scorers=[Counting()])
+    assert seen == [("O1", "N1", AS_OF)] and cand.scores == {"counting": 0.5} and cand.quality == 0.5
+
+
+def test_a_dense_cell_is_taken_in_slices_with_the_same_result(monkeypatch):
+    import random
+
+    rng = random.Random(3)
+    offers = [replace(OFFER, id=f"O{i}", lat=31 + rng.random() * 0.02, lon=121 + rng.random() * 0.02)
+              for i in range(30)]
+    needs = [replace(NEED, id=f"N{j}", lat=31 + rng.random() * 0.02, lon=121 + rng.random() * 0.02)
+             for j in range(30)]
+    whole = gen(offers, needs, max_per_need=5)
+    monkeypatch.setattr(candidates, "PAIRS_PER_BLOCK", 40)   # one or two needs per slice
+    sliced = gen(offers, needs, max_per_need=5)
+    assert [(c.offer, c.need, c.profit) for c in sliced] == [(c.offer, c.need, c.profit) for c in whole]
+    assert len(whole) == 150

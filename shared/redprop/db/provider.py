@@ -103,7 +103,11 @@ class Database(DependencyProvider):
     def commit(self, worker_ctx) -> None:
         unit = self._units.get(worker_ctx)
         if unit is not None and not unit.committed:
-            unit.session.commit()
+            session = unit.session
+            # A worker that never touched the database (a query answered from memory) has nothing to
+            # commit: SQLAlchemy would begin and commit an empty transaction (a tenth of registry.resolve).
+            if session.in_transaction() or session.new or session.info.get(_BEFORE_COMMIT):
+                session.commit()
             unit.committed = True
             callbacks, unit.on_commit = unit.on_commit, []
             for callback in callbacks:

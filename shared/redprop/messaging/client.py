@@ -23,7 +23,7 @@ from kombu import Connection
 from nameko.constants import NON_PERSISTENT, PERSISTENT
 from nameko.exceptions import deserialize
 from nameko.rpc import MethodProxy, ReplyListener, RpcProxy, ServiceProxy
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError, create_model
 
 from redprop.config import Settings, settings_from_config
 from redprop.contracts import all_contracts
@@ -52,6 +52,38 @@ def parse_reply(op: Operation | None, result: Any) -> Any:
     return op.reply.model_validate(result) if op is not None else result
 
 
+_ENVELOPES: dict[type, type[BaseModel]] = {}
+
+
+def reply_envelope(op: Operation) -> type[BaseModel]:
+    """The reply message of ``op`` as one model, ``{"result": <reply> | None, "error": ...}``, so a
+    reply's JSON is parsed and validated in one pydantic call (no ``json.loads`` and then a walk of
+    the Python objects; for a 3 KB governance answer that halved the client's work per call)."""
+    envelope = _ENVELOPES.get(op.reply)
+    if envelope is None:
+        envelope = _ENVELOPES[op.reply] = create_model(
+            f"{op.reply.__name__}Envelope", result=(op.reply | None, None), error=(dict | None, None))
+    return envelope
+
+
+def parse_reply_body(op: Operation | None, body: bytes) -> Any:
+    """The result of a reply message's body; raises the remote typed error."""
+    if op is not None:
+        try:
+            envelope = reply_envelope(op).model_validate_json(body)
+        except ValidationError:
+            envelope = None  # not the contract's shape: decoded below, the error names the field
+        if envelope is not None:
+            if envelope.error:
+                raise deserialize(envelope.error)
+            if envelope.result is not None:
+                return envelope.result
+    data = json.loads(body)
+    if data.get("error"):
+        raise deserialize(data["error"])
+    return parse_reply(op, data.get("result"))
+
+
 class PendingCall:
     """An RPC whose reply has not been read yet (for pipelining many calls)."""
 
@@ -62,10 +94,7 @@ class PendingCall:
         self.label = label
 
     def result(self, timeout: float | None = None) -> Any:
-        body = self._client._wait(self.correlation_id, timeout, self.label)
-        if body.get("error"):
-            raise deserialize(body["error"])
-        return parse_reply(self._op, body.get("result"))
+        return parse_reply_body(self._op, self._client._wait(self.correlation_id, timeout, self.label))
 
 
 class RpcClient:
@@ -87,7 +116,7 @@ class RpcClient:
         self._conn.ensure_connection(max_retries=3)
         self._channel = self._conn.channel()
         self._confirm_channel = None
-        self._replies: dict[str, dict] = {}
+        self._replies: dict[str, bytes] = {}
         self._returned: dict[str, str] = {}
         self._reply_key = uuid.uuid4().hex
         queue, _, _ = self._channel.queue_declare(
@@ -157,12 +186,12 @@ class RpcClient:
 
     def _on_reply(self, message) -> None:
         cid = message.properties.get("correlation_id")
-        self._replies[cid] = json.loads(message.body)
+        self._replies[cid] = message.body  # parsed by the call's PendingCall, against its contract
 
     def _on_return(self, exc, exchange, routing_key, message) -> None:
         self._returned[message.properties.get("correlation_id")] = routing_key
 
-    def _wait(self, correlation_id: str, timeout: float | None, label: str) -> dict:
+    def _wait(self, correlation_id: str, timeout: float | None, label: str) -> bytes:
         deadline = time.monotonic() + (timeout or self.timeout)
         while correlation_id not in self._replies:
             if correlation_id in self._returned:

@@ -98,6 +98,12 @@ class ReplyPublisher:
         content_type, content_encoding, body = kombu.serialization.dumps(payload, serializer=serializer)
         if isinstance(body, str):
             body = body.encode(content_encoding or "utf-8")
+        return self.publish_body(body, content_type=content_type, content_encoding=content_encoding,
+                                 exchange=exchange, routing_key=routing_key, correlation_id=correlation_id)
+
+    def publish_body(self, body: bytes, *, content_type: str, content_encoding: str | None, exchange: Any,
+                     routing_key: str, correlation_id: str | None) -> bool:
+        """``publish`` for a body already encoded (a query's reply, encoded by pydantic)."""
         message = amqp.Message(body, content_type=content_type, content_encoding=content_encoding,
                                correlation_id=correlation_id, delivery_mode=NON_PERSISTENT)
         exchange_name = getattr(exchange, "name", exchange) or ""
@@ -123,6 +129,19 @@ class ReplyPublisher:
     def close(self) -> None:
         self._channel = None
         self._connection = renewed(self._connection)
+
+
+class EncodedReply(bytes):
+    """A reply's ``result`` already encoded as JSON (UTF-8) by its pydantic model.
+
+    A query's reply goes out as these bytes: pydantic writes the JSON in one call, where dumping the
+    model to Python objects and then kombu's JSON encoder walking them cost more than the rest of a
+    call's server-side work (bench/profiles/registry-*.txt).
+    """
+
+    def envelope(self) -> bytes:
+        """The reply message's body, ``{"result": ..., "error": null}``."""
+        return b'{"result":' + self + b',"error":null}'
 
 
 class ContractRpcConsumer(RpcConsumer):
@@ -186,13 +205,19 @@ class ContractRpcConsumer(RpcConsumer):
         error = wire.error_payload(exc_info[1]) if exc_info is not None else None
         if not reply_to:
             return error is None or self._dead_letter(message, error, exc_info[1])
-        payload = {"result": None if error else result, "error": error}
         direct = reply_to.startswith(wire.DIRECT_REPLY_TO)
+        exchange = "" if direct else self.rpc_exchange
+        if error is None and isinstance(result, EncodedReply):
+            self.reply_publisher.publish_body(
+                result.envelope(), content_type="application/json", content_encoding="utf-8",
+                exchange=exchange, routing_key=reply_to, correlation_id=props.get("correlation_id"))
+            return True
+        payload = {"result": None if error else result, "error": error}
         self.reply_publisher.publish(
             payload,
             # Always JSON, the protocol's only format: a refused request may have named another.
             serializer="json",
-            exchange="" if direct else self.rpc_exchange,
+            exchange=exchange,
             routing_key=reply_to,
             correlation_id=props.get("correlation_id"),
         )
@@ -321,6 +346,11 @@ class QueryEntrypoint(ContractRpc):
     """A read: transient request and reply, no idempotency bookkeeping."""
 
     kind = "query"
+
+    def dump_reply(self, result: Any) -> EncodedReply:
+        # A query's reply is never stored (commands keep theirs as a dict): encode it straight to JSON.
+        model = result if isinstance(result, self.operation.reply) else self.operation.reply.model_validate(result)
+        return EncodedReply(model.model_dump_json().encode("utf-8"))
 
 
 class CommandEntrypoint(ContractRpc):

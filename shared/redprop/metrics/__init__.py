@@ -114,6 +114,7 @@ class MetricsServer(SharedExtension):
         for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
             self.registry.register(collector)
         self._metrics: dict[str, object] = {}
+        self._labelled: dict[tuple, object] = {}
         self._ready_cache: tuple[float, bool, str] = (0.0, False, "")
         labels = ("service", "entrypoint", "outcome")
         self.duration = Histogram("redprop_entrypoint_duration_seconds", "Time spent in a worker.",
@@ -145,7 +146,18 @@ class MetricsServer(SharedExtension):
         return existing
 
     def count_call(self, entrypoint: str, outcome: str) -> None:
-        self.calls.labels(self.service, entrypoint, outcome).inc()
+        self._series(self.calls, entrypoint, outcome).inc()
+
+    def observe_duration(self, entrypoint: str, outcome: str, seconds: float) -> None:
+        self._series(self.duration, entrypoint, outcome).observe(seconds)
+
+    def _series(self, metric, entrypoint: str, outcome: str):
+        # labels() takes a lock and builds its key on every call; a worker looks its series up here.
+        key = (metric, entrypoint, outcome)
+        series = self._labelled.get(key)
+        if series is None:
+            series = self._labelled[key] = metric.labels(self.service, entrypoint, outcome)
+        return series
 
     def _distribution(self) -> str | None:
         from redprop.plugins import installed_services
@@ -272,8 +284,7 @@ class Metrics(DependencyProvider):
         outcome = outcome_of(exc_info)
         entrypoint = worker_ctx.entrypoint.method_name
         if started is not None:
-            self.server.duration.labels(self.server.service, entrypoint, outcome).observe(
-                time.perf_counter() - started)
+            self.server.observe_duration(entrypoint, outcome, time.perf_counter() - started)
         self.server.count_call(entrypoint, outcome)
 
 

@@ -11,7 +11,8 @@ import re
 import threading
 from functools import lru_cache
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 
 from redprop.services.matching.taxonomy import all_terms
 
@@ -63,6 +64,17 @@ def similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     if not a or not b:
         return 0.0
     return fuzz.token_set_ratio(" ".join(a), " ".join(b)) / 100.0
+
+
+def similarities(a: list[str], b: list[str]) -> np.ndarray:
+    """``similarity`` for many pairs at once: ``a[k]`` with ``b[k]``, each a token sequence already
+    joined by spaces (one call into rapidfuzz instead of one per pair)."""
+    if not a:
+        return np.zeros(0)
+    out = process.cpdist(a, b, scorer=fuzz.token_set_ratio, dtype=np.float64) / 100.0
+    empty = np.fromiter((not x or not y for x, y in zip(a, b, strict=True)), dtype=bool, count=len(a))
+    out[empty] = 0.0
+    return out
 
 
 def shared(a: tuple[str, ...], b: tuple[str, ...]) -> list[str]:

@@ -6,8 +6,11 @@ benchmark and the property tests drive exactly the code the service runs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,34 @@ class PairFacts:
     shared_terms: tuple[str, ...]
     feasible_from: date
     feasible_until: date
+
+
+@dataclass(frozen=True)
+class PairBatch:
+    """Many pairs at once, for scorers that rate in bulk (``PairScorer.score_pairs``): pair ``k`` is
+    ``offers[offer[k]]`` with ``needs[need[k]]``; dates are proleptic ordinals (``date.toordinal``)."""
+
+    offers: Sequence[OfferView]
+    needs: Sequence[NeedView]
+    offer: np.ndarray                # int64 indices into offers
+    need: np.ndarray                 # int64 indices into needs
+    distance_m: np.ndarray
+    similarity: np.ndarray
+    feasible_from: np.ndarray
+    feasible_until: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offer)
+
+    def facts(self, k: int) -> PairFacts:
+        """The facts of pair ``k`` as ``PairScorer.score`` sees them."""
+        from redprop.services.matching import text
+
+        offer, need = self.offers[self.offer[k]], self.needs[self.need[k]]
+        return PairFacts(distance_m=float(self.distance_m[k]), similarity=float(self.similarity[k]),
+                         shared_terms=tuple(text.shared(offer.tokens, need.tokens)),
+                         feasible_from=date.fromordinal(int(self.feasible_from[k])),
+                         feasible_until=date.fromordinal(int(self.feasible_until[k])))
 
 
 @dataclass

@@ -1,0 +1,158 @@
+"""Profile the registry under the RPC bench's load with py-spy; writes ``bench/profiles/``.
+
+``python -m bench.profile_rpc [--seconds 8] [--out bench/profiles]`` sets up what ``python -m bench``
+sets up (a fresh vhost, the sample district imported, into SQLite here), starts ``redprop run registry``,
+then samples it with ``py-spy record`` while this process calls ``registry.resolve`` through
+:class:`RpcClient`, first pipelined (32 in flight), then sequentially. It writes, per phase, the folded
+stacks (``registry-<phase>.folded``, for ``flamegraph.pl`` or speedscope) and a top-N text summary
+(``registry-<phase>.txt``: the functions with the most samples, on the stack and on top of it).
+
+Not a benchmark (py-spy's sampling costs the service a little): it says where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from bench.common import (
+    PYTHON,
+    ROOT,
+    CpuMeter,
+    Environment,
+    log,
+    measure_pipelined,
+    measure_sequential,
+    queue_has_consumers,
+    wait_until,
+)
+
+PY_SPY = str(Path(sys.executable).with_name("py-spy"))
+
+
+def summarise(folded: Path, top: int = 40) -> str:
+    """Top-N functions by inclusive and by self samples, from py-spy's folded (``raw``) output."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in folded.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+    if not total:
+        return "no samples\n"
+
+    def table(counts: dict[str, int]) -> list[str]:
+        rows = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
+        return [f"{100 * n / total:6.1f} %  {frame}" for frame, n in rows]
+
+    return "\n".join([f"{total} samples", "", "## on the stack (inclusive)", *table(inclusive), "",
+                      "## on top (self)", *table(own), ""])
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.profile_rpc", description=__doc__)
+    p.add_argument("--seconds", type=float, default=8.0)
+    p.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
+    p.add_argument("--out", default=str(ROOT / "bench" / "profiles"))
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    from bench.__main__ import building_ids, timed_import
+    from bench.redprop_rpc import RedpropClient, start_registry, write_config
+    from redprop.services.registry.sample import write_sample
+
+    env = Environment()
+    client = None
+    try:
+        env.setup()
+        config = write_config(env)
+        # resolve answers from memory: SQLite spares the profile PostgreSQL's slow bulk import
+        data = yaml.safe_load(config.read_text())
+        data["services"]["registry"]["database_url"] = f"sqlite:///{env.tmp / 'registry.db'}"
+        config.write_text(yaml.safe_dump(data))
+        timed_import(env, config, write_sample(env.tmp / "sample"))
+        proc = start_registry(env, config)
+        client = RedpropClient(config, building_ids())
+        measure_sequential(client.call, max_calls=500, max_seconds=1.0)
+        measure_pipelined(client.send, client.wait, window=32, max_calls=2000, max_seconds=1.0)
+        phases = {
+            "pipelined": lambda: measure_pipelined(client.send, client.wait, window=32, max_calls=10 ** 7,
+                                                   max_seconds=args.seconds),
+            "sequential": lambda: measure_sequential(client.call, max_calls=10 ** 7, max_seconds=args.seconds),
+        }
+        for phase, load in phases.items():
+            folded = out / f"registry-{phase}.folded"
+            spy = subprocess.Popen([PY_SPY, "record", "--pid", str(proc.pid), "--rate", str(args.rate),
+                                    "--format", "raw", "--output", str(folded), "--nonblocking",
+                                    "--duration", str(int(args.seconds) + 1)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+            result = load()
+            spy.wait(60)
+            log(f"{phase}: {result.throughput:,.0f} calls/s while sampled")
+            (out / f"registry-{phase}.txt").write_text(
+                f"# registry.resolve, {phase} load ({result.throughput:,.0f} calls/s under py-spy)\n\n"
+                + summarise(folded))
+        (out / "registry-cpu-per-call.txt").write_text(cpu_per_call(env, proc, client, args.seconds))
+    finally:
+        if client is not None:
+            client.close()
+        env.teardown()
+    return 0
+
+
+def cpu_per_call(env: Environment, registry, client, seconds: float) -> str:
+    """CPU microseconds per call, server and client, redprop against the raw echo baseline: unlike
+    latency, this does not depend on what else the shared machine is doing."""
+    import json
+
+    from bench import raw_amqp
+    from bench.__main__ import building_ids
+
+    reply = client.call(0)
+    reply_file = env.tmp / "reply.json"
+    reply_file.write_bytes(json.dumps({"result": reply.model_dump(mode="json"), "error": None},
+                                      ensure_ascii=False).encode())
+    echo = env.spawn("raw-echo", [PYTHON, "-m", "bench.raw_amqp", env.amqp_uri, raw_amqp.QUEUE, str(reply_file)])
+    wait_until(lambda: queue_has_consumers(env.amqp_uri, raw_amqp.QUEUE), timeout=60, what="the raw echo server",
+               proc=echo, env=env, name="raw-echo")
+    raw = raw_amqp.RawClient(env.amqp_uri, building_ids())
+    import os
+
+    rows = []
+    try:
+        for label, target, server in (("raw AMQP", raw, echo), ("redprop", client, registry)):
+            for mode in ("sequential", "pipelined"):
+                meter = CpuMeter({"server": lambda pid, _n, s=server.pid: pid == s,
+                                  "client": lambda pid, _n: pid == os.getpid()}).start()
+                if mode == "sequential":
+                    calls = len(measure_sequential(target.call, max_calls=10 ** 7, max_seconds=seconds).latencies)
+                else:
+                    calls = measure_pipelined(target.send, target.wait, window=32, max_calls=10 ** 7,
+                                              max_seconds=seconds).calls
+                spent = meter.stop().spent
+                rows.append((label, mode, calls, spent["server"] / calls * 1e6, spent["client"] / calls * 1e6))
+    finally:
+        raw.close()
+        env.stop(echo)
+    lines = ["# CPU per call: registry.resolve against the raw AMQP echo (same reply bytes)", "",
+             "| target | load | calls | server CPU µs/call | client CPU µs/call |", "|---|---|---:|---:|---:|"]
+    lines += [f"| {t} | {m} | {c:,} | {s:,.0f} | {k:,.0f} |" for t, m, c, s, k in rows]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
