@@ -323,16 +323,26 @@ def _fill(ticketing_db: str) -> None:
     db.close()
 
 
-def _due_again(ticketing_db: str) -> None:
-    """The due tickets as they were before the first sweep, for the profiled sweep."""
+def _due_again(ticketing_db: str) -> int:
+    """The due tickets as they were before the first sweep, for the profiled sweep, once the relay has
+    published the first sweep's events (so that the profile shows the sweep). Returns how many."""
     import psycopg2
 
     db = psycopg2.connect(ticketing_db.replace("+psycopg2", ""))
     with db.cursor() as cur:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            cur.execute("SELECT count(*) FROM redprop_outbox WHERE published_at IS NULL")
+            db.commit()
+            if cur.fetchone()[0] == 0:
+                break
+            time.sleep(0.5)
         cur.execute("""UPDATE tickets SET next_check_at = response_due_at, sla_state = 'on_track',
                        response_breached = false WHERE response_breached""")
+        again = cur.rowcount
     db.commit()
     db.close()
+    return again
 
 
 def _sweeps(config: str, ticketing_db: str, service_pid: int) -> dict:
@@ -355,12 +365,12 @@ def _sweeps(config: str, ticketing_db: str, service_pid: int) -> dict:
         started = time.perf_counter()
         second = sweep()
         t_second = time.perf_counter() - started
-        time.sleep(3.0)  # the relay publishes the breaches before the profiled sweep starts
-        log("ticketing sweep: a profiled sweep (not timed)")
-        _due_again(ticketing_db)
+        again = _due_again(ticketing_db)
+        log(f"ticketing sweep: a profiled sweep (not timed) of {again:,} due tickets")
         profile = Profile(service_pid, PROFILES / "ticketing-sweep.txt",
-                          f"ticketing service, the first SLA sweep ({first.examined:,} due of {SWEEP_TICKETS:,} open)").start()
-        sweep()
+                          f"ticketing service, the first SLA sweep again ({again:,} due of {SWEEP_TICKETS:,} open)").start()
+        profiled = sweep()
+        log(f"ticketing sweep: the profiled sweep examined {profiled.examined:,}")
         time.sleep(1.0)
         profile.stop()
         parts = shares(profile.stacks, SWEEP_PARTS) if profile.recorded else None
@@ -517,6 +527,15 @@ def _report(base: dict, intake: dict, fill_s: float, sweeps: dict) -> str:
         "1,000, one transaction each; the tickets not yet due are never read. Each batch is written in one",
         "history INSERT and one `UPDATE ... FROM unnest(...)` per set of changed columns (one round trip, not",
         "one a ticket). Every breach is still a history row, an event, a notice and a metric, as before.",
+        "",
+        f"The service's own CPU for the {sweeps['examined']:,} checks was {sweeps['cpu_s']:.2f} s (their history, events",
+        f"and notices, and the relay publishing the events beside them), PostgreSQL's {sweeps['pg_cpu_s']:.2f} s, while "
+        f"the machine was {sweeps['machine_cpu_s'] / (sweeps['first_s'] * _cores()):.0%} busy",
+        "over the sweep: the rest of its time is waiting for a core. The database's share is the floor the schema",
+        "sets: each check moves `next_check_at`, an indexed column, so the UPDATE is never HOT and each ticket's",
+        "new row version enters all eight indexes of the wide `tickets` table; with the history and outbox rows",
+        "and the relay marking each event published, that is four row writes a ticket. Below it would take the",
+        "clock in a narrow table of its own (ticket id, next check; one index), which the sweep updates instead.",
         "",
         *_parts("the first sweep, run again on the same tickets", sweeps.get("profile"), "ticketing-sweep.txt"),
     ]
