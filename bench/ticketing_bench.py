@@ -271,6 +271,7 @@ def _intake(env: Environment, config: str, service_pids: list[int], add_replica)
         log("ticketing intake: a profiled round (not timed)")
         profile = Profile(service_pids[0], PROFILES / "ticketing-intake.txt",
                           "ticketing service, pipelined intake (16 in flight, one process)").start()
+        time.sleep(2.0)  # py-spy attaches first
         measure_pipelined(lambda i: rpc.call_async("ticketing", "submit", body(40_000_000 + i)),
                           lambda pending: pending.result(), window=WINDOW, max_calls=100_000,
                           max_seconds=PROFILE_SECONDS)
@@ -369,6 +370,7 @@ def _sweeps(config: str, ticketing_db: str, service_pid: int) -> dict:
         log(f"ticketing sweep: a profiled sweep (not timed) of {again:,} due tickets")
         profile = Profile(service_pid, PROFILES / "ticketing-sweep.txt",
                           f"ticketing service, the first SLA sweep again ({again:,} due of {SWEEP_TICKETS:,} open)").start()
+        time.sleep(2.0)  # py-spy attaches first: the sweep's own Python work is over in about a second
         profiled = sweep()
         log(f"ticketing sweep: the profiled sweep examined {profiled.examined:,}")
         time.sleep(1.0)
