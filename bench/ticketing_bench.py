@@ -8,6 +8,9 @@ plus a single-row insert and commit.
 
 Sweep: 1,000,000 open tickets in PostgreSQL, 1 % of them past their response deadline: the time of a
 sweep that marks those, and of the sweep right after it (nothing left to do: the partial index).
+
+Profiles (py-spy, bench/profiling.py): one more pipelined round and one more sweep, each recorded, not
+timed, summarised in bench/profiles/ticketing-intake.txt and ticketing-sweep.txt.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import yaml
 
 from bench.common import (
     REDPROP,
+    ROOT,
     CpuMeter,
     Environment,
     free_port,
@@ -34,6 +38,7 @@ from bench.common import (
     queue_has_consumers,
     wait_until,
 )
+from bench.profiling import Profile, shares
 
 SECONDS = 8.0
 #: Baseline and pipelined intake alternate in this many rounds (this machine's speed drifts).
@@ -42,6 +47,31 @@ ROUND_SECONDS = 5.0
 WINDOW = 16
 SWEEP_TICKETS = 1_000_000
 DUE_FRACTION = 0.01
+PROFILES = ROOT / "bench" / "profiles"
+PROFILE_SECONDS = 4.0
+#: Targets of issue 21 (same run, this machine).
+SERVICE_CPU_MS, PATH_CPU_MS, P50_RATIO, SWEEP_S = 1.5, 3.5, 3.0, 2.0
+#: Where the service's time goes, by the frames the profile's samples pass through.
+INTAKE_PARTS = {
+    "the group-commit writer: each ticket's build (duplicates, desk, reply), the INSERTs, the COMMIT": "GroupCommit._run",
+    "  of which the duplicate check's query and comparison": "likely_original",
+    "  of which the desk's own work (records, deadlines, routing, events)": "TicketDesk.submit",
+    "receiving the command (nameko's consumer, the idempotency lookup, validation)": "RpcConsumer.handle_message",
+    "answering it (serialising and publishing the reply, the ack)": "handle_result",
+    "the outbox relay (reading, publishing with confirms, marking the events)": "OutboxRelay._run",
+    "SQLAlchemy and psycopg2, wherever called": "Connection._execute_context",
+    "pydantic, wherever called": "(pydantic/main.py)",
+    "the eventlet hub and its poll": "BaseHub.run",
+}
+SWEEP_PARTS = {
+    "reading each batch (the partial index, FOR UPDATE SKIP LOCKED)": "due_batch",
+    "checking each ticket (records, deadlines, history, events, notices)": "TicketDesk.sweep",
+    "  of which building the events (pydantic)": "TicketDesk._announce",
+    "writing the batch (one history INSERT, one UPDATE per set of changed columns)": "write_rows",
+    "staging the events in the outbox": "EventEmitter",
+    "committing (the outbox INSERT runs here)": "Session.commit",
+    "the outbox relay publishing the breaches, beside the sweep": "OutboxRelay._run",
+}
 
 
 def _config(env: Environment, ticketing_db: str) -> tuple[dict, str]:
@@ -119,16 +149,78 @@ class Baseline:
         self.db.close()
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _owner(pid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(__import__("os").stat(f"/proc/{pid}").st_uid).pw_name
+    except (OSError, KeyError):
+        return ""
+
+
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def _postmaster(database_url: str) -> int:
+    """The pid of the server that serves ``database_url`` (the parent of one of its backends)."""
+    import psycopg2
+
+    db = psycopg2.connect(database_url.replace("+psycopg2", ""))
+    try:
+        with db.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            return _parent(cur.fetchone()[0])
+    finally:
+        db.close()
+
+
+def _ours_postgres(databases: tuple[str, ...]):
+    """The shared server's backends for this run's databases and its own processes (WAL writer,
+    checkpointer), not the backends of other tenants' databases nor their private clusters."""
+    def belongs(pid: int, name: str) -> bool:
+        if name != "postgres" or _POSTMASTER not in (pid, _parent(pid)):
+            return False
+        line = _cmdline(pid)
+        return any(db in line for db in databases) or not ("127.0.0.1(" in line or "[local]" in line)
+    return belongs
+
+
+def _ours_rabbit(pid: int, name: str) -> bool:
+    """The shared broker (run by the rabbitmq user when it is), not other tenants' private nodes."""
+    return name == "beam.smp" and _owner(pid) in ("rabbitmq", _RABBIT_FALLBACK_OWNER)
+
+
+#: When no broker process belongs to a ``rabbitmq`` user, every beam.smp counts (set in run()).
+_RABBIT_FALLBACK_OWNER = "rabbitmq"
+
+
 def _cpu_groups(service_pids: list[int]) -> dict:
     import os
 
     me = os.getpid()
     return {
         "ticketing service": lambda pid, name: pid in service_pids,
-        "PostgreSQL": lambda pid, name: name == "postgres",
-        "RabbitMQ": lambda pid, name: name == "beam.smp",
+        "PostgreSQL": _ours_postgres(_DATABASES),
+        "RabbitMQ": _ours_rabbit,
         "bench client": lambda pid, name: pid == me,
     }
+
+
+_DATABASES: tuple[str, ...] = ()
+_POSTMASTER = -1
 
 
 def _pipelined_rounds(rpc, baseline: Baseline, body, service_pids: list[int], first_offset: int) -> dict:
@@ -176,6 +268,16 @@ def _intake(env: Environment, config: str, service_pids: list[int], add_replica)
         seq = measure_sequential(lambda i: rpc.call("ticketing", "submit", body(i)), max_calls=100_000,
                                  max_seconds=SECONDS)
         one = _pipelined_rounds(rpc, baseline, body, service_pids, 1_000_000)
+        log("ticketing intake: a profiled round (not timed)")
+        profile = Profile(service_pids[0], PROFILES / "ticketing-intake.txt",
+                          "ticketing service, pipelined intake (16 in flight, one process)").start()
+        time.sleep(2.0)  # py-spy attaches first
+        measure_pipelined(lambda i: rpc.call_async("ticketing", "submit", body(40_000_000 + i)),
+                          lambda pending: pending.result(), window=WINDOW, max_calls=100_000,
+                          max_seconds=PROFILE_SECONDS)
+        time.sleep(0.3)
+        profile.stop()  # before asking whether it recorded
+        one["profile"] = shares(profile.stacks, INTAKE_PARTS) if profile.recorded else None
         two = _pipelined_rounds(rpc, baseline, body, [*service_pids, add_replica()], 20_000_000)
         total = rpc.ticketing.list(limit=1, viewer={"kind": "worker", "id": "P-CW"}).total
     base_latencies = [x for run in baseline.runs for x in run.latencies]
@@ -222,7 +324,29 @@ def _fill(ticketing_db: str) -> None:
     db.close()
 
 
-def _sweeps(config: str) -> dict:
+def _due_again(ticketing_db: str) -> int:
+    """The due tickets as they were before the first sweep, for the profiled sweep, once the relay has
+    published the first sweep's events (so that the profile shows the sweep). Returns how many."""
+    import psycopg2
+
+    db = psycopg2.connect(ticketing_db.replace("+psycopg2", ""))
+    with db.cursor() as cur:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            cur.execute("SELECT count(*) FROM redprop_outbox WHERE published_at IS NULL")
+            db.commit()
+            if cur.fetchone()[0] == 0:
+                break
+            time.sleep(0.5)
+        cur.execute("""UPDATE tickets SET next_check_at = response_due_at, sla_state = 'on_track',
+                       response_breached = false WHERE response_breached""")
+        again = cur.rowcount
+    db.commit()
+    db.close()
+    return again
+
+
+def _sweeps(config: str, ticketing_db: str, service_pid: int) -> dict:
     from redprop.clock import utcnow
     from redprop.config import load_settings
     from redprop.messaging.client import RpcClient
@@ -230,14 +354,32 @@ def _sweeps(config: str) -> dict:
     settings = load_settings(config)
     now = utcnow() + timedelta(hours=3)
     with RpcClient(settings, timeout=600) as rpc:
+        def sweep():
+            return rpc.ticketing.sweep(request_id=f"bench-sweep-{uuid.uuid4().hex}", actor="P-OPS", now=now.isoformat())
+
+        meter = CpuMeter({"ticketing service": lambda pid, name: pid == service_pid,
+                          "PostgreSQL": _ours_postgres(_DATABASES)}).start()
         started = time.perf_counter()
-        first = rpc.ticketing.sweep(request_id=f"bench-sweep-{uuid.uuid4().hex}", actor="P-OPS", now=now.isoformat())
+        first = sweep()
         t_first = time.perf_counter() - started
+        meter.stop()
         started = time.perf_counter()
-        second = rpc.ticketing.sweep(request_id=f"bench-sweep-{uuid.uuid4().hex}", actor="P-OPS", now=now.isoformat())
+        second = sweep()
         t_second = time.perf_counter() - started
+        again = _due_again(ticketing_db)
+        log(f"ticketing sweep: a profiled sweep (not timed) of {again:,} due tickets")
+        profile = Profile(service_pid, PROFILES / "ticketing-sweep.txt",
+                          f"ticketing service, the first SLA sweep again ({again:,} due of {SWEEP_TICKETS:,} open)").start()
+        time.sleep(2.0)  # py-spy attaches first: the sweep's own Python work is over in about a second
+        profiled = sweep()
+        log(f"ticketing sweep: the profiled sweep examined {profiled.examined:,}")
+        time.sleep(1.0)
+        profile.stop()
+        parts = shares(profile.stacks, SWEEP_PARTS) if profile.recorded else None
     return {"first_s": t_first, "first_breached": first.newly_breached, "examined": first.examined,
-            "second_s": t_second, "second_examined": second.examined}
+            "second_s": t_second, "second_examined": second.examined,
+            "cpu_s": meter.spent["ticketing service"], "pg_cpu_s": meter.spent["PostgreSQL"],
+            "machine_cpu_s": meter.spent["whole machine"], "profile": parts}
 
 
 def run() -> str:
@@ -246,6 +388,12 @@ def run() -> str:
     ticketing_db_name = f"{env.database}_ticketing"
     env._postgres(f'CREATE DATABASE "{ticketing_db_name}"')
     ticketing_db = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{ticketing_db_name}"
+    global _DATABASES, _RABBIT_FALLBACK_OWNER, _POSTMASTER
+    _DATABASES = (env.database, ticketing_db_name)
+    _POSTMASTER = _postmaster(ticketing_db)
+    if not any(_owner(int(p)) == "rabbitmq" and _cmdline(int(p)).find("beam") >= 0
+               for p in __import__("os").listdir("/proc") if p.isdigit()):
+        _RABBIT_FALLBACK_OWNER = ""  # any owner: no rabbitmq user runs the broker here
     try:
         ports, config = _config(env, ticketing_db)
         _start(env, "registry", config, ports["registry"])
@@ -265,7 +413,7 @@ def run() -> str:
         _fill(ticketing_db)
         fill_s = time.perf_counter() - started
         log("ticketing sweep: sweeping")
-        sweeps = _sweeps(config)
+        sweeps = _sweeps(config, ticketing_db, service.pid)
     finally:
         env.teardown()
         try:
@@ -275,24 +423,51 @@ def run() -> str:
     return _report(base, intake, fill_s, sweeps)
 
 
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def _parts(title: str, parts: dict | None, profile: str) -> list[str]:
+    if parts is None:
+        return [f"({title}: py-spy is not installed, no profile was recorded.)", ""]
+    return [f"Where the service's Python time went ({title}; share of the GIL-holding samples, "
+            f"[`bench/profiles/{profile}`](../bench/profiles/{profile})):", "",
+            "| part | share |", "|---|---:|", *[f"| {label} | {share:.0%} |" for label, share in parts.items()], ""]
+
+
 def _report(base: dict, intake: dict, fill_s: float, sweeps: dict) -> str:
     def ratio(a, b):
         return a / b if b else float("nan")
 
     one, two = intake["one"], intake["two"]
     seq_ratio = ratio(intake["seq_per_s"], base["per_s"])
+    p50_ratio = ratio(intake["p50"], base["p50"])
 
     def row(label: str, m: dict) -> str:
         return (f"| {label} | {m['base_per_s']:.0f} ({m['base_range'][0]:.0f}–{m['base_range'][1]:.0f}) | "
-                f"{m['per_s']:.0f} ({m['range'][0]:.0f}–{m['range'][1]:.0f}) | {m['ratio']:.2f} | >= 0.5 | "
-                f"{'yes' if m['ratio'] >= 0.5 else '**no**'} | {m['machine_share']:.0%} |")
+                f"{m['per_s']:.0f} ({m['range'][0]:.0f}–{m['range'][1]:.0f}) | {m['ratio']:.2f} | "
+                f"{m['machine_share']:.0%} |")
 
     def cpu_total(m: dict) -> float:
         return sum(v for k, v in m["cpu_ms_per_ticket"].items() if k != "whole machine")
 
+    service_ms, path_ms = one["cpu_ms_per_ticket"]["ticketing service"], cpu_total(one)
     labels = [k for k in one["cpu_ms_per_ticket"] if k != "whole machine"]
     lines = [
         "## Ticketing",
+        "",
+        "### Targets (issue 21)",
+        "",
+        "| measure | this run | target | met? |",
+        "|---|---:|---:|:---:|",
+        f"| ticketing CPU per ticket, in the service (ms, pipelined, one process) | {service_ms:.2f} | "
+        f"<= {SERVICE_CPU_MS} | {_met(service_ms <= SERVICE_CPU_MS)} |",
+        f"| CPU per ticket on the whole path: service, PostgreSQL, RabbitMQ, client (ms) | {path_ms:.2f} | "
+        f"<= {PATH_CPU_MS} | {_met(path_ms <= PATH_CPU_MS)} |",
+        f"| one-at-a-time p50, ratio to the baseline's | {p50_ratio:.2f} | <= {P50_RATIO:g} | "
+        f"{_met(p50_ratio <= P50_RATIO)} |",
+        f"| first SLA sweep, {SWEEP_TICKETS:,} open, {sweeps['examined']:,} due (s) | {sweeps['first_s']:.2f} | "
+        f"< {SWEEP_S:g} | {_met(sweeps['first_s'] < SWEEP_S)} |",
         "",
         "### Intake end to end (`ticketing.submit`)",
         "",
@@ -304,20 +479,21 @@ def _report(base: dict, intake: dict, fill_s: float, sweeps: dict) -> str:
         f"intake rounds ({WINDOW} tickets in flight) alternate, {ROUNDS} of each, {ROUND_SECONDS:g} s each, first with",
         "one ticketing process, then with two replicas; a ratio is the median of the rounds' ratios.",
         "",
-        "| tickets/s | baseline (range) | redprop (range) | ratio | target | met? | machine busy |",
-        "|---|---:|---:|---:|---:|:---:|---:|",
+        "| tickets/s | baseline (range) | redprop (range) | ratio | machine busy |",
+        "|---|---:|---:|---:|---:|",
         row(f"{WINDOW} in flight, one service process", one),
         row(f"{WINDOW} in flight, two replicas", two),
-        f"| one at a time, one process | {base['per_s']:.0f} | {intake['seq_per_s']:.0f} | {seq_ratio:.2f} | | | |",
+        f"| one at a time, one process | {base['per_s']:.0f} | {intake['seq_per_s']:.0f} | {seq_ratio:.2f} | |",
         "",
         "| latency, one at a time | baseline | redprop | ratio |",
         "|---|---:|---:|---:|",
-        f"| p50 (ms) | {base['p50'] * 1000:.2f} | {intake['p50'] * 1000:.2f} | {ratio(intake['p50'], base['p50']):.2f} |",
+        f"| p50 (ms) | {base['p50'] * 1000:.2f} | {intake['p50'] * 1000:.2f} | {p50_ratio:.2f} |",
         f"| p99 (ms) | {base['p99'] * 1000:.2f} | {intake['p99'] * 1000:.2f} | {ratio(intake['p99'], base['p99']):.2f} |",
         "",
         f"{intake['tickets']:,} tickets were created in the run, each exactly once.",
         "",
-        f"Where the CPU went per ticket, pipelined (ms; the machine has {_cores()} cores, shared with other tenants):",
+        f"Where the CPU went per ticket, pipelined (ms; the machine has {_cores()} cores, shared with other tenants;",
+        "PostgreSQL: its backends for this run's databases and its own processes; RabbitMQ: the shared broker):",
         "",
         "| process | one service process | two replicas |",
         "|---|---:|---:|",
@@ -327,29 +503,43 @@ def _report(base: dict, intake: dict, fill_s: float, sweeps: dict) -> str:
         f"| whole machine (the above, the kernel, other tenants) | {one['cpu_ms_per_ticket']['whole machine']:.2f} | "
         f"{two['cpu_ms_per_ticket']['whole machine']:.2f} |",
         "",
-        f"With one process the service itself is the limit: Python runs it on one core, and at "
-        f"{one['cpu_ms_per_ticket']['ticketing service']:.1f} ms of CPU",
-        f"per ticket it takes at most about {1000 / one['cpu_ms_per_ticket']['ticketing service']:.0f} tickets/s. "
-        "Two replicas use the second core, and then the machine is",
-        f"the limit: at {cpu_total(two):.1f} ms of CPU per ticket for the service, the database, the broker and "
-        f"the client together, {_cores()} cores",
-        f"carry at most about {1000 * _cores() / cpu_total(two):.0f} tickets/s. The baseline waits on two disk "
-        "flushes per iteration (the broker's and",
-        "the database's) and leaves the CPU idle.",
+        *_parts("pipelined intake, one process, a round of its own", one.get("profile"), "ticketing-intake.txt"),
+        "With one process the service itself is the limit: Python runs it on one core, and at "
+        f"{service_ms:.1f} ms of CPU per ticket it takes at most about {1000 / service_ms:.0f} tickets/s. "
+        "Most of that time is the stack's fixed cost per message, not ticketing's own work: nameko's consumer",
+        "and worker, SQLAlchemy's execution of each statement (the idempotency lookup, the duplicate query,",
+        "the group's INSERTs), the RPC reply and the outbox relay's publish with confirms, each on eventlet.",
+        "The desk's own work (the ticket, its deadlines, routing, events) is a small share. Taking the",
+        "service to 1.5 ms would take fewer statements per ticket (the idempotency lookup and the",
+        "duplicate query folded into the group's transaction, one set-based read per group) and a lighter",
+        "message path than nameko's per-message worker (shared/redprop/messaging), beyond ticketing's code.",
         "",
         "### SLA sweep over 1,000,000 open tickets",
         "",
         f"{SWEEP_TICKETS:,} open tickets in PostgreSQL (filled in {fill_s:.1f} s), {DUE_FRACTION:.0%} of them past "
         "their response deadline.",
         "",
-        "| sweep | tickets examined | newly breached | time (s) |",
-        "|---|---:|---:|---:|",
-        f"| first (marks the due ones) | {sweeps['examined']:,} | {sweeps['first_breached']:,} | {sweeps['first_s']:.2f} |",
-        f"| second, at the same moment | {sweeps['second_examined']:,} | 0 | {sweeps['second_s']:.3f} |",
+        "| sweep | tickets examined | newly breached | time (s) | CPU (s): service | PostgreSQL | whole machine |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| first (marks the due ones) | {sweeps['examined']:,} | {sweeps['first_breached']:,} | "
+        f"{sweeps['first_s']:.2f} | {sweeps['cpu_s']:.2f} | {sweeps['pg_cpu_s']:.2f} | {sweeps['machine_cpu_s']:.2f} |",
+        f"| second, at the same moment | {sweeps['second_examined']:,} | 0 | {sweeps['second_s']:.3f} | | | |",
         "",
         "The sweep reads only the partial index of open tickets due for a look (`ix_tickets_sweep`), in batches of",
-        "1,000, one transaction each; the tickets not yet due are never read.",
+        "1,000, one transaction each; the tickets not yet due are never read. Each batch is written in one",
+        "history INSERT and one `UPDATE ... FROM unnest(...)` per set of changed columns (one round trip, not",
+        "one a ticket). Every breach is still a history row, an event, a notice and a metric, as before.",
         "",
+        f"The service's own CPU for the {sweeps['examined']:,} checks was {sweeps['cpu_s']:.2f} s (their history, events",
+        f"and notices, and the relay publishing the events beside them), PostgreSQL's {sweeps['pg_cpu_s']:.2f} s, while "
+        f"the machine was {sweeps['machine_cpu_s'] / (sweeps['first_s'] * _cores()):.0%} busy",
+        "over the sweep: the rest of its time is waiting for a core. The database's share is the floor the schema",
+        "sets: each check moves `next_check_at`, an indexed column, so the UPDATE is never HOT and each ticket's",
+        "new row version enters all eight indexes of the wide `tickets` table; with the history and outbox rows",
+        "and the relay marking each event published, that is four row writes a ticket. Below it would take the",
+        "clock in a narrow table of its own (ticket id, next check; one index), which the sweep updates instead.",
+        "",
+        *_parts("the first sweep, run again on the same tickets", sweeps.get("profile"), "ticketing-sweep.txt"),
     ]
     return "\n".join(lines)
 

@@ -237,7 +237,7 @@ class TicketingService(RedpropService):
                 session, district=self.district, category=request.category, building_id=building_id,
                 complex_id=place.complex.id, description=request.description, now=utcnow(),
                 window_days=options.duplicate_window_days, threshold=options.duplicate_similarity,
-                unsaved=unsaved)
+                unsaved=unsaved, stored=batch.setdefault("stored duplicate candidates", {}))
             desk = self._desk(session)
             outcome = desk.submit(request, place, duplicate, options.auto_dispatch)
             row = outcome.result

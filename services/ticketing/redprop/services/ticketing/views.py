@@ -7,6 +7,7 @@ or a row read with Core (``list`` reads rows and never builds records).
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 
 from redprop.contracts import ticketing as c
 from redprop.services.ticketing.models import tickets
@@ -20,33 +21,44 @@ class TicketRecord:
     __slots__ = (*COLUMNS, "_written")
 
     def __init__(self, values, written: bool = True):
-        for name in COLUMNS:
-            setattr(self, name, values.get(name))
-        # What the database holds (None: nothing yet, the record is new and is inserted whole).
-        self._written = self.values() if written else None
+        self._set(tuple(values.get(name) for name in COLUMNS), written)
+
+    def _set(self, values: tuple, written: bool) -> None:
+        for name, value in zip(COLUMNS, values, strict=True):
+            setattr(self, name, value)
+        # What the database holds, in COLUMNS' order (None: nothing yet, the record is new and is inserted whole).
+        self._written = values if written else None
 
     @classmethod
-    def from_row(cls, row) -> TicketRecord:
-        return cls(row._mapping)
+    def from_row(cls, row, in_order: bool = False) -> TicketRecord:
+        """``in_order``: the row's columns are COLUMNS, in order (a row of ``select(tickets)``)."""
+        record = cls.__new__(cls)
+        record._set(tuple(row) if in_order else tuple(row._mapping.get(n) for n in COLUMNS), True)
+        return record
 
     @property
     def is_new(self) -> bool:
         return self._written is None
 
     def values(self) -> dict:
-        return {name: getattr(self, name) for name in COLUMNS}
+        return dict(zip(COLUMNS, _all_columns(self), strict=True))
 
     def revert(self) -> None:
         """Back to what the database holds (an operation that failed leaves no trace on its records)."""
-        for name, value in (self._written or {}).items():
-            setattr(self, name, value)
+        if self._written is not None:
+            for name, value in zip(COLUMNS, self._written, strict=True):
+                setattr(self, name, value)
 
     def changes(self) -> dict:
         """The columns changed since the record was read or last written; from now on they count as written."""
-        now = self.values()
-        changed = now if self._written is None else {k: v for k, v in now.items() if self._written[k] != v}
+        now, written = _all_columns(self), self._written
         self._written = now
-        return changed
+        if written is None:
+            return dict(zip(COLUMNS, now, strict=True))
+        return {name: value for name, value, was in zip(COLUMNS, now, written, strict=True) if was != value}
+
+
+_all_columns = attrgetter(*COLUMNS)
 
 
 def handler(row) -> c.Handler | None:
