@@ -16,11 +16,11 @@ import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 from urllib.parse import quote, urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from redprop.contracts.base import DistrictCode
@@ -125,6 +125,26 @@ class MessagingSettings(BaseModel):
     #: ...until it has been tried this many times; then it goes to the dead-letter queue.
     max_delivery_attempts: int = Field(default=5, ge=1, le=100)
     heartbeat: int = Field(default=60, ge=0)
+    #: ``quorum`` (replicated by Raft: survives the loss of a broker node; what a cluster wants) or
+    #: ``classic`` (one node's queue: a laptop's single broker). Reply and broadcast queues are always
+    #: classic (exclusive, auto-deleted). A queue's type cannot change in place: ``redprop queues
+    #: migrate`` moves an existing classic queue over (docs/queues.md).
+    queue_type: Literal["quorum", "classic"] = "classic"
+    #: Quorum queues only: how many times the broker hands out one message before dead-lettering it
+    #: itself (``x-delivery-limit``). The suite's own retries (``max_delivery_attempts``) acknowledge
+    #: and republish, so they never count here; this counts returns to the queue: a consumer that
+    #: crashed mid-message, a stopping container, a database outage (each of those waits up to 10 s
+    #: before returning its message). The backstop for a crash loop, so it must not be below
+    #: ``max_delivery_attempts``.
+    delivery_limit: int = Field(default=20, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _limit_covers_attempts(self) -> MessagingSettings:
+        if self.delivery_limit < self.max_delivery_attempts:
+            raise ValueError(f"delivery_limit ({self.delivery_limit}) must be at least max_delivery_attempts "
+                             f"({self.max_delivery_attempts}): the broker would dead-letter a message the "
+                             f"suite still means to retry")
+        return self
 
 
 class Settings(BaseSettings):
