@@ -42,7 +42,7 @@ class MigrationRefused(Exception):
 
 
 def vhost_of(amqp_uri: str) -> str:
-    return unquote(urlsplit(amqp_uri).path[1:] or "/")
+    return unquote(urlsplit(amqp_uri.split(";", 1)[0]).path[1:] or "/")
 
 
 def purpose_of(name: str) -> tuple[str, dict[str, Any]] | None:
