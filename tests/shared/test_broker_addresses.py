@@ -58,3 +58,21 @@ def test_a_service_and_its_callers_fail_over_to_the_next_address(make_settings, 
     with suite.client(timeout=20) as client:  # a caller, given the same list
         assert client.registry.summary().structure_version >= 0
         assert client._conn.port != int(dead.rsplit(":", 1)[1].split("/")[0])
+
+
+def test_a_renewed_connection_moves_on_to_the_next_address():
+    """The reply and confirm publishers renew a broken connection: the copy must try the next node,
+    not (as kombu's clone would) the second address every time."""
+    from kombu import Connection
+
+    from redprop.messaging.confirms import renewed
+
+    conn = Connection("amqp://u:pw@127.0.0.1:1/v;amqp://u:pw@127.0.0.1:2/v;amqp://u:pw@127.0.0.1:3/v")
+    ports = []
+    for _ in range(4):
+        ports.append(conn.port)
+        conn = renewed(conn)
+    assert ports == [1, 2, 3, 1]
+    assert (conn.userid, conn.password, conn.virtual_host) == ("u", "pw", "v")
+    single = renewed(Connection("amqp://u:pw@127.0.0.1:5672/v"))
+    assert (single.port, single.alt) == (5672, [])
