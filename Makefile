@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SERVICES := $(sort $(wildcard services/*))
 PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -c requirements/constraints.txt
 
-.PHONY: venv demo test chart-test bench run migrate lint clean web browser
+.PHONY: venv demo test fault-test chart-test bench run migrate lint clean web browser
 
 $(STAMP): requirements/constraints.txt requirements/dev.txt shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ test: venv web browser
 	scripts/ensure-services.sh rabbitmq postgresql
 	cd web && npx vitest run
 	$(BIN)/pytest
+
+## fault-test: the slow fault tests: a three-node RabbitMQ cluster of their own loses a node under load
+fault-test: venv
+	scripts/ensure-services.sh rabbitmq postgresql
+	$(BIN)/pytest -m cluster tests/faults/test_cluster.py -s
 
 ## chart-test: render, lint and validate the Helm chart (also part of `make test`)
 chart-test: venv

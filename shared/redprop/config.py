@@ -16,11 +16,11 @@ import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 from urllib.parse import quote, urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from redprop.contracts.base import DistrictCode
@@ -125,6 +125,26 @@ class MessagingSettings(BaseModel):
     #: ...until it has been tried this many times; then it goes to the dead-letter queue.
     max_delivery_attempts: int = Field(default=5, ge=1, le=100)
     heartbeat: int = Field(default=60, ge=0)
+    #: ``quorum`` (replicated by Raft: survives the loss of a broker node; what a cluster wants) or
+    #: ``classic`` (one node's queue: a laptop's single broker). Reply and broadcast queues are always
+    #: classic (exclusive, auto-deleted). A queue's type cannot change in place: ``redprop queues
+    #: migrate`` moves an existing classic queue over (docs/queues.md).
+    queue_type: Literal["quorum", "classic"] = "classic"
+    #: Quorum queues only: how many times the broker hands out one message before dead-lettering it
+    #: itself (``x-delivery-limit``). The suite's own retries (``max_delivery_attempts``) acknowledge
+    #: and republish, so they never count here; this counts returns to the queue: a consumer that
+    #: crashed mid-message, a stopping container, a database outage (each of those waits up to 10 s
+    #: before returning its message). The backstop for a crash loop, so it must not be below
+    #: ``max_delivery_attempts``.
+    delivery_limit: int = Field(default=20, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _limit_covers_attempts(self) -> MessagingSettings:
+        if self.delivery_limit < self.max_delivery_attempts:
+            raise ValueError(f"delivery_limit ({self.delivery_limit}) must be at least max_delivery_attempts "
+                             f"({self.max_delivery_attempts}): the broker would dead-letter a message the "
+                             f"suite still means to retry")
+        return self
 
 
 class Settings(BaseSettings):
@@ -159,10 +179,24 @@ class Settings(BaseSettings):
 
     @field_validator("amqp_uri")
     @classmethod
-    def _amqp_scheme(cls, value: str) -> str:
-        if urlsplit(value).scheme not in ("amqp", "amqps", "pyamqp"):
+    def _amqp_addresses(cls, value: str) -> str:
+        # Several addresses (a cluster's nodes) become kombu's failover list: nameko's connections and
+        # the suite's own move on to the next address when one fails.
+        addresses = broker_addresses(value)
+        if not addresses:
             raise ValueError("must be an amqp:// or amqps:// URI")
-        return value
+        for n, address in enumerate(addresses, 1):
+            which = f"address {n} of {len(addresses)}" if len(addresses) > 1 else "it"
+            try:
+                parts = urlsplit(address)
+                parts.port  # noqa: B018 - raises for a port that is no number
+            except ValueError:  # the message would quote the URL, password and all
+                raise ValueError(f"{which} is not a valid URI (amqp://user:password@host:5672/vhost)") from None
+            if parts.scheme not in ("amqp", "amqps", "pyamqp"):
+                raise ValueError(f"must be an amqp:// or amqps:// URI ({which} is {parts.scheme or 'no'}://)")
+            if len(addresses) > 1 and not parts.hostname:
+                raise ValueError(f"{which} has no host")
+        return ";".join(addresses)
 
     # -- derived values -------------------------------------------------------------------------
 
@@ -193,9 +227,14 @@ class Settings(BaseSettings):
 
     def with_vhost(self, vhost: str) -> Settings:
         """A copy pointing at another virtual host on the same broker (tests, federation)."""
-        parts = urlsplit(self.amqp_uri)
-        uri = parts._replace(path="/" + quote(vhost, safe="")).geturl()
+        uri = ";".join(urlsplit(a)._replace(path="/" + quote(vhost, safe="")).geturl()
+                       for a in broker_addresses(self.amqp_uri))
         return self.model_copy(update={"amqp_uri": uri})
+
+    @property
+    def broker_addresses(self) -> list[str]:
+        """One URI per broker address of ``amqp_uri`` (a cluster's nodes, in the order given)."""
+        return broker_addresses(self.amqp_uri)
 
     def nameko_config(self, service: str) -> dict[str, Any]:
         """The plain dict nameko containers expect, carrying these settings along."""
@@ -212,6 +251,25 @@ class Settings(BaseSettings):
 
     def redacted_database_url(self, service: str) -> str:
         return redact_url(self.database_url(service))
+
+
+def broker_addresses(uri: str) -> list[str]:
+    """The broker addresses of an ``amqp_uri``, one URI each. Several are written either as kombu's
+    failover list, ``amqp://u:p@h1:5672/vh;amqp://u:p@h2:5672/vh``, or as several hosts sharing one
+    user and virtual host, ``amqp://u:p@h1:5672,h2:5673/vh``."""
+    out = []
+    for part in (p.strip() for p in uri.split(";")):
+        if not part:
+            continue
+        try:
+            parts = urlsplit(part)
+        except ValueError:
+            out.append(part)  # refused by the validator, without quoting it
+            continue
+        userinfo, at, hosts = parts.netloc.rpartition("@")
+        for host in hosts.split(","):
+            out.append(parts._replace(netloc=f"{userinfo}{at}{host.strip()}").geturl())
+    return out
 
 
 # -- naming what is wrong, with the nearest valid name -----------------------------------------------

@@ -19,10 +19,20 @@ MASK = "***"
 _SECRET_PARAMS = {"password", "passwd", "pwd"}
 
 
+def _alternatives(url: str) -> list[str] | None:
+    """The URLs of a ``;``-separated failover list (``amqp://a...;amqp://b...``), else None."""
+    parts = url.split(";")
+    return parts if len(parts) > 1 and all("://" in p for p in parts if p.strip()) else None
+
+
 def redact_url(url: str | None) -> str | None:
-    """The URL with its password (and any ``password=`` query parameter) replaced by ``***``."""
+    """The URL with its password (and any ``password=`` query parameter) replaced by ``***``; each URL
+    of a ``;``-separated failover list (several broker addresses) likewise."""
     if not url:
         return url
+    alternatives = _alternatives(url)
+    if alternatives:
+        return ";".join(redact_url(p) or "" for p in alternatives)
     try:
         parts = urlsplit(url)
         netloc = parts.netloc
@@ -45,6 +55,7 @@ def redact_url(url: str | None) -> str | None:
 def passwords_in(urls: Iterable[str | None]) -> set[str]:
     """The passwords the URLs carry, as written and percent-decoded."""
     found: set[str] = set()
+    urls = [part for url in urls if url for part in (_alternatives(url) or [url])]
     for url in urls:
         if not url:
             continue

@@ -18,7 +18,7 @@ def _dead_letters(settings: Settings, service: str, limit: int):
     """
     with Connection(settings.amqp_uri) as conn:
         channel = conn.channel()
-        queue = wire.dead_letter_queue(service)(channel)
+        queue = wire.dead_letter_queue(service, settings.messaging)(channel)
         queue.declare()
         for _ in range(limit):
             message = queue.get(no_ack=False)
@@ -27,14 +27,27 @@ def _dead_letters(settings: Settings, service: str, limit: int):
             yield message, channel
 
 
+def _broker_death(headers: dict) -> tuple[str | None, str | None, str | None]:
+    """(queue, exchange, routing key) a message came from when the broker dead-lettered it (a quorum
+    queue's delivery limit: ``x-first-death-*`` and ``x-death``), else Nones."""
+    queue = headers.get("x-first-death-queue")
+    if not queue:
+        return None, None, None
+    deaths = headers.get("x-death") or [{}]
+    keys = deaths[-1].get("routing-keys") or [None]
+    return queue, headers.get("x-first-death-exchange"), keys[0]
+
+
 def cmd_list(args, settings: Settings) -> int:
     count = 0
     for message, _channel in _dead_letters(settings, args.service, args.limit):
         headers = message.headers or {}
         count += 1
+        broker_queue = _broker_death(headers)[0]
+        broker_reason = f"the broker dead-lettered it: {headers.get('x-first-death-reason')}" if broker_queue else None
         print(json.dumps({
-            "queue": headers.get(wire.H_DEAD_QUEUE),
-            "reason": headers.get(wire.H_DEAD_REASON),
+            "queue": headers.get(wire.H_DEAD_QUEUE) or broker_queue,
+            "reason": headers.get(wire.H_DEAD_REASON) or broker_reason,
             "error_type": headers.get(wire.H_DEAD_ERROR),
             "error_code": headers.get(wire.H_DEAD_ERROR_CODE),
             "attempts": headers.get(wire.H_ATTEMPT),
@@ -50,14 +63,19 @@ def cmd_replay(args, settings: Settings) -> int:
     count = 0
     for message, channel in _dead_letters(settings, args.service, args.limit):
         headers = dict(message.headers or {})
-        queue = headers.get(wire.H_DEAD_QUEUE)
+        broker_queue, broker_exchange, broker_key = _broker_death(headers)
+        queue = headers.get(wire.H_DEAD_QUEUE) or broker_queue
         # An RPC request goes back through the RPC exchange: its routing key names the operation.
         exchange, routing_key = "", queue
         if headers.get(wire.H_ORIGINAL_EXCHANGE) == wire.RPC_EXCHANGE:
             exchange, routing_key = wire.RPC_EXCHANGE, headers.get(wire.H_ORIGINAL_ROUTING_KEY)
+        elif not headers.get(wire.H_DEAD_QUEUE) and broker_exchange == wire.RPC_EXCHANGE and broker_key:
+            exchange, routing_key = wire.RPC_EXCHANGE, broker_key
         for key in list(headers):
-            if key.startswith("x-redprop-dead") or key in (wire.H_ATTEMPT, wire.H_ORIGINAL_EXCHANGE,
-                                                            wire.H_ORIGINAL_ROUTING_KEY):
+            # The broker's own bookkeeping goes too: a replay starts with a fresh delivery count.
+            if key.startswith(("x-redprop-dead", "x-first-death-", "x-last-death-")) or key in (
+                    wire.H_ATTEMPT, wire.H_ORIGINAL_EXCHANGE, wire.H_ORIGINAL_ROUTING_KEY, "x-death",
+                    "x-delivery-count"):
                 del headers[key]
         props = message.properties or {}
         producer_msg = channel.prepare_message(

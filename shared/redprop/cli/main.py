@@ -10,6 +10,7 @@
     redprop permits [--out FILE]        who may call each operation (docs/authorisation.md)
     redprop config                      the effective settings (secrets masked)
     redprop dlq list|replay SERVICE     inspect or replay dead letters
+    redprop queues list|migrate         queue types on the broker; switch a queue to the configured type
 Installed services may add their own commands (entry-point group ``redprop.cli``).
 """
 
@@ -230,10 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="validate everything `run --all` would (services, options, plugins) and exit non-zero if wrong")
     p.set_defaults(func=cmd_config)
 
-    from redprop.cli import demo, dlq
+    from redprop.cli import demo, dlq, queues
 
     demo.register(sub)
     dlq.register(sub)
+    queues.register(sub)
     for ep in entry_points(group=CLI_GROUP):
         ep.load()(sub)
     return parser

@@ -264,9 +264,21 @@ class ContractServiceProxy(ServiceProxy):
 
 
 class ContractReplyListener(ReplyListener):
-    """nameko's reply listener on redprop's queue consumer (which stops promptly)."""
+    """nameko's reply listener on redprop's queue consumer (which stops promptly), on a transient queue.
+
+    nameko declares its reply queue durable. On a cluster a durable classic queue belongs to one node,
+    and while that node is down the queue can be neither used nor declared again elsewhere
+    (``not_found: home node ... is down``): the service could not call any other until the node came
+    back. Transient (auto-deleted) it is declared afresh on whichever node the consumer reconnects to; a
+    reply lost with the old one is a call that times out and is retried, as on any broker restart.
+    """
 
     queue_consumer = DeadLetteringQueueConsumer()
+
+    def setup(self):
+        super().setup()
+        self.queue.durable = False
+        self.queue.auto_delete = True
 
 
 class ServiceRpc(RpcProxy):

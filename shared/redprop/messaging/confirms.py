@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import amqp
 from kombu import Connection, Exchange
@@ -23,12 +24,23 @@ log = logging.getLogger(__name__)
 
 
 def renewed(connection: Connection) -> Connection:
-    """Close ``connection`` quietly (it may be broken) and return a fresh, unopened copy of it."""
+    """Close ``connection`` quietly (it may be broken) and return a fresh, unopened copy of it.
+
+    With several broker addresses (a cluster), the copy starts at the address after the one in use:
+    kombu's ``clone()`` would start its rotation afresh at the second address, so a dead second node
+    would be tried forever while the others were up (found by tests/faults/test_cluster.py).
+    """
     try:
         connection.close()
     except Exception:  # noqa: BLE001 - it is being thrown away
         pass
-    return connection.clone()
+    addresses = list(connection.alt or [])
+    if len(addresses) < 2:
+        return connection.clone()
+    current = next((i for i, a in enumerate(addresses)
+                    if (urlsplit(a).hostname, urlsplit(a).port) == (connection.hostname, connection.port)), -1)
+    rotated = addresses[current + 1:] + addresses[:current + 1]
+    return connection.clone(hostname=";".join(rotated), alternates=[], port=None)
 
 
 @dataclass(frozen=True)

@@ -44,18 +44,18 @@ class DeadLetters(SharedExtension):
         settings = settings_from_config(self.container.config)
         self.service = self.container.service_name
         self.amqp_uri = settings.amqp_uri
-        self.retry_delay = settings.messaging.retry_delay
+        self.messaging = settings.messaging
         self.max_attempts = settings.messaging.max_delivery_attempts
         self.publisher = Publisher(self.amqp_uri, use_confirms=True, delivery_mode=PERSISTENT)
         self._declared_retry: set[str] = set()
         with Connection(self.amqp_uri) as conn:
-            wire.dead_letter_queue(self.service)(conn.default_channel).declare()
+            wire.dead_letter_queue(self.service, self.messaging)(conn.default_channel).declare()
 
     def declare_retry_queue(self, queue_name: str) -> None:
         if queue_name in self._declared_retry:
             return
         with Connection(self.amqp_uri) as conn:
-            wire.retry_queue(queue_name, self.retry_delay)(conn.default_channel).declare()
+            wire.retry_queue(queue_name, self.messaging)(conn.default_channel).declare()
         self._declared_retry.add(queue_name)
 
     def _republish(self, message, *, exchange: str, routing_key: str, headers: dict) -> None:
@@ -104,7 +104,7 @@ class DeadLetters(SharedExtension):
         self._republish(
             message,
             exchange=wire.DEAD_LETTER_EXCHANGE,
-            routing_key=f"{self.service}.{queue_name}",
+            routing_key=wire.dead_letter_key(self.service, queue_name),
             headers={
                 wire.H_DEAD_REASON: reason[:2000],
                 wire.H_DEAD_ERROR: error_type,

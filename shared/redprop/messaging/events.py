@@ -70,6 +70,10 @@ class ContractEventHandler(EventHandler):
             self.queue = Queue(f"evt-{self.source_service}--{self.container.service_name}.{self.method_name}",
                                bindings=[binding(exchange, routing_key=key) for key in self.event_models],
                                durable=True)
+        # Quorum or classic by ``messaging.queue_type``; nameko declares it with no arguments.
+        self.queue.queue_arguments = wire.queue_arguments(
+            wire.EVENT, settings_from_config(self.container.config).messaging,
+            dead_letter_routing_key=wire.dead_letter_key(self.container.service_name, self.queue.name))
         self.db = find_database(self.container)
         self.handler_key = f"{self.container.service_name}.{self.method_name}"
 

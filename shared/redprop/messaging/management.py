@@ -21,7 +21,10 @@ class ManagementUnavailable(Exception):
 
 class RabbitManagement:
     def __init__(self, amqp_uri: str, port: int = MANAGEMENT_PORT, timeout: float = 10.0):
-        parts = urlsplit(amqp_uri)
+        # Of several broker addresses, the first: a cluster's nodes share one management view.
+        from redprop.config import broker_addresses
+
+        parts = urlsplit((broker_addresses(amqp_uri) or [amqp_uri])[0])
         self.user = unquote(parts.username or "guest")
         self.password = unquote(parts.password or "guest")
         self.api = f"http://{parts.hostname or '127.0.0.1'}:{port}/api"

@@ -152,6 +152,10 @@ class ContractRpcConsumer(RpcConsumer):
     def setup(self):
         super().setup()
         settings = settings_from_config(self.container.config)
+        # nameko 2.14 declares rpc-<service> with no arguments: quorum or classic by messaging.queue_type.
+        self.queue.queue_arguments = wire.queue_arguments(
+            wire.COMMAND, settings.messaging,
+            dead_letter_routing_key=wire.dead_letter_key(self.container.service_name, self.queue.name))
         self.rpc_exchange = get_rpc_exchange(self.container.config)
         self.reply_publisher = ReplyPublisher(settings.amqp_uri)
         self.db = next((d for d in self.container.dependencies if isinstance(d, Database)), None)

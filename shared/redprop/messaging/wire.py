@@ -15,7 +15,10 @@ not (or whose ``nameko.call_id_stack`` header is not an array of strings) is ref
 (``check_envelope``): a ``bad_request`` reply if it has a ``reply_to``, else a dead letter.
 Dead letters:
   exchange ``redprop.dead-letter`` (topic), routing key ``<service>.<queue>``, one queue per service
-  ``redprop.dlq.<service>``; the reason is in the ``x-redprop-dead-*`` headers.
+  ``redprop.dlq.<service>``; the reason is in the ``x-redprop-dead-*`` headers (or, for a message the
+  broker dead-lettered after its delivery limit, in its ``x-death`` / ``x-first-death-*`` headers).
+Queues (``queue_arguments``): every durable queue is declared by purpose and ``messaging.queue_type``;
+  reply queues and broadcast queues are exclusive, auto-deleted classic queues.
 """
 
 from __future__ import annotations
@@ -73,21 +76,73 @@ def dead_letter_exchange() -> Exchange:
     return Exchange(DEAD_LETTER_EXCHANGE, type="topic", durable=True, delivery_mode=2)
 
 
-def dead_letter_queue(service: str) -> Queue:
+#: What a durable queue is for; each purpose has its own arguments (``queue_arguments``).
+COMMAND, EVENT, DEAD_LETTER, RETRY = "command", "event", "dead-letter", "retry"
+PURPOSES = (COMMAND, EVENT, DEAD_LETTER, RETRY)
+QUORUM, CLASSIC = "quorum", "classic"
+
+
+def dead_letter_key(service: str, queue_name: str) -> str:
+    """The routing key a dead letter of ``service``'s queue ``queue_name`` goes out with (into
+    ``redprop.dlq.<service>``), whether the suite or the broker dead-letters it."""
+    return f"{service}.{queue_name}"
+
+
+def queue_arguments(purpose: str, messaging, *, dead_letter_routing_key: str | None = None,
+                    retry_to: str | None = None, retry_delay: float | None = None) -> dict[str, Any]:
+    """The ``x-*`` arguments of a durable queue of ``purpose`` under ``messaging`` (MessagingSettings).
+
+    Every durable queue the suite declares goes through here, so a queue is declared the same way by
+    the service, the CLI and the tests (a redeclaration with other arguments is refused by the broker).
+
+    Classic: what the suite has always declared (no arguments; a retry queue's TTL and way back), so an
+    existing installation's queues still match. Quorum (replicated; RabbitMQ 3.10+ and 4):
+
+    - command and event queues: a delivery limit (``messaging.delivery_limit``, the backstop for a crash
+      loop: the suite's own retries ack and republish, never counting here), after which the broker
+      dead-letters the message to the suite's dead-letter exchange with ``dead_letter_routing_key``
+      (so it lands in the consuming service's dead-letter queue) and its reason in ``x-death``;
+    - at-least-once dead-lettering (the dead letter is kept until the dead-letter queue confirms it),
+      which needs ``x-overflow: reject-publish``: a full queue refuses (nacks) a publish rather than
+      dropping a message, and the suite's publishers use confirms;
+    - a retry queue: its TTL and way back (``retry_to``), dead-lettered the same way;
+    - the dead-letter queue: no delivery limit and nowhere further to go (``redprop dlq list`` reads
+      it without taking messages away; RabbitMQ 4's default limit of 20 then applies there).
+    """
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown queue purpose {purpose!r}; one of {', '.join(PURPOSES)}")
+    args: dict[str, Any] = {}
+    if purpose == RETRY:
+        if retry_to is None or retry_delay is None:
+            raise ValueError("a retry queue needs retry_to and retry_delay")
+        args = {"x-message-ttl": int(retry_delay * 1000), "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": retry_to}
+    if messaging.queue_type == CLASSIC:
+        return args
+    args["x-queue-type"] = QUORUM
+    if purpose == DEAD_LETTER:
+        return args
+    if purpose in (COMMAND, EVENT):
+        if dead_letter_routing_key is None:
+            raise ValueError(f"a quorum {purpose} queue needs its dead_letter_routing_key")
+        args.update({"x-delivery-limit": messaging.delivery_limit,
+                     "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+                     "x-dead-letter-routing-key": dead_letter_routing_key})
+    args.update({"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"})
+    return args
+
+
+def dead_letter_queue(service: str, messaging) -> Queue:
     return Queue(f"redprop.dlq.{service}", exchange=dead_letter_exchange(),
-                 routing_key=f"{service}.#", durable=True)
+                 routing_key=f"{service}.#", durable=True,
+                 queue_arguments=queue_arguments(DEAD_LETTER, messaging))
 
 
-def retry_queue(queue_name: str, delay_seconds: float) -> Queue:
-    """A holding queue: messages wait ``delay_seconds`` then return to ``queue_name``."""
-    return Queue(
-        f"{queue_name}.retry", durable=True,
-        queue_arguments={
-            "x-message-ttl": int(delay_seconds * 1000),
-            "x-dead-letter-exchange": "",
-            "x-dead-letter-routing-key": queue_name,
-        },
-    )
+def retry_queue(queue_name: str, messaging) -> Queue:
+    """A holding queue: messages wait ``messaging.retry_delay`` then return to ``queue_name``."""
+    return Queue(f"{queue_name}.retry", durable=True,
+                 queue_arguments=queue_arguments(RETRY, messaging, retry_to=queue_name,
+                                                 retry_delay=messaging.retry_delay))
 
 
 def check_envelope(message) -> None:

@@ -51,7 +51,7 @@ def dead_letters(settings, service: str) -> list:
     """Drain the service's dead-letter queue (messages are acknowledged); headers say why."""
     out = []
     with Connection(settings.amqp_uri) as conn:
-        queue = wire.dead_letter_queue(service)(conn.default_channel)
+        queue = wire.dead_letter_queue(service, settings.messaging)(conn.default_channel)
         queue.declare()
         while (message := queue.get(no_ack=True)) is not None:
             out.append(message)

@@ -110,7 +110,11 @@ def make_settings(amqp_uri, tmp_path, database_url_factory):
         for name, extra in overrides.pop("services", {}).items():
             services_cfg.setdefault(name, {}).update(extra)
         messaging = {"retry_delay": 0.2, "outbox_poll_interval": 0.2, "max_delivery_attempts": 3,
-                     "rpc_timeout": 20, **overrides.pop("messaging", {})}
+                     "rpc_timeout": 20,
+                     # REDPROP_TEST_QUEUE_TYPE=quorum runs a test on quorum queues (default: the setting's).
+                     **({"queue_type": os.environ["REDPROP_TEST_QUEUE_TYPE"]}
+                        if os.environ.get("REDPROP_TEST_QUEUE_TYPE") else {}),
+                     **overrides.pop("messaging", {})}
         return Settings(district=TEST_DISTRICT, amqp_uri=amqp_uri, data_dir=tmp_path / "data",
                         services=services_cfg, messaging=messaging, **overrides)
 
