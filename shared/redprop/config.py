@@ -30,6 +30,9 @@ from redprop.secrets import redact_url
 
 ENV_PREFIX = "REDPROP_"
 CONFIG_FILE_ENV = "REDPROP_CONFIG"
+#: Read directly, not settings: the settings file, and the folder of the workbench's build that the
+#: gateway serves (services/gateway/.../webapp.py; the image sets it for every process it runs).
+NON_SETTING_ENV = frozenset({CONFIG_FILE_ENV, "REDPROP_WEB_DIST"})
 #: Variables with these prefixes belong to the test and bench tooling, not to the settings.
 TOOLING_ENV_PREFIXES = ("REDPROP_TEST_", "REDPROP_BENCH_")
 #: Kubernetes (``enableServiceLinks``) and docker ``--link`` add ``<SERVICE>_SERVICE_HOST``,
@@ -346,7 +349,7 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     lines = []
     for name, value in sorted(environ.items()):
         upper = name.upper()
-        if not upper.startswith(ENV_PREFIX) or upper == CONFIG_FILE_ENV or upper.startswith(TOOLING_ENV_PREFIXES):
+        if not upper.startswith(ENV_PREFIX) or upper in NON_SETTING_ENV or upper.startswith(TOOLING_ENV_PREFIXES):
             continue
         if any(n.match(upper) and v.match(value.strip()) for n, v in _SERVICE_LINKS):
             continue

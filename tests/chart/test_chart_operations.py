@@ -15,7 +15,16 @@ from redprop.metrics import SERVER_FAULTS, known_outcomes
 from redprop.services.ticketing.holidaynotice import load_notice
 from redprop.services.ticketing.options import TicketingOptions
 from redprop.services.ticketing.workcalendar import WorkingCalendar
-from tests.chart.chartlib import CHART_DIR, MINIMAL, OPERATOR_APIS, chart, merged, of_kind, render
+from tests.chart.chartlib import (
+    CHART_DIR,
+    MINIMAL,
+    OPERATOR_APIS,
+    chart,
+    loadable_settings,
+    merged,
+    of_kind,
+    render,
+)
 
 NOTICE = {"2027": {"notice": "example notice", "holidays": ["2027-01-01..2027-01-03", "2027-02-05..2027-02-12"],
                    "workdays": ["2027-02-20"]}}
@@ -102,7 +111,7 @@ def test_log_format_reaches_the_settings_file_and_the_settings_accept_it():
         for data in config_maps(merged(MINIMAL, {"config": {"logFormat": fmt}})).values():
             settings = yaml.safe_load(data["redprop.yaml"])
             assert settings["log_format"] == fmt
-            assert Settings(**settings).log_format == fmt
+            assert Settings(**loadable_settings(settings)).log_format == fmt
     with pytest.raises(helm_python.HelmValuesError) as caught:
         chart().validate_schema(merged(MINIMAL, {"config": {"logFormat": "xml"}}))
     assert "/config/logFormat" in str(caught.value)

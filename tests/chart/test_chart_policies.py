@@ -27,6 +27,7 @@ from tests.chart.chartlib import (
     effective_services,
     enabled_services,
     example_values,
+    loadable_settings,
     merged,
     of_kind,
     only,
@@ -371,7 +372,8 @@ def test_the_services_accept_the_rendered_settings(release, tmp_path, monkeypatc
     (config_map,) = [m for m in of_kind(manifests, "ConfigMap") if "redprop.yaml" in m.doc.get("data", {})
                      and "helm.sh/hook" not in m.doc["metadata"].get("annotations", {})]
     config_file = tmp_path / "redprop.yaml"
-    config_file.write_text(config_map.doc["data"]["redprop.yaml"], encoding="utf-8")
+    rendered = yaml.safe_load(config_map.doc["data"]["redprop.yaml"])
+    config_file.write_text(yaml.safe_dump(loadable_settings(rendered), allow_unicode=True), encoding="utf-8")
     secret = _secret_env(manifests, bool(values.get("existingSecret")))
     for var in [k for k in __import__("os").environ if k.startswith("REDPROP_")]:
         monkeypatch.delenv(var)
@@ -388,6 +390,8 @@ def test_the_services_accept_the_rendered_settings(release, tmp_path, monkeypatc
         monkeypatch.setenv("REDPROP_CONFIG", str(config_file))
         settings = load_settings()
         assert settings.district == values["district"]["code"]
+        if "queue_type" in type(settings.messaging).model_fields:
+            assert settings.messaging.queue_type == merged(DEFAULT_VALUES, values)["rabbitmq"]["queueType"]
         assert settings.service(name).enabled
         assert settings.metrics_port(name) == pod_spec(deployment)["containers"][0]["ports"][0]["containerPort"]
         if expected[name]["database"]:
@@ -663,7 +667,7 @@ def test_each_district_has_its_own_vhost_user_and_databases():
 def test_district_events_are_federated_to_the_city_vhost():
     city = render_example(next(p for p in EXAMPLES if p.stem == "city"))
     (city_vhost,) = of_kind(city, "Vhost")
-    (policy,) = of_kind(city, "Policy")
+    (policy,) = [m for m in of_kind(city, "Policy") if m.doc["spec"]["applyTo"] == "exchanges"]
     spec = policy.doc["spec"]
     assert spec["vhost"] == city_vhost.doc["spec"]["name"] == "redprop-city"
     assert spec["applyTo"] == "exchanges" and spec["definition"] == {"federation-upstream-set": "all"}
@@ -748,7 +752,7 @@ def test_the_city_declares_matching_events_runs_the_city_role_and_no_way_back():
     assert of_kind(manifests, "Federation") == []
     exchanges = {m.doc["spec"]["name"]: m.doc["spec"] for m in of_kind(manifests, "Exchange")}
     assert exchanges["matching.events"]["vhost"] == "redprop-city" and exchanges["matching.events"]["type"] == "topic"
-    (policy,) = of_kind(manifests, "Policy")
+    (policy,) = [m for m in of_kind(manifests, "Policy") if m.doc["spec"]["applyTo"] == "exchanges"]
     assert re.compile(policy.doc["spec"]["pattern"]).fullmatch("matching.events")
     assert _settings_file(manifests)["services"]["matching"]["options"] == {"role": "city"}
     # ...and the city's release ignores cityUpstream even when it is set.

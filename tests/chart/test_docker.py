@@ -1,4 +1,4 @@
-"""docker/: the image's Dockerfile passes hadolint, and compose.yaml / prometheus.yml fit together.
+"""docker/: the image's Dockerfile passes hadolint and builds the workbench, and compose.yaml / prometheus.yml fit together.
 
 No container engine runs in CI, so these checks are static.
 """
@@ -45,22 +45,20 @@ def test_hadolint_does_catch_problems():
 
 
 def _instructions():
-    text = re.sub(r"\\\n", " ", DOCKERFILE)
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            word, _, rest = line.partition(" ")
-            yield word.upper(), rest.strip()
+    return _instructions_of(DOCKERFILE)
 
 
 def test_image_is_multi_stage_pinned_and_runs_as_non_root():
     instructions = list(_instructions())
     args = dict(rest.split("=", 1) for word, rest in instructions if word == "ARG" and "=" in rest)
-    bases = [rest.split()[0] for word, rest in instructions if word == "FROM"]
-    assert len(bases) >= 2, "multi-stage build"
-    for base in bases:
+    stages = _stages(instructions)
+    assert len(stages) >= 2, "multi-stage build"
+    for name, base in stages.items():
         image = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], base)
-        assert re.fullmatch(r"python:3\.11\.\d+-slim(-\w+)?", image), image
+        if name == "web":  # the workbench's build only; nothing of node's image reaches the runtime
+            assert re.fullmatch(r"node:\d+\.\d+\.\d+-\w+-slim", image), image
+        else:
+            assert re.fullmatch(r"python:3\.11\.\d+-slim(-\w+)?", image), image
     final_stage = DOCKERFILE.rsplit("\nFROM ", 1)[1]
     assert "COPY --from=build" in final_stage
     users = [rest for word, rest in instructions if word == "USER"]
@@ -73,6 +71,110 @@ def test_image_is_multi_stage_pinned_and_runs_as_non_root():
     for port in DEFAULT_METRICS_PORTS.values():
         assert str(port) in exposed
     assert "8080" in exposed, "the gateway's HTTP API (the chart's services.gateway.httpPort default)"
+
+
+def _stages(instructions) -> dict[str, str]:
+    """Stage name -> base image, from `FROM base AS name`."""
+    stages = {}
+    for word, rest in instructions:
+        if word == "FROM":
+            base, _, name = rest.partition(" AS ")
+            stages[name.strip() or base] = base.strip()
+    return stages
+
+
+def test_the_gateway_image_serves_the_workbench_built_in_a_node_stage(monkeypatch):
+    """Issue 19: the image builds web/ (npm ci from the lock file, then vite build) in its own stage and
+    copies the build to the directory REDPROP_WEB_DIST names, the variable the gateway reads."""
+    from redprop.services.gateway import webapp
+
+    instructions = list(_instructions())
+    assert "web" in _stages(instructions)
+    web_stage = DOCKERFILE.split(" AS web\n", 1)[1].split("\nFROM ", 1)[0]
+    web_steps = list(_instructions_of(web_stage))
+    runs = [r for w, r in web_steps if w == "RUN"]
+    assert any(r.startswith("npm ci") for r in runs), runs
+    assert any("vite build" in r for r in runs), runs
+    # Dependencies come from the lock file, installed before the sources are copied (a cached layer).
+    copies = [r for w, r in web_steps if w == "COPY"]
+    assert copies[0].split()[:2] == ["web/package.json", "web/package-lock.json"], copies
+    (workdir,) = [r for w, r in web_steps if w == "WORKDIR"]
+    final_stage = DOCKERFILE.rsplit("\nFROM ", 1)[1]
+    (copy,) = [r for w, r in _instructions_of(final_stage) if w == "COPY" and r.startswith("--from=web ")]
+    source, target = copy.split()[1:]
+    assert source == f"{workdir}/dist", "vite.config.ts writes the build to web/dist"
+    assert "outDir: 'dist'" in (ROOT / "web" / "vite.config.ts").read_text(encoding="utf-8")
+    env = dict(re.findall(r"(\w+)=(\S+)", " ".join(r for w, r in _instructions_of(final_stage) if w == "ENV")))
+    assert env["REDPROP_WEB_DIST"] == target
+    # The name is the one the gateway reads: with it set, the gateway serves from the image's folder.
+    monkeypatch.setenv("REDPROP_WEB_DIST", target)
+    assert str(webapp.dist_dir()) == target
+    monkeypatch.delenv("REDPROP_WEB_DIST")
+    assert str(webapp.dist_dir()) != target
+    # The context carries web/ but not a developer's node_modules or an old build.
+    ignored = {line.strip() for line in (DOCKER / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()}
+    assert "web/node_modules" in ignored and "**/dist" in ignored
+    assert not {"web", "web/", "web/*", "web/src"} & ignored
+
+
+def _satisfies(version: tuple[int, ...], spec: str) -> bool:
+    """Whether a node version meets an npm `engines` range (the forms package-lock.json uses: `||`
+    alternatives of space-separated `^x.y.z`, `>=x.y`, `>= x` and bare majors)."""
+    def parse(text):
+        parts = [int(p) for p in text.split(".")]
+        return tuple(parts + [0] * (3 - len(parts)))
+
+    def meets(comparator):
+        if comparator.startswith("^"):
+            low = parse(comparator[1:])
+            return version >= low and version[0] == low[0]
+        if comparator.startswith(">="):
+            return version >= parse(comparator[2:])
+        return version[: len(comparator.split("."))] == tuple(int(p) for p in comparator.split("."))
+
+    return any(all(meets(c) for c in re.sub(r">=\s+", ">=", alt).split()) for alt in spec.split("||"))
+
+
+def test_the_web_stage_runs_a_node_every_locked_package_accepts():
+    """`npm ci` in the web stage: the node image meets the engines field of every package in the lock."""
+    import json
+
+    args = dict(rest.split("=", 1) for word, rest in _instructions() if word == "ARG" and "=" in rest)
+    image = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], _stages(list(_instructions()))["web"])
+    version = tuple(int(p) for p in re.fullmatch(r"node:(\d+\.\d+\.\d+)-.+", image).group(1).split("."))
+    lock = json.loads((ROOT / "web" / "package-lock.json").read_text(encoding="utf-8"))
+    ranges = {p["engines"]["node"] for p in lock["packages"].values() if isinstance(p.get("engines"), dict)
+              and "node" in p["engines"]}
+    assert ranges, "the lock names node engines"
+    refused = sorted(r for r in ranges if not _satisfies(version, r))
+    assert not refused, f"{image} is refused by {refused}"
+    # The checker itself: it does refuse.
+    assert not _satisfies((20, 20, 2), "^22.22.2 || ^24.15.0 || >=26.0.0")
+    assert _satisfies((24, 15, 0), "^22.22.2 || ^24.15.0 || >=26.0.0") and not _satisfies((23, 0, 0), "^22.22.2 || ^24.15.0")
+    assert _satisfies((22, 1, 0), "18 || 20 || >=22") and not _satisfies((19, 0, 0), "18 || 20 || >=22")
+    assert _satisfies((16, 0, 0), ">=16 || 14 >=14.17") and not _satisfies((14, 1, 0), ">=16 || 14 >=14.17")
+
+
+def test_every_process_of_the_image_accepts_its_environment():
+    """The runtime stage's ENV (REDPROP_WEB_DIST included) passes the settings' check that refuses a
+    REDPROP_* variable naming no setting: else every service of the image would refuse to start."""
+    from redprop.config import unknown_variables
+
+    final_stage = DOCKERFILE.rsplit("\nFROM ", 1)[1]
+    env = dict(re.findall(r"(\w+)=(\S+)", " ".join(r for w, r in _instructions_of(final_stage) if w == "ENV")))
+    assert "REDPROP_WEB_DIST" in env and "REDPROP_DATA_DIR" in env
+    assert unknown_variables(env) == []
+    # ...and the check still catches a misspelt one.
+    assert unknown_variables({"REDPROP_WEB_DIS": env["REDPROP_WEB_DIST"]})
+
+
+def _instructions_of(text: str):
+    text = re.sub(r"\\\n", " ", text)
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            yield word.upper(), rest.strip()
 
 
 def test_the_image_installs_every_service_package():

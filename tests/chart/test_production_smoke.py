@@ -39,6 +39,7 @@ from tests.chart.chartlib import (
     Manifest,
     enabled_services,
     example_values,
+    loadable_settings,
     merged,
     of_kind,
     release_of,
@@ -132,6 +133,8 @@ class Pod:
             local.mkdir(parents=True, exist_ok=True)
             if "configMap" in volume:
                 for key, content in config_map_data(manifests, volume["configMap"]["name"]).items():
+                    if key == "redprop.yaml":
+                        content = yaml.safe_dump(loadable_settings(yaml.safe_load(content)), allow_unicode=True)
                     (local / key).write_text(content, encoding="utf-8")
             elif "secret" in volume:
                 # The one Secret the operator makes beforehand (the chart never renders it): the key ring.

@@ -77,7 +77,11 @@ redprop.io/role: {{ .root.Values.role }}
 {{- end -}}
 
 {{- define "redprop.rabbitmq.host" -}}
-{{- if .Values.rabbitmq.host -}}
+{{- if and .Values.rabbitmq.host .Values.rabbitmq.hosts -}}
+{{- fail "rabbitmq.host and rabbitmq.hosts are both set: give the broker's nodes in one of them" -}}
+{{- else if .Values.rabbitmq.hosts -}}
+{{- join "," .Values.rabbitmq.hosts -}}
+{{- else if .Values.rabbitmq.host -}}
 {{- .Values.rabbitmq.host -}}
 {{- else if .Values.rabbitmq.cluster.create -}}
 {{- printf "%s.%s.svc" (include "redprop.rabbitmq.clusterName" .) .Release.Namespace -}}
@@ -104,10 +108,50 @@ redprop-city
 {{- required "rabbitmq.password is required (or give the credentials in an existing Secret with existingSecret)" .Values.rabbitmq.password -}}
 {{- end -}}
 
-{{/* amqp[s]://user:password@host:port/vhost, every part URL-encoded. */}}
+{{/* The broker's nodes as a YAML list of host:port (a node given without a port gets rabbitmq.port). */}}
+{{/* Usage: include "redprop.rabbitmq.addresses" (dict "root" $ "host" $host) */}}
+{{- define "redprop.rabbitmq.addresses" -}}
+{{- $port := int .root.Values.rabbitmq.port -}}
+{{- $out := list -}}
+{{- range $node := splitList "," .host -}}
+{{- $node = trim $node -}}
+{{- if $node -}}
+{{- if regexMatch ":[0-9]+$" $node -}}
+{{- $out = append $out $node -}}
+{{- else -}}
+{{- $out = append $out (printf "%s:%d" $node $port) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/* One amqp[s]://user:password@host:port/vhost per node, every part URL-encoded; joined by `sep`. */}}
+{{/* Usage: include "redprop.rabbitmq.nodeUris" (dict "root" $ "host" $host "vhost" $vhost "sep" ";") */}}
+{{- define "redprop.rabbitmq.nodeUris" -}}
+{{- $root := .root -}}
+{{- $scheme := ternary "amqps" "amqp" $root.Values.rabbitmq.tls -}}
+{{- $user := include "redprop.urlencode" (include "redprop.rabbitmq.username" $root) -}}
+{{- $password := include "redprop.urlencode" (include "redprop.rabbitmq.password" $root) -}}
+{{- $vhost := include "redprop.urlencode" .vhost -}}
+{{- $uris := list -}}
+{{- range $address := (include "redprop.rabbitmq.addresses" (dict "root" $root "host" .host) | fromYamlArray) -}}
+{{- $uris = append $uris (printf "%s://%s:%s@%s/%s" $scheme $user $password $address $vhost) -}}
+{{- end -}}
+{{- join .sep $uris -}}
+{{- end -}}
+
+{{/* The services' broker URI: one URL per node joined by ";" (kombu's failover list: the services
+connect to the first node that answers and move to the next when it goes). */}}
 {{- define "redprop.rabbitmq.uri" -}}
-{{- $host := include "redprop.rabbitmq.host" . -}}
-{{- printf "%s://%s:%s@%s:%d/%s" (ternary "amqps" "amqp" .Values.rabbitmq.tls) (include "redprop.urlencode" (include "redprop.rabbitmq.username" .)) (include "redprop.urlencode" (include "redprop.rabbitmq.password" .)) $host (int .Values.rabbitmq.port) (include "redprop.urlencode" (include "redprop.rabbitmq.vhost" .)) -}}
+{{- include "redprop.rabbitmq.nodeUris" (dict "root" . "host" (include "redprop.rabbitmq.host" .) "vhost" (include "redprop.rabbitmq.vhost" .) "sep" ";") -}}
+{{- end -}}
+
+{{/* Whether the services are given more than one broker node. */}}
+{{- define "redprop.rabbitmq.multiNode" -}}
+{{- if gt (len (include "redprop.rabbitmq.addresses" (dict "root" . "host" (include "redprop.rabbitmq.host" .)) | fromYamlArray)) 1 -}}
+true
+{{- end -}}
 {{- end -}}
 
 {{/* Percent-encode one URL part (urlquery writes a space as "+", which URL userinfo and paths keep literally). */}}
@@ -208,6 +252,9 @@ redprop-city
 {{- $_ := set $ports $port $name -}}
 {{- if and $svc.keda.enabled $svc.autoscaling.enabled -}}
 {{- fail (printf "services.%s: keda.enabled and autoscaling.enabled are both true; KEDA manages its own HorizontalPodAutoscaler, so choose one" $name) -}}
+{{- end -}}
+{{- if and $svc.keda.enabled (include "redprop.rabbitmq.multiNode" $) -}}
+{{- fail (printf "services.%s: keda.enabled reads one broker address, but rabbitmq.hosts names several nodes; give KEDA's scaler one address (a load balancer or the cluster's Service) as rabbitmq.host, or use autoscaling" $name) -}}
 {{- end -}}
 {{- if and $svc.keda.enabled (not $svc.rpc) -}}
 {{- fail (printf "services.%s: keda.enabled scales on the queue rpc-%s, but %s consumes no RPC queue (rpc: false); use autoscaling instead" $name $name $name) -}}
@@ -339,7 +386,13 @@ release history), mounted only where it is used: the registry's pods and its mig
 {{- end -}}
 {{- $config := dict "district" (include "redprop.districtCode" .) "district_name" (include "redprop.districtName" .) "log_level" .Values.config.logLevel "log_format" .Values.config.logFormat "data_dir" "/tmp/redprop" "services" $services -}}
 {{- with .Values.config.plugins }}{{ $_ := set $config "plugins" . }}{{ end -}}
-{{- with .Values.config.messaging }}{{ $_ := set $config "messaging" . }}{{ end -}}
+{{- /* The queue type comes from rabbitmq.queueType (the chart's policies and alerts follow it too). */ -}}
+{{- $messaging := deepCopy (default dict .Values.config.messaging) -}}
+{{- if and (hasKey $messaging "queue_type") (ne (toString $messaging.queue_type) .Values.rabbitmq.queueType) -}}
+{{- fail (printf "config.messaging.queue_type (%v) differs from rabbitmq.queueType (%s); set the queue type with rabbitmq.queueType only" $messaging.queue_type .Values.rabbitmq.queueType) -}}
+{{- end -}}
+{{- $_ := set $messaging "queue_type" .Values.rabbitmq.queueType -}}
+{{- $_ := set $config "messaging" $messaging -}}
 {{- if hasKey (include "redprop.enabledServices" . | fromYaml) "registry" -}}
 {{- $privacy := dict "key_file" (printf "%s/keys.yaml" (include "redprop.privacyDir" .)) -}}
 {{- $_ := include "redprop.privacySecret" . -}}
@@ -398,4 +451,15 @@ rabbitmqClusterReference:
   {{- end }}
   name: {{ required "rabbitmq.topology.clusterReference.name is required: the RabbitmqCluster that holds this release's vhost" $name }}
   namespace: {{ default .Release.Namespace .Values.rabbitmq.topology.clusterReference.namespace }}
+{{- end -}}
+
+
+{{/* Queue names the policies and alerts select (shared/redprop/messaging: events.py, wire.py). */}}
+{{/* An event handler's queue, evt-<source>--<service>.<handler>, not its `.retry` holding queue. */}}
+{{- define "redprop.rabbitmq.eventQueuePattern" -}}
+^evt-[^.]+--[^.]+\.[^.]+$
+{{- end -}}
+
+{{- define "redprop.rabbitmq.deadLetterQueuePattern" -}}
+^redprop\.dlq\.[^.]+$
 {{- end -}}
