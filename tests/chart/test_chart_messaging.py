@@ -12,6 +12,7 @@ import pytest
 import yaml
 from kombu import Connection
 
+from redprop.config import MessagingSettings
 from redprop.messaging import wire
 from tests.chart.chartlib import (
     CHART_DIR,
@@ -34,9 +35,9 @@ TOPOLOGY = {"rabbitmq": {"topology": {"enabled": True, "clusterReference": {"nam
 #: Queue names as the shared library builds them (messaging/events.py: evt-<source>--<service>.<handler>).
 EVENT_QUEUES = ["evt-ticketing--evaluation.on_ticket_event", "evt-registry--ticketing.on_household_changed",
                 "evt-mediation--participation.on_consultation_closed"]
-OTHER_QUEUES = ["rpc-ticketing", "rpc-registry", wire.retry_queue(EVENT_QUEUES[0], 2).name,
+OTHER_QUEUES = ["rpc-ticketing", "rpc-registry", wire.retry_queue(EVENT_QUEUES[0], MessagingSettings()).name,
                 "rpc.reply-client-abc", "evt-ticketing", "xevt-ticketing--evaluation.on_x"]
-DEAD_LETTER_QUEUES = [wire.dead_letter_queue(s).name for s in ("registry", "ticketing", "participation")]
+DEAD_LETTER_QUEUES = [wire.dead_letter_queue(s, MessagingSettings()).name for s in ("registry", "ticketing", "participation")]
 
 #: Policy keys both queue types take on RabbitMQ 3.10 and 4.x (nothing of classic mirroring).
 PORTABLE_POLICY_KEYS = {"max-length", "max-length-bytes", "overflow", "dead-letter-exchange",
