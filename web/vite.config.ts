@@ -16,5 +16,8 @@ export default defineConfig({
   test: {
     environment: 'happy-dom',
     include: ['src/**/*.test.ts'],
+    // The router tests load the screens' chunks (Element Plus) on first navigation: seconds on a busy
+    // 2-core CI machine, past vitest's 5 s default.
+    testTimeout: 30_000,
   },
 })
