@@ -4,8 +4,8 @@
 sets up (a fresh vhost, the sample district imported, into SQLite here), starts ``redprop run registry``,
 then samples it with ``py-spy record`` while this process calls ``registry.resolve`` through
 :class:`RpcClient`, first pipelined (32 in flight), then sequentially. It writes, per phase, the folded
-stacks (``registry-<phase>.folded``, for ``flamegraph.pl`` or speedscope) and a top-N text summary
-(``registry-<phase>.txt``: the functions with the most samples, on the stack and on top of it).
+stacks (``registry-<phase>.raw``, for ``flamegraph.pl`` or speedscope) and a top-N text summary
+(``registry-<phase>.txt``, by :mod:`bench.profiling`: the functions with the most samples, on the stack and on top of it).
 
 Not a benchmark (py-spy's sampling costs the service a little): it says where the time goes.
 """
@@ -13,7 +13,6 @@ Not a benchmark (py-spy's sampling costs the service a little): it says where th
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,34 +30,7 @@ from bench.common import (
     queue_has_consumers,
     wait_until,
 )
-
-PY_SPY = str(Path(sys.executable).with_name("py-spy"))
-
-
-def summarise(folded: Path, top: int = 40) -> str:
-    """Top-N functions by inclusive and by self samples, from py-spy's folded (``raw``) output."""
-    inclusive: dict[str, int] = {}
-    own: dict[str, int] = {}
-    total = 0
-    for line in folded.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        n = int(count)
-        total += n
-        frames = stack.split(";")
-        for frame in set(frames):
-            inclusive[frame] = inclusive.get(frame, 0) + n
-        own[frames[-1]] = own.get(frames[-1], 0) + n
-    if not total:
-        return "no samples\n"
-
-    def table(counts: dict[str, int]) -> list[str]:
-        rows = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
-        return [f"{100 * n / total:6.1f} %  {frame}" for frame, n in rows]
-
-    return "\n".join([f"{total} samples", "", "## on the stack (inclusive)", *table(inclusive), "",
-                      "## on top (self)", *table(own), ""])
+from bench.profiling import Profile
 
 
 def main(argv=None) -> int:
@@ -94,18 +66,12 @@ def main(argv=None) -> int:
             "sequential": lambda: measure_sequential(client.call, max_calls=10 ** 7, max_seconds=args.seconds),
         }
         for phase, load in phases.items():
-            folded = out / f"registry-{phase}.folded"
-            spy = subprocess.Popen([PY_SPY, "record", "--pid", str(proc.pid), "--rate", str(args.rate),
-                                    "--format", "raw", "--output", str(folded), "--nonblocking",
-                                    "--duration", str(int(args.seconds) + 1)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            profile = Profile(proc.pid, out / f"registry-{phase}.txt", f"# registry.resolve, {phase} load",
+                              keep_raw=True, rate=args.rate, gil=False).start()
             time.sleep(0.5)
             result = load()
-            spy.wait(60)
+            profile.stop()
             log(f"{phase}: {result.throughput:,.0f} calls/s while sampled")
-            (out / f"registry-{phase}.txt").write_text(
-                f"# registry.resolve, {phase} load ({result.throughput:,.0f} calls/s under py-spy)\n\n"
-                + summarise(folded))
         (out / "registry-cpu-per-call.txt").write_text(cpu_per_call(env, proc, client, args.seconds))
     finally:
         if client is not None:

@@ -1,10 +1,10 @@
 """Workloads to profile with py-spy (``bench/profiles/``): ``python -m bench.profile_targets ingest|league|tally``.
 
 Each runs one benchmark's service path on its own (the same data as its section), so a profile of the
-process is a profile of that path; ``bench.pyspy_top`` turns py-spy's raw output into a top-N table:
+process is a profile of that path; ``bench.profiling`` turns py-spy's raw output into a top-N table:
 
     py-spy record --idle -r 250 -f raw -o /tmp/ingest.txt -- python -m bench.profile_targets ingest
-    python -m bench.pyspy_top /tmp/ingest.txt "_handler_batch" > bench/profiles/evaluation_ingest.txt
+    python -m bench.profiling /tmp/ingest.txt --root _handler_batch > bench/profiles/evaluation_ingest.txt
 """
 
 from __future__ import annotations

@@ -1,10 +1,17 @@
-"""py-spy profiles of a service process during a benchmark, kept as short text summaries.
+"""py-spy profiles of the benchmarked paths, kept as short text summaries (``bench/profiles/``).
 
-``Profile(pid, path).start()`` ... ``.stop()`` records the process with ``py-spy record --gil`` (only
-samples where a thread holds the GIL: the CPU the Python code spends, not its waits on the database,
-the broker or the hub's poll) and writes ``path``: the frames that took the largest share of the
-samples, inclusive of what they called, and by their own code. The raw samples stay beside it
-(``.raw``, folded stacks: ``flamegraph.pl`` or speedscope draw them) when ``keep_raw`` is set.
+The one place the bench records and summarises profiles:
+
+- ``Profile(pid, path, title).start()`` ... ``.stop()`` records a running process (a service under a
+  benchmark's load) with ``py-spy record``; by default ``--gil`` (only samples where a thread holds the
+  GIL: the CPU the Python code spends, not its waits on the database, the broker or the hub's poll).
+  It writes ``path``: the frames that took the largest share of the samples, inclusive of what they
+  called, and by their own code. The raw samples stay beside it (``.raw``, folded stacks:
+  ``flamegraph.pl`` or speedscope draw them) when ``keep_raw`` is set.
+- ``python -m bench.profiling RAW [--root NAME] [--top N]`` summarises folded stacks recorded by hand,
+  e.g. of a workload of ``bench.profile_targets``; with ``--root`` only the samples whose stack passes
+  through a frame containing NAME count, from that frame up (the path profiled, not its set-up).
+
 py-spy is in requirements/dev.txt; without it a profile is skipped and says so.
 """
 
@@ -45,15 +52,28 @@ def shares(stacks: collections.Counter, names: dict[str, str]) -> dict[str, floa
             for label, part in names.items()}
 
 
-def summary(stacks: collections.Counter, title: str, top: int = 40) -> str:
+def rooted(stacks: collections.Counter, root: str) -> collections.Counter:
+    """Only the stacks through a frame containing ``root``, cut to start at its first such frame."""
+    kept: collections.Counter = collections.Counter()
+    for stack, n in stacks.items():
+        start = next((k for k, frame in enumerate(stack) if root in frame), None)
+        if start is not None:
+            kept[stack[start:]] += n
+    return kept
+
+
+def summary(stacks: collections.Counter, title: str, top: int = 40,
+            sampling: str = "py-spy record --gil, 100 Hz") -> str:
     total = sum(stacks.values())
+    if not total:
+        return f"{title}\nno samples\n"
     inclusive: collections.Counter = collections.Counter()
     own: collections.Counter = collections.Counter()
     for stack, n in stacks.items():
         for frame in set(stack):
             inclusive[frame] += n
         own[stack[-1]] += n
-    lines = [title, f"{total} samples (py-spy record --gil, 100 Hz)", "", "share  inclusive (the frame and what it called)"]
+    lines = [title, f"{total} samples ({sampling})", "", "share  inclusive (the frame and what it called)"]
     lines += [f"{100 * n / total:5.1f}% {frame}" for frame, n in inclusive.most_common(top)]
     lines += ["", "share  own code"]
     lines += [f"{100 * n / total:5.1f}% {frame}" for frame, n in own.most_common(top)]
@@ -61,8 +81,10 @@ def summary(stacks: collections.Counter, title: str, top: int = 40) -> str:
 
 
 class Profile:
-    def __init__(self, pid: int, path: Path, title: str, keep_raw: bool = False):
+    def __init__(self, pid: int, path: Path, title: str, keep_raw: bool = False, rate: int = 100,
+                 gil: bool = True):
         self.pid, self.path, self.title, self.keep_raw = pid, Path(path), title, keep_raw
+        self.rate, self.gil = rate, gil
         self.stacks: collections.Counter = collections.Counter()
         self._proc = None
         self._raw = Path(tempfile.mkstemp(suffix=".folded")[1])
@@ -70,7 +92,8 @@ class Profile:
     def start(self) -> Profile:
         spy = py_spy()
         if spy is not None:
-            self._proc = subprocess.Popen([spy, "record", "--gil", "--nonblocking", "-r", "100", "--format", "raw",
+            self._proc = subprocess.Popen([spy, "record", *(["--gil"] if self.gil else []), "--nonblocking",
+                                           "-r", str(self.rate), "--format", "raw",
                                            "-o", str(self._raw), "--pid", str(self.pid)],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return self
@@ -84,7 +107,8 @@ class Profile:
         self._raw.unlink(missing_ok=True)
         self.stacks = fold(raw)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(summary(self.stacks, self.title), encoding="utf-8")
+        sampling = f"py-spy record{' --gil' if self.gil else ''}, {self.rate} Hz"
+        self.path.write_text(summary(self.stacks, self.title, sampling=sampling), encoding="utf-8")
         if self.keep_raw:
             self.path.with_suffix(".raw").write_text(raw, encoding="utf-8")
         return self
@@ -92,3 +116,23 @@ class Profile:
     @property
     def recorded(self) -> bool:
         return bool(self.stacks)
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m bench.profiling", description="Summarise py-spy's folded stacks.")
+    p.add_argument("raw", type=Path, help="py-spy record --format raw output")
+    p.add_argument("--root", help="count only stacks through a frame containing this, from that frame up")
+    p.add_argument("--top", type=int, default=30)
+    args = p.parse_args(argv)
+    stacks = fold(args.raw.read_text(encoding="utf-8", errors="replace"))
+    title = f"py-spy samples of {args.raw.name}"
+    if args.root:
+        stacks, title = rooted(stacks, args.root), f"{title} under {args.root!r}"
+    print(summary(stacks, title, args.top, sampling="py-spy record, as recorded"), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
