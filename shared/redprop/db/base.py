@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, MetaData, String, TypeDecorator
+from sqlalchemy import Column, DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column
 
 from redprop.clock import utcnow
@@ -39,6 +39,17 @@ class UtcDateTime(TypeDecorator):
             from datetime import UTC
             value = value.replace(tzinfo=UTC)
         return value
+
+
+def district_key(name: str = "district") -> Column:
+    """The district code (GB/T 2260, six digits) as the first part of a table's primary key: one database
+    can hold several districts' rows, and no key of one district can collide with another's."""
+    return Column(name, String(6), primary_key=True)
+
+
+def district_column(name: str = "district") -> Column:
+    """The district code of a table keyed otherwise (indexed: every query filters by it)."""
+    return Column(name, String(6), nullable=False, index=True)
 
 
 class DistrictMixin:

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, Date, Index, Integer, String, Table, Text, UniqueConstraint
 
-from redprop.db import new_metadata
+from redprop.db import district_key, new_metadata
 from redprop.db.base import UtcDateTime
 from redprop.services.evaluation.counts import COUNTERS
 
 metadata = new_metadata()
 
-
-def _district() -> Column:
-    return Column("district", String(6), primary_key=True)
 
 
 def _counters() -> list[Column]:
@@ -23,7 +20,7 @@ def _counters() -> list[Column]:
 #: One row per ticket: the latest facts seen (by version) and what the ticket contributes now.
 kpi_tickets = Table(
     "kpi_tickets", metadata,
-    _district(),
+    district_key(),
     Column("ticket_id", String(64), primary_key=True),
     Column("period", String(6), nullable=False),
     Column("complex_id", String(64)),
@@ -44,7 +41,7 @@ kpi_tickets = Table(
 #: Sums of the tickets' contributions per (scope, id, period), kept up to date by deltas.
 kpi_totals = Table(
     "kpi_totals", metadata,
-    _district(),
+    district_key(),
     Column("scope", String(10), primary_key=True),
     Column("scope_id", String(64), primary_key=True),
     Column("period", String(6), primary_key=True),
@@ -56,7 +53,7 @@ kpi_totals = Table(
 #: Names of companies and complexes seen in events or the registry (league tables need no RPC).
 names = Table(
     "names", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("kind", String(10), nullable=False),
     Column("name", String(200), nullable=False),
@@ -64,7 +61,7 @@ names = Table(
 
 scorecards = Table(
     "scorecards", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("complex_id", String(64), nullable=False),
     Column("company_id", String(64), nullable=False),
@@ -80,7 +77,7 @@ scorecards = Table(
 
 scorecard_versions = Table(
     "scorecard_versions", metadata,
-    _district(),
+    district_key(),
     Column("scorecard_id", String(64), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("scores", JSON, nullable=False),
@@ -93,7 +90,7 @@ scorecard_versions = Table(
 
 scorecard_signatures = Table(
     "scorecard_signatures", metadata,
-    _district(),
+    district_key(),
     Column("scorecard_id", String(64), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("person_id", String(64), primary_key=True),
@@ -102,7 +99,7 @@ scorecard_signatures = Table(
 
 periods = Table(
     "periods", metadata,
-    _district(),
+    district_key(),
     Column("period", String(6), primary_key=True),
     Column("closed_at", UtcDateTime, nullable=False),
     Column("closed_by", String(64), nullable=False),
@@ -111,7 +108,7 @@ periods = Table(
 
 ratings = Table(
     "ratings", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("company_id", String(64), nullable=False),
     Column("year", Integer, nullable=False),
@@ -129,7 +126,7 @@ ratings = Table(
 
 rating_steps = Table(
     "rating_steps", metadata,
-    _district(),
+    district_key(),
     Column("rating_id", String(64), primary_key=True),
     Column("seq", Integer, primary_key=True),
     Column("step", String(20), nullable=False),
@@ -148,7 +145,7 @@ rating_steps = Table(
 
 negative_events = Table(
     "negative_events", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("company_id", String(64), nullable=False),
     Column("kind", String(32), nullable=False),
@@ -163,7 +160,7 @@ negative_events = Table(
 #: publishing district). ``as_of`` is when the district closed it: an older event never overwrites.
 city_standings = Table(
     "city_standings", metadata,
-    Column("district", String(6), primary_key=True),
+    district_key(),
     Column("period", String(6), primary_key=True),
     Column("rubric", String(40), nullable=False),
     Column("rubric_version", String(20), nullable=False),
@@ -179,7 +176,7 @@ city_standings = Table(
 #: milestones of projects in its complexes. One row per fact: ``source`` is the fact's own key.
 community_evidence = Table(
     "community_evidence", metadata,
-    _district(),
+    district_key(),
     Column("source", String(160), primary_key=True),
     Column("company_id", String(64), nullable=False),
     Column("kind", String(16), nullable=False),        # turn | task | milestone

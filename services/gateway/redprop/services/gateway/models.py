@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Index, Integer, String, Table
 
-from redprop.db import new_metadata
+from redprop.db import district_key, new_metadata
 from redprop.db.base import UtcDateTime
 
 metadata = new_metadata()
@@ -14,7 +14,7 @@ metadata = new_metadata()
 #: A person of the registry who logs in with a username and password.
 accounts = Table(
     "accounts", metadata,
-    Column("district", String(6), primary_key=True),
+    district_key(),
     Column("username", String(64), primary_key=True),
     Column("person_id", String(64), nullable=False),
     Column("password_hash", String(300), nullable=False),

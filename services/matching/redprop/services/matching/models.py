@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
 )
 
-from redprop.db import new_metadata
+from redprop.db import district_key, new_metadata
 from redprop.db.base import UtcDateTime
 
 metadata = new_metadata()
@@ -29,7 +29,7 @@ MONEY = Numeric(14, 2)
 def _keyed(name: str, *columns, indexes=()) -> Table:
     return Table(
         name, metadata,
-        Column("district", String(6), primary_key=True),
+        district_key(),
         Column("id", String(64), primary_key=True),
         *columns,
         Column("created_at", UtcDateTime, nullable=False),
@@ -113,7 +113,7 @@ proposals = _keyed(
 #: A declined pair is never proposed again.
 declined_pairs = Table(
     "declined_pairs", metadata,
-    Column("district", String(6), primary_key=True),
+    district_key(),
     Column("offer_id", String(64), primary_key=True),
     Column("need_id", String(64), primary_key=True),
     Column("proposal_id", String(64), nullable=False),
@@ -125,7 +125,7 @@ declined_pairs = Table(
 #: The savings ledger: one line per fulfilment, filed under the need's complex, community, subdistrict.
 ledger = Table(
     "ledger", metadata,
-    Column("district", String(6), primary_key=True),
+    district_key(),
     Column("proposal_id", String(64), primary_key=True),
     Column("need_id", String(64), nullable=False),
     Column("offer_id", String(64), nullable=False),
@@ -141,7 +141,7 @@ ledger = Table(
 
 runs = Table(
     "runs", metadata,
-    Column("district", String(6), primary_key=True),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("as_of", Date, nullable=False),
     Column("categories", JSON, nullable=False),
@@ -159,7 +159,7 @@ runs = Table(
 #: record as the district announced it and what is left of it (absolute, from the newest event).
 city_pool = Table(
     "city_pool", metadata,
-    Column("district", String(6), primary_key=True),
+    district_key(),
     Column("side", String(8), primary_key=True),
     Column("id", String(64), primary_key=True),
     Column("category", String(40), nullable=False, index=True),

@@ -15,19 +15,16 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from redprop.db import new_metadata
+from redprop.db import district_key, new_metadata
 from redprop.db.base import UtcDateTime
 
 metadata = new_metadata()
 
 
-def _district() -> Column:
-    return Column("district", String(6), primary_key=True)
-
 
 cases = Table(
     "cases", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("category", String(40), nullable=False),
     Column("summary", String(200), nullable=False),
@@ -52,7 +49,7 @@ cases = Table(
 
 case_mediators = Table(
     "case_mediators", metadata,
-    _district(),
+    district_key(),
     Column("case_id", String(64), primary_key=True),
     Column("person_id", String(64), primary_key=True),
     Column("kind", String(20), nullable=False),
@@ -64,7 +61,7 @@ case_mediators = Table(
 
 case_sessions = Table(
     "case_sessions", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("case_id", String(64), nullable=False, index=True),
     Column("scheduled_at", UtcDateTime, nullable=False),
@@ -75,7 +72,7 @@ case_sessions = Table(
 
 case_performance = Table(
     "case_performance", metadata,
-    _district(),
+    district_key(),
     Column("case_id", String(64), primary_key=True),
     Column("term_no", Integer, primary_key=True),
     Column("performed_on", Date, nullable=False),
@@ -85,7 +82,7 @@ case_performance = Table(
 
 matters = Table(
     "matters", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("title", String(200), nullable=False),
     Column("topic", String(40), nullable=False),
@@ -99,7 +96,7 @@ matters = Table(
 
 matter_stages = Table(
     "matter_stages", metadata,
-    _district(),
+    district_key(),
     Column("matter_id", String(64), primary_key=True),
     Column("stage", String(20), primary_key=True),
     Column("action", String(10), nullable=False),
@@ -110,7 +107,7 @@ matter_stages = Table(
 
 meetings = Table(
     "meetings", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("matter_id", String(64), index=True),
     Column("kind", String(20), nullable=False),
@@ -124,7 +121,7 @@ meetings = Table(
 
 matter_progress = Table(
     "matter_progress", metadata,
-    _district(),
+    district_key(),
     Column("matter_id", String(64), primary_key=True),
     Column("no", Integer, primary_key=True),
     Column("at", UtcDateTime, nullable=False),
@@ -134,7 +131,7 @@ matter_progress = Table(
 
 consultations = Table(
     "consultations", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("matter_id", String(64), nullable=False, index=True),
     # Null only for consultations opened before the matter was typed (contract 1.x).
@@ -161,7 +158,7 @@ consultations = Table(
 #: The electorate as the registry gave it when the consultation opened.
 voters = Table(
     "voters", metadata,
-    _district(),
+    district_key(),
     Column("consultation_id", String(64), primary_key=True),
     Column("household_id", String(64), primary_key=True),
     Column("building_id", String(64), nullable=False),
@@ -175,7 +172,7 @@ voters = Table(
 
 ballots = Table(
     "ballots", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("consultation_id", String(64), nullable=False),
     Column("seq", Integer, nullable=False),
@@ -197,7 +194,7 @@ ballots = Table(
 #: The append-only, hash-chained log: one chain per district.
 log_records = Table(
     "log_records", metadata,
-    Column("district", String(6), primary_key=True),
+    district_key(),
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("kind", String(24), nullable=False),
     Column("matter_id", String(64), nullable=False),
@@ -217,7 +214,7 @@ log_records = Table(
 #: The chain's head per district; updating it first serialises appends across workers and replicas.
 log_heads = Table(
     "log_heads", metadata,
-    Column("district", String(6), primary_key=True),
+    district_key(),
     Column("seq", Integer, nullable=False),
     Column("hash", String(64), nullable=False),
 )
@@ -225,7 +222,7 @@ log_heads = Table(
 #: Reminders already emitted, so each is emitted once.
 reminders_sent = Table(
     "reminders_sent", metadata,
-    _district(),
+    district_key(),
     Column("kind", String(24), primary_key=True),
     Column("subject_id", String(64), primary_key=True),
     Column("sent_at", UtcDateTime, nullable=False),

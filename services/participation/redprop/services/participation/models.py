@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, Date, Index, Integer, String, Table, Text, UniqueConstraint
 
-from redprop.db import new_metadata
+from redprop.db import district_key, new_metadata
 from redprop.db.base import UtcDateTime
 
 metadata = new_metadata()
 
 
-def _district() -> Column:
-    return Column("district", String(6), primary_key=True)
-
 
 activities = Table(
     "activities", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("kind", String(20), nullable=False),
     Column("title", String(200), nullable=False),
@@ -34,7 +31,7 @@ activities = Table(
 
 attendance = Table(
     "attendance", metadata,
-    _district(),
+    district_key(),
     Column("activity_id", String(64), primary_key=True),
     Column("person_id", String(64), primary_key=True),
     Column("signed_up_at", UtcDateTime),
@@ -44,7 +41,7 @@ attendance = Table(
 #: A person's turn of service: at an activity, or on a task. One turn per person and activity.
 turns = Table(
     "turns", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("person_id", String(64), nullable=False),
     Column("role", String(20), nullable=False),
@@ -68,7 +65,7 @@ turns = Table(
 #: ``rewards:<community>`` (where spent points go). ``balance`` is kept with the entries in one transaction.
 accounts = Table(
     "accounts", metadata,
-    _district(),
+    district_key(),
     Column("account", String(80), primary_key=True),
     Column("balance", Integer, nullable=False),
 )
@@ -77,7 +74,7 @@ accounts = Table(
 #: unique, so one fact moves points once whatever redelivers it.
 transactions = Table(
     "transactions", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("kind", String(10), nullable=False),
     Column("reason", String(200), nullable=False),
@@ -89,7 +86,7 @@ transactions = Table(
 #: Double entry: each transaction's entries sum to zero.
 entries = Table(
     "entries", metadata,
-    _district(),
+    district_key(),
     Column("transaction_id", String(64), primary_key=True),
     Column("account", String(80), primary_key=True),
     Column("amount", Integer, nullable=False),
@@ -101,7 +98,7 @@ entries = Table(
 
 rewards = Table(
     "rewards", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("community_id", String(64), nullable=False),
     Column("name", String(200), nullable=False),
@@ -114,7 +111,7 @@ rewards = Table(
 
 redemptions = Table(
     "redemptions", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("person_id", String(64), nullable=False),
     Column("reward_id", String(64), nullable=False),
@@ -125,7 +122,7 @@ redemptions = Table(
 
 pledges = Table(
     "pledges", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("person_id", String(64), nullable=False),
     Column("community_id", String(64), nullable=False),
@@ -138,7 +135,7 @@ pledges = Table(
 
 designations = Table(
     "designations", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("person_id", String(64), nullable=False),
     Column("community_id", String(64), nullable=False),
@@ -152,7 +149,7 @@ designations = Table(
 
 tasks = Table(
     "tasks", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("community_id", String(64), nullable=False),
     Column("assignee_id", String(64), nullable=False),
@@ -173,7 +170,7 @@ tasks = Table(
 #: Names of people and units seen in the registry, for the board (names only: never a phone number).
 names = Table(
     "names", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
 )

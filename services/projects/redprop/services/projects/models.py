@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Column, Date, Index, Integer, String, Table, Text
 
-from redprop.db import new_metadata
+from redprop.db import district_key, new_metadata
 from redprop.db.base import UtcDateTime
 
 metadata = new_metadata()
 
-
-def _district() -> Column:
-    return Column("district", String(6), primary_key=True)
 
 
 def _fen(name: str) -> Column:
@@ -21,7 +18,7 @@ def _fen(name: str) -> Column:
 
 funds = Table(
     "funds", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("kind", String(24), nullable=False),
     Column("name", String(200), nullable=False),
@@ -36,7 +33,7 @@ funds = Table(
 
 allocations = Table(
     "allocations", metadata,
-    _district(),
+    district_key(),
     Column("fund_id", String(64), primary_key=True),
     Column("year", Integer, primary_key=True),
     _fen("amount"),
@@ -44,7 +41,7 @@ allocations = Table(
 
 movements = Table(
     "movements", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("fund_id", String(64), nullable=False),
     Column("kind", String(12), nullable=False),
@@ -65,7 +62,7 @@ movements = Table(
 
 approvals = Table(
     "approvals", metadata,
-    _district(),
+    district_key(),
     Column("movement_id", String(64), primary_key=True),
     Column("level", String(12), primary_key=True),
     Column("person_id", String(64), nullable=False),
@@ -75,7 +72,7 @@ approvals = Table(
 
 programmes = Table(
     "programmes", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("scope_id", String(64), nullable=False),
@@ -86,7 +83,7 @@ programmes = Table(
 
 projects = Table(
     "projects", metadata,
-    _district(),
+    district_key(),
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("kind", String(24), nullable=False),
@@ -105,7 +102,7 @@ projects = Table(
 
 project_complexes = Table(
     "project_complexes", metadata,
-    _district(),
+    district_key(),
     Column("project_id", String(64), primary_key=True),
     Column("complex_id", String(64), primary_key=True),
     Index("ix_project_complexes_complex", "district", "complex_id"),
@@ -113,7 +110,7 @@ project_complexes = Table(
 
 budget_lines = Table(
     "budget_lines", metadata,
-    _district(),
+    district_key(),
     Column("project_id", String(64), primary_key=True),
     Column("fund_id", String(64), primary_key=True),
     _fen("amount"),
@@ -121,7 +118,7 @@ budget_lines = Table(
 
 milestones = Table(
     "milestones", metadata,
-    _district(),
+    district_key(),
     Column("project_id", String(64), primary_key=True),
     Column("seq", Integer, primary_key=True),
     Column("title", String(200), nullable=False),
@@ -131,7 +128,7 @@ milestones = Table(
 
 links = Table(
     "links", metadata,
-    _district(),
+    district_key(),
     Column("project_id", String(64), primary_key=True),
     Column("kind", String(16), primary_key=True),
     Column("ref_id", String(64), primary_key=True),
@@ -140,7 +137,7 @@ links = Table(
 
 timeline = Table(
     "timeline", metadata,
-    _district(),
+    district_key(),
     Column("project_id", String(64), primary_key=True),
     Column("seq", Integer, primary_key=True),
     Column("at", UtcDateTime, nullable=False),

@@ -21,7 +21,7 @@ from sqlalchemy import (
     false,
 )
 
-from redprop.db import new_metadata
+from redprop.db import district_key, new_metadata
 from redprop.db.base import UtcDateTime
 from redprop.privacy.access import access_log_table
 
@@ -31,7 +31,7 @@ metadata = new_metadata()
 def _entity(name: str, *columns: Column, indexes: tuple[Index, ...] = ()) -> Table:
     return Table(
         name, metadata,
-        Column("district", String(6), primary_key=True),
+        district_key(),
         Column("id", String(64), primary_key=True),
         *columns,
         Column("updated_at", UtcDateTime, nullable=False),

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 
 from redprop.clock import utcnow
+from redprop.db import district_column, district_key
 from redprop.db.base import UtcDateTime, new_metadata
 
 metadata = new_metadata()
@@ -26,13 +27,9 @@ metadata = new_metadata()
 OPEN_SQL = "status IN ('submitted', 'dispatched', 'in_progress', 'awaiting_resident')"
 
 
-def _district() -> Column:
-    return Column("district", String(6), nullable=False, index=True)
-
-
 tickets = Table(
     "tickets", metadata,
-    _district(),
+    district_column(),
     Column("id", String(64), primary_key=True),
     Column("resident_id", String(64), nullable=False, index=True),
     Column("category", String(40), nullable=False),
@@ -108,7 +105,7 @@ history = Table(
 
 price_items = Table(
     "price_items", metadata,
-    Column("district", String(6), primary_key=True),
+    district_key(),
     # "" for the district's list, else the company's id.
     Column("company_id", String(64), primary_key=True),
     Column("code", String(40), primary_key=True),
@@ -120,7 +117,7 @@ price_items = Table(
 # Emergency repair fund (应急维修资金) spent on a complex's common parts.
 fund_uses = Table(
     "fund_uses", metadata,
-    _district(),
+    district_column(),
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("complex_id", String(64), nullable=False, index=True),
     Column("ticket_id", String(64), ForeignKey("tickets.id"), nullable=False),
