@@ -1,6 +1,8 @@
 """redprop's pytest plugin (registered under ``pytest11`` by redprop-shared).
 
 - Monkey-patches the process for eventlet before tests are collected (nameko's workers are green).
+- Makes pytest-timeout's ``signal`` method work under eventlet, so a test past its timeout fails alone
+  instead of ending the whole run (``pytest_timeout_set_timer`` below).
 - ``amqp_uri``: a fresh RabbitMQ virtual host per test, deleted afterwards, so no queue, binding or
   leftover message of one test can reach another.
 - ``backend``: parametrises a test over SQLite and PostgreSQL; ``database_url_factory`` gives each
@@ -34,6 +36,53 @@ def pytest_load_initial_conftests(early_config, parser, args):
     import eventlet
 
     eventlet.monkey_patch()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item, settings):
+    """pytest-timeout's signal method, made to work under eventlet.
+
+    Under eventlet's patched ``threading`` the main thread never looks like the main thread, so
+    pytest-timeout falls back to its thread method, which ends the whole run with ``os._exit`` at the
+    first test that outlives its timeout (one slow test on a busy CI machine, and nothing after it runs).
+    Tests run in this process's one OS thread, so SIGALRM works. The handler runs in whichever green
+    thread was running: in the test's own greenlet it raises there; in the hub (waiting on sockets, the
+    usual case) it raises too, and the hub's greenlet ends with the failure, which greenlet hands to its
+    parent, the test (eventlet starts a new hub greenlet with the same timers and sockets next time);
+    in a service's worker, busy in Python, the failure is thrown into the test when the worker yields.
+    """
+    if settings.method != "signal":
+        return None
+    import signal
+
+    import greenlet
+    from eventlet.hubs import get_hub
+    from pytest_timeout import timeout_sigalrm
+
+    test_greenlet = greenlet.getcurrent()
+    hub = get_hub()
+
+    def on_alarm(signum, frame):
+        __tracebackhide__ = True
+        current = greenlet.getcurrent()
+        if current is test_greenlet or (current is hub.greenlet and current.parent is test_greenlet):
+            timeout_sigalrm(item, settings)  # dumps the stacks, raises pytest's Failed
+        try:
+            timeout_sigalrm(item, settings)
+        except BaseException as failure:  # noqa: BLE001 - pytest's Failed: delivered to the test, not here
+            hub.schedule_call_global(0, test_greenlet.throw, failure)
+
+    def cancel():
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+    try:
+        signal.signal(signal.SIGALRM, on_alarm)
+    except ValueError:  # not the main OS thread after all: leave it to pytest-timeout's own methods
+        return None
+    item.cancel_timeout = cancel
+    signal.setitimer(signal.ITIMER_REAL, settings.timeout)
+    return True
 
 
 def free_port() -> int:
