@@ -50,7 +50,7 @@ class ClusterNode(PrivateRabbit):
         (self.base / "rabbitmq.conf").write_text("\n".join(lines) + "\n")
 
     def boot(self) -> subprocess.Popen:
-        return subprocess.Popen(["/usr/lib/rabbitmq/bin/rabbitmq-server", "-detached"], env=self._env,
+        return subprocess.Popen([str(self.bin / "rabbitmq-server"), "-detached"], env=self._env, cwd=self.base,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def start(self, timeout: float = 90) -> None:
@@ -64,7 +64,7 @@ class ClusterNode(PrivateRabbit):
         _wait(lambda: not self.running, 60, f"{self.node} to stop")
 
     def ctl(self, *args: str, timeout: float = 60) -> str:
-        done = subprocess.run(["/usr/lib/rabbitmq/bin/rabbitmqctl", "-n", self.node, *args], env=self._env,
+        done = subprocess.run([str(self.bin / "rabbitmqctl"), "-n", self.node, *args], env=self._env,
                               capture_output=True, text=True, timeout=timeout)
         if done.returncode:
             raise RuntimeError(f"rabbitmqctl {args[0]} on {self.node} failed: {done.stderr.strip()[-500:]}")
