@@ -10,6 +10,8 @@
 # glibc >= 2.38 and OpenSSL >= 3.4 (bookworm has 2.36 and 3.0), so trixie's libc6 and libssl3t64 come too
 # and the Erlang binaries that need them run under trixie's dynamic loader (wrappers written by `fetch`).
 # REDPROP_TEST_RABBITMQ=4 REDPROP_TEST_RABBITMQ4_DIR=DIR makes the pytest fixtures use such a node.
+# Debian drops a version from the pool once it is superseded: then point RABBITMQ4_MIRROR at a snapshot
+# (https://snapshot.debian.org/archive/debian/<stamp>) or pin the new versions in the lock.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 lock="$here/rabbitmq4.lock"

@@ -113,6 +113,9 @@ class Caller:
 
 def test_a_node_stopped_and_another_killed_lose_and_duplicate_nothing(cluster, tmp_path, small_district):
     management = cluster.live_management()
+    # A new vhost is started on every node before the answer: right after the cluster booted, on a loaded
+    # machine, that once took longer than the client's default 10 s.
+    management.timeout = 60
     vhost = f"redprop_cluster_{uuid.uuid4().hex[:8]}"
     management.create_vhost(vhost)
     names = ["registry", "ticketing", "mediation"]

@@ -89,8 +89,12 @@ class RabbitCluster:
         cookie = secrets.token_hex(16).upper()
         prefix = prefix or f"redprop-cluster-{os.getpid()}"
         self.nodes = [ClusterNode(self.base / f"node{i}", f"{prefix}-{i}", cookie) for i in range(1, size + 1)]
+        # The first node's peer list is itself (it forms the cluster), each other's the first and itself:
+        # RabbitMQ 4's peer discovery holds a virgin node's boot while listed peers are unreachable, and
+        # two virgin nodes booting side by side must not pick each other.
+        first = self.nodes[0]
         for node in self.nodes:
-            node.configure([n.node for n in self.nodes])
+            node.configure([first.node] if node is first else [first.node, node.node])
 
     @property
     def amqp_uri(self) -> str:
