@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SERVICES := $(sort $(wildcard services/*))
 PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -c requirements/constraints.txt
 
-.PHONY: venv demo test fault-test chart-test bench run migrate lint clean web browser
+.PHONY: venv demo test fault-test rabbitmq4-test chart-test bench run migrate lint clean web browser
 
 $(STAMP): requirements/constraints.txt requirements/dev.txt shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,20 @@ test: venv web browser
 fault-test: venv
 	scripts/ensure-services.sh rabbitmq postgresql
 	$(BIN)/pytest -m cluster tests/faults/test_cluster.py -s
+
+# Fetched once (Debian trixie's .deb files, pinned in scripts/rabbitmq4.lock), then reused.
+RABBITMQ4_DIR ?= $(HOME)/.cache/redprop/rabbitmq4
+# Quorum queues and their arguments (management API), the poison message dead-lettered after the delivery
+# limit with its reason, the classic -> quorum migration, failover over several addresses, and ticketing's
+# submit -> dispatch -> resolve -> rate round trip.
+RABBITMQ4_TESTS := tests/shared/test_quorum_queues.py tests/shared/test_queue_migration.py \
+	tests/shared/test_broker_addresses.py tests/ticketing/test_flow.py
+
+## rabbitmq4-test: a subset of the messaging tests on RabbitMQ 4.x (a node of its own; the machine's broker is 3.10)
+rabbitmq4-test: venv
+	scripts/ensure-services.sh postgresql
+	scripts/rabbitmq4.sh fetch $(RABBITMQ4_DIR)
+	REDPROP_TEST_RABBITMQ=4 REDPROP_TEST_RABBITMQ4_DIR=$(RABBITMQ4_DIR) $(BIN)/pytest -q $(RABBITMQ4_TESTS)
 
 ## chart-test: render, lint and validate the Helm chart (also part of `make test`)
 chart-test: venv

@@ -10,7 +10,7 @@ import pytest
 from kombu import Connection, Queue
 
 from redprop.cli import queues as cli
-from redprop.messaging import wire
+from redprop.messaging import management, wire
 from redprop.messaging.management import RabbitManagement
 from redprop.messaging.queues import HOLDING_SUFFIX, Migration, MigrationRefused, vhost_of
 
@@ -60,7 +60,7 @@ def migrate(settings, **kwargs) -> Migration:
 
 
 def args(**kw):
-    return type("Args", (), {"management_port": 15672, "mismatched": False, "queues": [], "all": False,
+    return type("Args", (), {"management_port": management.MANAGEMENT_PORT, "mismatched": False, "queues": [], "all": False,
                              "force": False, **kw})
 
 

@@ -8,6 +8,7 @@ is tests/faults/test_cluster.py.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 
 import pytest
@@ -93,11 +94,17 @@ def test_command_event_and_dead_letter_queues_are_quorum_with_their_arguments(ru
     assert replies and all(q["type"] == "classic" and q["exclusive"] and q["auto_delete"] for q in replies)
 
 
+def declared(arguments: dict) -> dict:
+    """A queue's arguments as the suite declared them: RabbitMQ 4 records the default type it filled in
+    (``x-queue-type: classic``) for a queue declared with none; 3.x shows none."""
+    return {k: v for k, v in arguments.items() if (k, v) != ("x-queue-type", "classic")}
+
+
 def test_classic_keeps_the_queues_as_they_always_were(run_suite):
     suite = run_suite("registry", messaging={"queue_type": "classic"})
     rpc = queue_state(suite.settings, "rpc-registry")
-    assert rpc["type"] == "classic" and rpc["arguments"] == {}
-    assert queue_state(suite.settings, "redprop.dlq.registry")["arguments"] == {}
+    assert rpc["type"] == "classic" and declared(rpc["arguments"]) == {}
+    assert declared(queue_state(suite.settings, "redprop.dlq.registry")["arguments"]) == {}
 
 
 def test_a_failing_handler_on_quorum_queues_is_retried_then_dead_lettered_by_the_suite(quorum_audit):
@@ -198,3 +205,14 @@ def test_a_queue_type_or_limit_that_cannot_work_is_refused_naming_the_setting():
         wire.queue_arguments("reply", Settings().messaging)
     with pytest.raises(ValueError, match="dead_letter_routing_key"):
         wire.queue_arguments(wire.COMMAND, Settings(messaging={"queue_type": "quorum"}).messaging)
+
+
+def test_the_broker_is_the_release_the_run_asks_for(rabbit_management):
+    """``make rabbitmq4-test`` must not pass on the machine's 3.10 by mistake: REDPROP_TEST_RABBITMQ=4 means
+    the tests talked to a 4.x node (and its Erlang 27)."""
+    overview = rabbit_management.request("GET", "/overview")
+    if os.environ.get("REDPROP_TEST_RABBITMQ") == "4":
+        assert overview["rabbitmq_version"].startswith("4."), overview["rabbitmq_version"]
+        assert overview["erlang_version"].startswith("27."), overview["erlang_version"]
+    else:
+        assert overview["rabbitmq_version"].split(".")[0] in ("3", "4"), overview["rabbitmq_version"]

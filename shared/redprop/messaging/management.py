@@ -12,6 +12,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+#: Looked up when a client names no port, so the test plugin can point it at a broker of its own.
 MANAGEMENT_PORT = 15672
 
 
@@ -20,14 +21,14 @@ class ManagementUnavailable(Exception):
 
 
 class RabbitManagement:
-    def __init__(self, amqp_uri: str, port: int = MANAGEMENT_PORT, timeout: float = 10.0):
+    def __init__(self, amqp_uri: str, port: int | None = None, timeout: float = 10.0):
         # Of several broker addresses, the first: a cluster's nodes share one management view.
         from redprop.config import broker_addresses
 
         parts = urlsplit((broker_addresses(amqp_uri) or [amqp_uri])[0])
         self.user = unquote(parts.username or "guest")
         self.password = unquote(parts.password or "guest")
-        self.api = f"http://{parts.hostname or '127.0.0.1'}:{port}/api"
+        self.api = f"http://{parts.hostname or '127.0.0.1'}:{port or MANAGEMENT_PORT}/api"
         self.timeout = timeout
         manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
         manager.add_password(None, self.api, self.user, self.password)

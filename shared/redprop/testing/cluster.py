@@ -50,7 +50,7 @@ class ClusterNode(PrivateRabbit):
         (self.base / "rabbitmq.conf").write_text("\n".join(lines) + "\n")
 
     def boot(self) -> subprocess.Popen:
-        return subprocess.Popen(["/usr/lib/rabbitmq/bin/rabbitmq-server", "-detached"], env=self._env,
+        return subprocess.Popen([str(self.bin / "rabbitmq-server"), "-detached"], env=self._env, cwd=self.base,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def start(self, timeout: float = 90) -> None:
@@ -64,7 +64,7 @@ class ClusterNode(PrivateRabbit):
         _wait(lambda: not self.running, 60, f"{self.node} to stop")
 
     def ctl(self, *args: str, timeout: float = 60) -> str:
-        done = subprocess.run(["/usr/lib/rabbitmq/bin/rabbitmqctl", "-n", self.node, *args], env=self._env,
+        done = subprocess.run([str(self.bin / "rabbitmqctl"), "-n", self.node, *args], env=self._env,
                               capture_output=True, text=True, timeout=timeout)
         if done.returncode:
             raise RuntimeError(f"rabbitmqctl {args[0]} on {self.node} failed: {done.stderr.strip()[-500:]}")
@@ -89,8 +89,12 @@ class RabbitCluster:
         cookie = secrets.token_hex(16).upper()
         prefix = prefix or f"redprop-cluster-{os.getpid()}"
         self.nodes = [ClusterNode(self.base / f"node{i}", f"{prefix}-{i}", cookie) for i in range(1, size + 1)]
+        # The first node's peer list is itself (it forms the cluster), each other's the first and itself:
+        # RabbitMQ 4's peer discovery holds a virgin node's boot while listed peers are unreachable, and
+        # two virgin nodes booting side by side must not pick each other.
+        first = self.nodes[0]
         for node in self.nodes:
-            node.configure([n.node for n in self.nodes])
+            node.configure([first.node] if node is first else [first.node, node.node])
 
     @property
     def amqp_uri(self) -> str:

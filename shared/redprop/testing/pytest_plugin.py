@@ -12,7 +12,10 @@
   cluster of the session's own (``testing/servers.py``), for fault tests that stop or kill -9 them.
 
 Servers: ``REDPROP_TEST_AMQP_URI`` (default the local RabbitMQ, guest/guest) and
-``REDPROP_TEST_POSTGRES_URL`` (default the local PostgreSQL as user postgres).
+``REDPROP_TEST_POSTGRES_URL`` (default the local PostgreSQL as user postgres). ``REDPROP_TEST_RABBITMQ=4``
+runs the messaging tests on a RabbitMQ 4 node of the session's own instead, from the copy that
+``scripts/rabbitmq4.sh fetch`` unpacked in ``REDPROP_TEST_RABBITMQ4_DIR`` (``make rabbitmq4-test``); the
+private nodes of the fault tests (``private_rabbit``, ``redprop.testing.cluster``) then run 4.x too.
 """
 
 from __future__ import annotations
@@ -92,8 +95,21 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def broker_uri() -> str:
-    return os.environ.get("REDPROP_TEST_AMQP_URI", DEFAULT_AMQP_URI)
+def broker_uri(tmp_path_factory) -> str:
+    if os.environ.get("REDPROP_TEST_RABBITMQ") != "4":
+        yield os.environ.get("REDPROP_TEST_AMQP_URI", DEFAULT_AMQP_URI)
+        return
+    from redprop.messaging import management
+    from redprop.testing.servers import PrivateRabbit
+
+    # A RabbitMQ 4 node of the session's own; every management client of the tests that names no port
+    # goes to its management API.
+    with PrivateRabbit(tmp_path_factory.mktemp("rabbitmq4")) as node:
+        saved, management.MANAGEMENT_PORT = management.MANAGEMENT_PORT, node.management_port
+        try:
+            yield node.amqp_uri
+        finally:
+            management.MANAGEMENT_PORT = saved
 
 
 @pytest.fixture(scope="session")

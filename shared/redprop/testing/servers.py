@@ -11,6 +11,8 @@ with their data in a temporary folder:
 
 They need the installed ``rabbitmq-server`` (under /usr/lib/rabbitmq/bin) and PostgreSQL binaries
 (under /usr/lib/postgresql/*/bin); PostgreSQL refuses to run as root, so as root it runs as ``postgres``.
+``REDPROP_TEST_RABBITMQ=4`` runs the RabbitMQ nodes from the RabbitMQ 4 that ``scripts/rabbitmq4.sh fetch
+DIR`` unpacked in ``REDPROP_TEST_RABBITMQ4_DIR`` instead (see ``rabbit_installation``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,27 @@ import time
 from pathlib import Path
 
 RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
+#: Where ``make rabbitmq4-test`` keeps the fetched RabbitMQ 4 unless REDPROP_TEST_RABBITMQ4_DIR says.
+RABBITMQ4_DEFAULT_DIR = Path.home() / ".cache" / "redprop" / "rabbitmq4"
+
+
+def rabbit_installation() -> tuple[Path, dict[str, str]]:
+    """The RabbitMQ the test nodes run: its ``bin`` folder and what its environment needs.
+
+    The machine's (Debian 12: 3.10.8) unless ``REDPROP_TEST_RABBITMQ=4``: then trixie's 4.x unpacked by
+    ``scripts/rabbitmq4.sh fetch`` (its Erlang 27 found first on PATH, its root named by ERL_ROOTDIR).
+    """
+    wanted = os.environ.get("REDPROP_TEST_RABBITMQ", "")
+    if wanted in ("", "system"):
+        return RABBIT_BIN, {}
+    if wanted != "4":
+        raise RuntimeError(f"REDPROP_TEST_RABBITMQ={wanted!r}: use 4 (or leave it unset for the machine's)")
+    root = Path(os.environ.get("REDPROP_TEST_RABBITMQ4_DIR") or RABBITMQ4_DEFAULT_DIR) / "root"
+    if not (root / ".complete").exists():
+        raise RuntimeError(f"no RabbitMQ 4 unpacked under {root}: run scripts/rabbitmq4.sh fetch {root.parent}")
+    erlang = root / "usr" / "lib" / "erlang"
+    return root / "usr" / "lib" / "rabbitmq" / "bin", {
+        "PATH": f"{erlang / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}", "ERL_ROOTDIR": str(erlang)}
 
 
 def free_port() -> int:
@@ -53,6 +76,7 @@ class PrivateRabbit:
 
     def __init__(self, base: Path):
         self.base = Path(base)
+        self.bin, extra_env = rabbit_installation()
         self.port, self.management_port, self.dist_port = free_port(), free_port(), free_port()
         self.node = f"redprop-fault-{os.getpid()}-{self.port}@localhost"
         self.base.mkdir(parents=True, exist_ok=True)
@@ -70,6 +94,7 @@ class PrivateRabbit:
             "RABBITMQ_MNESIA_BASE": str(self.base / "mnesia"), "RABBITMQ_LOG_BASE": str(self.base / "log"),
             "RABBITMQ_PID_FILE": str(self.base / "node.pid"),
             "RABBITMQ_CONF_ENV_FILE": str(self.base / "rabbitmq-env.conf"),
+            **extra_env,
         }
 
     @property
@@ -77,14 +102,14 @@ class PrivateRabbit:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
 
     def _ctl(self, *args: str, timeout: float = 60) -> None:
-        done = subprocess.run([str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node, *args], env=self._env,
+        done = subprocess.run([str(self.bin / "rabbitmqctl"), "-n", self.node, *args], env=self._env,
                               capture_output=True, text=True, timeout=timeout)
         if done.returncode:
             raise RuntimeError(f"rabbitmqctl {args[0]} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
 
     def start(self, timeout: float = 60) -> None:
-        subprocess.run([str(RABBIT_BIN / "rabbitmq-server"), "-detached"], env=self._env, check=True,
-                       capture_output=True, timeout=timeout)
+        subprocess.run([str(self.bin / "rabbitmq-server"), "-detached"], env=self._env, check=True,
+                       capture_output=True, timeout=timeout, cwd=self.base)
         self._ctl("wait", str(self.base / "node.pid"), "--timeout", str(int(timeout)), timeout=timeout + 5)
         _wait(lambda: _port_open(self.port) and _port_open(self.management_port), timeout, "the private broker")
 
