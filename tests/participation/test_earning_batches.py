@@ -11,13 +11,16 @@ import pytest
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.orm import Session
 
+from redprop.config import Settings
 from redprop.contracts import mediation as md
 from redprop.contracts import ticketing as t
+from redprop.db.migrate import upgrade
 from redprop.messaging import wire
 from redprop.messaging.batches import BatchEventHandler
 from redprop.services.participation import ledger
 from redprop.services.participation import models as m
 from redprop.services.participation.earning import Award
+from redprop.services.participation.service import ParticipationService
 from redprop.testing.events import dead_letters, deliver, publish
 from redprop.testing.suite import wait_for
 from tests.participation.conftest import RESIDENT, SECRETARY, rid
@@ -72,9 +75,27 @@ def test_a_batch_earns_each_source_once(session):
     assert _balanced(session)
 
 
+def test_the_longest_sources_fit(database_url_factory, backend):
+    """Ids are up to 64 characters, so a meeting's source for one attendee is 147, and a second award of the
+    same fact adds "#1": the migrated table takes them (120 did not, on PostgreSQL)."""
+    longest = "M" * 64, "P" * 64
+    source = f"mediation:meeting:{longest[0]}:{longest[1]}"
+    url = database_url_factory("participation", backend)
+    upgrade(ParticipationService, Settings(district=DISTRICT, services={"participation": {"database_url": url}}))
+    engine = create_engine(url)
+    try:
+        with Session(engine) as s:
+            award = Award(longest[1], 5, "attended a deliberation meeting")
+            assert ledger.earn_many(s, DISTRICT, [(award, source, AT), (award, f"{source}#1", AT)]) == [True, True]
+            s.commit()
+            assert ledger.balance(s, DISTRICT, longest[1]) == 10
+    finally:
+        engine.dispose()
+
+
 def test_a_batch_takes_the_same_statements_whatever_its_size(session):
     """Three statements a batch (the ON CONFLICT insert of transactions, the entries, the balances) for ten
-    facts as for five hundred, where one at a time would take four per fact."""
+    facts as for five hundred, where one at a time takes three per fact."""
     statements: list[str] = []
     bind = session.get_bind()
     listener = lambda conn, cursor, stmt, params, ctx, many: statements.append(stmt.split()[2])  # noqa: E731
