@@ -3,10 +3,9 @@
 Every transaction moves points between accounts and its entries sum to zero: earning debits ``issued``
 and credits ``person:<id>``; spending debits the person and credits ``rewards:<community>``; expiry
 debits the person and credits ``expired``. A transaction's ``source`` (the event, turn or redemption it
-answers) is unique, so a fact seen twice moves points once. Earning takes a whole batch of facts at once
-(:func:`earn_many`, what a batch of events earns) in three statements whatever its size. A person's account never goes below zero:
-the debit is one conditional UPDATE (``balance >= n``), which concurrent spenders queue on, so no
-interleaving overdraws it.
+answers) is unique, so a fact seen twice moves points once. A batch of facts (what a batch of events
+earns) is posted at once by :func:`earn_many`. A person's account never goes below zero: the debit is one
+conditional UPDATE (``balance >= n``), which concurrent spenders queue on, so no interleaving overdraws it.
 """
 
 from __future__ import annotations
@@ -74,7 +73,8 @@ def earn_many(session: Session, district: str,
               awards_with_sources: Iterable[tuple[Award, str, datetime]]) -> list[bool]:
     """Credit each ``(award, source, at)`` once per source; per item, whether it earned now.
 
-    Three statements for the whole batch: one INSERT ... ON CONFLICT DO NOTHING RETURNING of the
+    Three statements for the whole batch, whatever its size (each sent in pages of 1,000 rows, so a batch
+    of more than 500 facts takes a page more): one INSERT ... ON CONFLICT DO NOTHING RETURNING of the
     transactions (a source posted before, or by a concurrent consumer, returns nothing and moves nothing),
     one multi-row INSERT of the new transactions' entries, and one upsert adding each account's net change
     to its balance (each account once, in key order, so concurrent batches lock them in the same order).
@@ -109,7 +109,7 @@ def earn_many(session: Session, district: str,
 
 
 def _add_many(session: Session, district: str, deltas: dict[str, int]) -> None:
-    """Add each account's net change to its balance in one statement, opening accounts not seen before."""
+    """Add each account's net change to its balance in one upsert, opening accounts not seen before."""
     a = m.accounts
     # Rows as parameters, not ``.values(rows)``, so the statement is compiled once and cached; RETURNING
     # makes SQLAlchemy send them as multi-row INSERTs ("insertmanyvalues", 1,000 rows a statement) where
