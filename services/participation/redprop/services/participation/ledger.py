@@ -3,13 +3,15 @@
 Every transaction moves points between accounts and its entries sum to zero: earning debits ``issued``
 and credits ``person:<id>``; spending debits the person and credits ``rewards:<community>``; expiry
 debits the person and credits ``expired``. A transaction's ``source`` (the event, turn or redemption it
-answers) is unique, so a fact seen twice moves points once. A person's account never goes below zero:
-the debit is one conditional UPDATE (``balance >= n``), which concurrent spenders queue on, so no
-interleaving overdraws it.
+answers) is unique, so a fact seen twice moves points once. A batch of facts (what a batch of events
+earns) is posted at once by :func:`earn_many`. A person's account never goes below zero: the debit is one
+conditional UPDATE (``balance >= n``), which concurrent spenders queue on, so no interleaving overdraws it.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import and_, func, select, update
@@ -64,16 +66,58 @@ def _entries(session: Session, district: str, txn: str, at: datetime, legs: list
 
 def earn(session: Session, district: str, award: Award, source: str, at: datetime) -> bool:
     """Credit an award once per ``source``; False if that source already earned."""
-    if award.points <= 0:
-        return False
-    txn = _open(session, district, "earn", award.rule, source, at)
-    if txn is None:
-        return False
-    account = person_account(award.person_id)
-    _entries(session, district, txn, at, [(ISSUED, -award.points), (account, award.points)])
-    _add(session, district, ISSUED, -award.points)
-    _add(session, district, account, award.points)
-    return True
+    return earn_many(session, district, [(award, source, at)])[0]
+
+
+def earn_many(session: Session, district: str,
+              awards_with_sources: Iterable[tuple[Award, str, datetime]]) -> list[bool]:
+    """Credit each ``(award, source, at)`` once per source; per item, whether it earned now.
+
+    Three statements for the whole batch, whatever its size (each sent in pages of 1,000 rows, so a batch
+    of more than 500 facts takes a page more): one INSERT ... ON CONFLICT DO NOTHING RETURNING of the
+    transactions (a source posted before, or by a concurrent consumer, returns nothing and moves nothing),
+    one multi-row INSERT of the new transactions' entries, and one upsert adding each account's net change
+    to its balance (each account once, in key order, so concurrent batches lock them in the same order).
+    A source twice in one batch earns on its first item only; an award of no points earns nothing."""
+    items = list(awards_with_sources)
+    first: dict[str, int] = {}  # source -> index of the item that may earn it
+    for k, (award, source, _at) in enumerate(items):
+        if award.points > 0:
+            first.setdefault(source, k)
+    if not first:
+        return [False] * len(items)
+    t = m.transactions
+    rows = [{"district": district, "id": new_id(), "kind": "earn", "reason": items[k][0].rule[:200],
+             "source": source, "at": items[k][2]} for source, k in first.items()]
+    posted = upsert(session, t, ("district", "source")).returning(t.c.id, t.c.source)
+    new = {source: txn for txn, source in session.execute(posted, rows)}
+    if not new:
+        return [False] * len(items)
+    entries, deltas = [], defaultdict(int)
+    for source, txn in new.items():
+        award, _source, at = items[first[source]]
+        account, year = person_account(award.person_id), this_year(at)
+        entries += [{"district": district, "transaction_id": txn, "account": ISSUED, "amount": -award.points,
+                     "year": year, "at": at},
+                    {"district": district, "transaction_id": txn, "account": account, "amount": award.points,
+                     "year": year, "at": at}]  # double entry: the two legs sum to zero
+        deltas[ISSUED] -= award.points
+        deltas[account] += award.points
+    session.execute(m.entries.insert(), entries)
+    _add_many(session, district, deltas)
+    return [source in new and first[source] == k for k, (_award, source, _at) in enumerate(items)]
+
+
+def _add_many(session: Session, district: str, deltas: dict[str, int]) -> None:
+    """Add each account's net change to its balance in one upsert, opening accounts not seen before."""
+    a = m.accounts
+    # Rows as parameters, not ``.values(rows)``, so the statement is compiled once and cached; RETURNING
+    # makes SQLAlchemy send them as multi-row INSERTs ("insertmanyvalues", 1,000 rows a statement) where
+    # psycopg2 would otherwise run one statement per row.
+    session.execute(upsert(session, a, ("district", "account"),
+                           update=lambda new: {"balance": a.c.balance + new.balance}).returning(a.c.account),
+                    [{"district": district, "account": account, "balance": deltas[account]}
+                     for account in sorted(deltas)])
 
 
 def _debit(session: Session, district: str, account: str, points: int) -> bool:

@@ -78,7 +78,8 @@ transactions = Table(
     Column("id", String(64), primary_key=True),
     Column("kind", String(10), nullable=False),
     Column("reason", String(200), nullable=False),
-    Column("source", String(120), nullable=False),
+    #: Up to 147 characters: "mediation:meeting:<meeting id>:<person id>" with ids of up to 64.
+    Column("source", String(200), nullable=False),
     Column("at", UtcDateTime, nullable=False),
     UniqueConstraint("district", "source", name="uq_transactions_source"),
 )

@@ -13,7 +13,8 @@ from redprop.contracts import participation as c
 from redprop.contracts import ticketing as t
 from redprop.db import Database
 from redprop.errors import Conflict, NotFound, ValidationFailed
-from redprop.messaging import EventOutbox, ServiceRpc, command, event_handler, query
+from redprop.messaging import EventOutbox, ServiceRpc, command, query
+from redprop.messaging.batches import batch_event_handler
 from redprop.service import RedpropService
 from redprop.services.participation import (
     activities,
@@ -44,64 +45,81 @@ class ParticipationService(RedpropService):
     registry = ServiceRpc("registry")
 
     # -- earning -----------------------------------------------------------------------------------
+    # The events that earn points are consumed in batches (``messaging/batches.py``): the events that arrive
+    # together earn in one transaction, with one inbox look-up and three ledger statements for all of them.
+    # A batch that fails runs again one event at a time, so a poison event costs only itself.
 
     def _earn(self, fact: Fact) -> int:
-        """Credit the awards of a fact once (the ledger's source key; the inbox already drops redeliveries)."""
-        total = 0
-        for n, award in enumerate(self.plugins.earning.awards(fact)):
-            source = fact.source if n == 0 else f"{fact.source}#{n}"
-            if ledger.earn(self.db, self.district, award, source, fact.at):
-                total += award.points
-                self.events.emit(c.PointsEarned(district=self.district, person_id=award.person_id,
-                                                points=award.points, rule=award.rule, source=source))
-                self.metrics.counter("redprop_participation_points_earned", "Micro-points earned.",
-                                     ("fact",)).labels(fact.kind).inc(award.points)
-        return total
+        return self._earn_many([fact])[0]
 
-    @event_handler("ticketing", t.TicketRated)
-    def on_ticket_rated(self, evt: t.TicketRated) -> None:
+    def _earn_many(self, facts: list[Fact]) -> list[int]:
+        """Credit the awards of many facts in one go, each once (the ledger's source key; the inbox already
+        drops redeliveries); the points each fact earned now."""
+        items, owners = [], []
+        for k, fact in enumerate(facts):
+            for n, award in enumerate(self.plugins.earning.awards(fact)):
+                items.append((award, fact.source if n == 0 else f"{fact.source}#{n}", fact.at))
+                owners.append(k)
+        earned = [0] * len(facts)
+        counter = self.metrics.counter("redprop_participation_points_earned", "Micro-points earned.", ("fact",))
+        for (award, source, _at), k, new in zip(items, owners, ledger.earn_many(self.db, self.district, items),
+                                                strict=True):
+            if not new:
+                continue
+            earned[k] += award.points
+            self.events.emit(c.PointsEarned(district=self.district, person_id=award.person_id,
+                                            points=award.points, rule=award.rule, source=source))
+            counter.labels(facts[k].kind).inc(award.points)
+        return earned
+
+    @batch_event_handler("ticketing", t.TicketRated)
+    def on_ticket_rated(self, events: list[t.TicketRated]) -> None:
         """A ticket the resident confirmed and rated earns them points (once per event)."""
-        if evt.actor.kind != "resident":
-            return
-        self._earn(Fact(kind="ticket_rated", person_id=evt.actor.id, source=f"ticketing:{evt.event_id}",
-                        at=evt.occurred_at))
+        self._earn_many([Fact(kind="ticket_rated", person_id=evt.actor.id, source=f"ticketing:{evt.event_id}",
+                              at=evt.occurred_at) for evt in events if evt.actor.kind == "resident"])
 
-    def _known(self, person_id: str, fact: str) -> bool:
-        """Only a person the registry knows earns; anyone else is logged and skipped (the event is consumed)."""
+    def _known(self, person_id: str, fact: str, seen: dict[str, bool]) -> bool:
+        """Only a person the registry knows earns; anyone else is logged and skipped (the event is consumed).
+        ``seen`` keeps the answers within one batch: a person in several of its events is asked about once."""
+        if person_id in seen:
+            return seen[person_id]
         try:
             self.registry.get(kind="person", id=person_id)
-            return True
+            seen[person_id] = True
         except NotFound:
             log.warning("participation: %s for %s, whom the registry does not know: no points", fact, person_id)
             self.metrics.counter("redprop_participation_unknown_earners", "Facts for people the registry does "
                                  "not know (no points).", ("fact",)).labels(fact).inc()
-            return False
+            seen[person_id] = False
+        return seen[person_id]
 
-    @event_handler("mediation", md.MeetingRecorded)
-    def on_meeting_recorded(self, evt: md.MeetingRecorded) -> None:
+    @batch_event_handler("mediation", md.MeetingRecorded)
+    def on_meeting_recorded(self, events: list[md.MeetingRecorded]) -> None:
         """Each attendee of a deliberation meeting earns points, once per meeting and person."""
-        for person_id in dict.fromkeys(evt.attendee_ids):
-            if self._known(person_id, "meeting_attended"):
-                self._earn(Fact(kind="meeting_attended", person_id=person_id,
-                                source=f"mediation:meeting:{evt.meeting_id}:{person_id}", at=evt.held_at))
+        seen: dict[str, bool] = {}
+        self._earn_many([Fact(kind="meeting_attended", person_id=person_id,
+                              source=f"mediation:meeting:{evt.meeting_id}:{person_id}", at=evt.held_at)
+                         for evt in events for person_id in dict.fromkeys(evt.attendee_ids)
+                         if self._known(person_id, "meeting_attended", seen)])
 
-    @event_handler("mediation", md.BallotCast)
-    def on_ballot_cast(self, evt: md.BallotCast) -> None:
+    @batch_event_handler("mediation", md.BallotCast)
+    def on_ballot_cast(self, events: list[md.BallotCast]) -> None:
         """Voting in a consultation earns points once per consultation and person: a re-cast ballot earns
         nothing more. The event carries no choice, and nothing here would record one."""
-        if self._known(evt.person_id, "voted"):
-            self._earn(Fact(kind="voted", person_id=evt.person_id,
-                            source=f"mediation:vote:{evt.consultation_id}:{evt.person_id}", at=evt.cast_at))
+        seen: dict[str, bool] = {}
+        self._earn_many([Fact(kind="voted", person_id=evt.person_id,
+                              source=f"mediation:vote:{evt.consultation_id}:{evt.person_id}", at=evt.cast_at)
+                         for evt in events if self._known(evt.person_id, "voted", seen)])
 
-    @event_handler("matching", mt.ProposalFulfilled)
-    def on_proposal_fulfilled(self, evt: mt.ProposalFulfilled) -> None:
+    @batch_event_handler("matching", mt.ProposalFulfilled)
+    def on_proposal_fulfilled(self, events: list[mt.ProposalFulfilled]) -> None:
         """A person's donation delivered through matching earns them points, once per proposal. An
         organisation's offer earns nothing (points are residents')."""
-        if evt.provider_kind != "person" or evt.provider_id is None:
-            return
-        if self._known(evt.provider_id, "donation_fulfilled"):
-            self._earn(Fact(kind="donation_fulfilled", person_id=evt.provider_id,
-                            source=f"matching:donation:{evt.proposal_id}", at=evt.occurred_at))
+        seen: dict[str, bool] = {}
+        self._earn_many([Fact(kind="donation_fulfilled", person_id=evt.provider_id,
+                              source=f"matching:donation:{evt.proposal_id}", at=evt.occurred_at)
+                         for evt in events if evt.provider_kind == "person" and evt.provider_id is not None
+                         and self._known(evt.provider_id, "donation_fulfilled", seen)])
 
     # -- activities and turns ----------------------------------------------------------------------
 
