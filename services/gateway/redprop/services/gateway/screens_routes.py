@@ -1,5 +1,6 @@
 """Routes for the workbench's later screens (issue 19): matching proposals for the community's needs, the
-open consultations of a complex, and an owner's own part in one (their households and their ballot).
+open consultations of a complex, an owner's own part in one (their households and their ballot), and an
+owner's own complexes with their consultations (so the vote screen never asks for a complex).
 
 Each is a contract call or a few joined for one screen; the services' rules decide: who may decide a
 proposal (matching's permit), who may vote (the consultation's electorate snapshot, Civil Code Art. 278
