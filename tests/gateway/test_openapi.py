@@ -134,6 +134,15 @@ def test_the_document_states_the_rules_the_server_applies():
     for quantity in (1, 0.5, 0.01, 0.001, 2.345, 10000, 10000.01, 0):
         body = {"summary": "修好了", "items": [{"code": "P1", "quantity": quantity}]}
         assert valid(resolve_body.__name__, body) == _accepts(resolve_body, body), quantity
+    # Matching 2.0: a decline needs a reason; the body's schema says what the contract's validator checks.
+    from redprop.contracts.matching import DecideRequest
+
+    for body in ({"side": "offer", "decision": "decline"}, {"side": "offer", "decision": "decline", "reason": " "},
+                 {"side": "offer", "decision": "decline", "reason": "已预留"}, {"side": "need", "decision": "accept"},
+                 {"side": "need", "decision": "accept", "reason": ""}, {"side": "need", "decision": "decline",
+                                                                         "reason": "x" * 501}):
+        contract = _accepts(DecideRequest, {**body, "actor": "P-CW", "proposal_id": "PR-1", "request_id": "fuzz-0001"})
+        assert valid("DecideProposalBody", body) == contract, body
     submit = {"category": "leak", "description": "漏水", "resident_id": "P2"}
     for location in ({}, {"building_id": "B1"}, {"building_id": None, "complex_id": "X1"},
                      {"building_id": "B1", "complex_id": "X1"}, {"point": {"lat": 31, "lon": 121}},

@@ -134,6 +134,25 @@ def test_proposals_refuse_residents_companies_bad_input_and_unknown_ids(gateway)
     assert item["proposal"]["need_decision"] is None and item["proposal"]["offer_decision"] is None
 
 
+def test_a_decline_without_a_reason_is_refused_by_matching_through_the_gateway(gateway):
+    """Matching 2.0 checks the reason itself: any client of the gateway (not only the workbench's form) is
+    told which field, and the proposal is left undecided."""
+    proposal_id = propose(gateway)
+    decide = f"/api/v1/proposals/{proposal_id}/decide"
+    for body in ({"side": "offer", "decision": "decline"},
+                 {"side": "offer", "decision": "decline", "reason": " \t "},
+                 {"side": "offer", "decision": "decline", "reason": "理" * 501}):
+        refused = gateway.call("POST", decide, "grid_worker", json=body)
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "validation_failed" and field_of(refused) == ["reason"], error
+    [item] = gateway.call("GET", "/api/v1/proposals", "grid_worker").json()["items"]
+    assert (item["proposal"]["status"], item["proposal"]["offer_decision"]) == ("proposed", None)
+    declined = gateway.call("POST", decide, "grid_worker",
+                            json={"side": "offer", "decision": "decline", "reason": "理" * 500})
+    assert declined.status_code == 200 and declined.json()["proposal"]["status"] == "declined", declined.text
+
+
 # -- consultations and an owner's vote ------------------------------------------------------------------
 
 
@@ -195,3 +214,38 @@ def test_a_non_owner_is_told_why_not_and_refused_a_ballot(gateway):
     # Workers and companies have no vote of their own to look at.
     assert gateway.call("GET", f"/api/v1/consultations/{consultation_id}/my-vote", "grid_worker").status_code == 403
     assert gateway.call("GET", "/api/v1/consultations/C-NOPE/my-vote", "resident").status_code == 404
+
+
+def test_an_owner_is_shown_the_consultations_of_the_complexes_where_they_own_a_home(gateway):
+    """The vote screen needs no complex id: the registry's households say where the caller is an owner
+    (registry 1.3 ``owner_id``), and only the caller's own are ever shown."""
+    in_x1, in_x2 = open_consultation(gateway, "X1"), open_consultation(gateway, "X2")
+
+    mine = gateway.call("GET", "/api/v1/my/consultations", "resident")  # P2: H1 and H2 (co-owned), both in X1
+    assert mine.status_code == 200, mine.text
+    [x1] = mine.json()["complexes"]
+    assert (x1["complex"]["id"], x1["complex"]["name"]) == ("X1", "阳光小区")
+    assert sorted(h["household_id"] for h in x1["households"]) == ["H1", "H2"]
+    assert in_x1 in [c["id"] for c in x1["consultations"]] and in_x2 not in [c["id"] for c in x1["consultations"]]
+
+    # P3 co-owns H2 in X1 and owns H3 in X2: both complexes, each with its own consultations and parts.
+    other = gateway.call("GET", "/api/v1/my/consultations", key="test-key-resident-P3").json()["complexes"]
+    assert [(c["complex"]["id"], [h["household_id"] for h in c["households"]]) for c in other] == [
+        ("X2", ["H3"]), ("X1", ["H2"])]  # by complex name: 老街小区 before 阳光小区
+    assert [c["id"] for c in other[0]["consultations"]] == [in_x2]
+    closed = gateway.call("GET", "/api/v1/my/consultations?state=closed", "resident").json()["complexes"]
+    assert [(c["complex"]["id"], c["consultations"]) for c in closed] == [("X1", [])]
+
+    # Someone who owns nothing is told so by an empty list, not refused; nobody can ask for another's homes.
+    gateway.add_account("zhao.liu", "P4")
+    client = requests.Session()
+    assert gateway.login("zhao.liu", client=client).status_code == 200
+    nothing = client.get(f"{gateway.base_url}/api/v1/my/consultations", timeout=30)
+    assert nothing.status_code == 200 and nothing.json()["complexes"] == []
+    for extra in ("?person_id=P3", "?owner_id=P3"):  # no such parameter: still the caller's own (P2's)
+        asked = gateway.call("GET", "/api/v1/my/consultations" + extra, "resident").json()["complexes"]
+        assert [(c["complex"]["id"], len(c["households"])) for c in asked] == [("X1", 2)]
+    assert gateway.call("GET", "/api/v1/my/consultations?state=maybe", "resident").status_code == 422
+    for role in ("grid_worker", "property_company"):
+        assert gateway.call("GET", "/api/v1/my/consultations", role).status_code == 403
+    assert gateway.call("GET", "/api/v1/my/consultations").status_code == 401

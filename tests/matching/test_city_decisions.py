@@ -177,9 +177,14 @@ def test_both_sides_accept_and_the_delivery_reduces_the_offer_while_the_hold_kee
     again = rpc.decide_city_proposal(actor="P-DO", city_proposal_id=pair.id, side="offer", accept=True,
                                      request_id="decide-offer-02")
     assert again.changed is False
-    with pytest.raises(Conflict):
+    # Matching 2.0: a decline says why, over the wire too (before any state is looked at).
+    with pytest.raises(ValidationFailed) as refused:
         rpc.decide_city_proposal(actor="P-DO", city_proposal_id=pair.id, side="offer", accept=False,
                                  request_id="decide-offer-03")
+    assert [f["field"] for f in refused.value.fields] == ["reason"]
+    with pytest.raises(Conflict):
+        rpc.decide_city_proposal(actor="P-DO", city_proposal_id=pair.id, side="offer", accept=False,
+                                 reason="改变主意", request_id="decide-offer-03")
 
     # Xuhui accepts its side (twice, and once more under a new id); a forged decline of our side is ignored.
     forged = decided(XUHUI, pair.id, "offer", False)

@@ -89,7 +89,8 @@ def test_a_declined_pair_is_never_proposed_again_and_runs_are_incremental(matchi
     with pytest.raises(Conflict):
         rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="need", decision="accept")
     # Repeating the same decision changes nothing.
-    assert rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="offer", decision="decline").changed is False
+    assert rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="offer", decision="decline",
+                      reason="已预留").changed is False
 
     second = rpc.run_matching(actor=OFFICER_ID, full=True)
     assert second.proposals == [] and second.candidates == 0
@@ -158,6 +159,48 @@ def test_the_service_list_holds_standing_offers_renewed_each_period(matching):
     assert [p.quantity for p in week2.proposals] == [4]                  # the next week's
 
 
+def test_a_decline_without_a_reason_is_refused_naming_the_field(matching):
+    """Matching 2.0: a declined pair is never proposed again, so the decline says why, checked by the contract
+    in the service (not only by the workbench's form): a typed ``validation_failed`` on ``reason``."""
+    from tests.shared.test_plain_amqp_client import PlainClient
+
+    rpc = matching.rpc.matching
+    rpc.add_offers(actor=WORKER_ID, offers=[plants_offer()])
+    rpc.add_needs(actor=WORKER_ID, needs=[plants_need()])
+    [prop] = rpc.run_matching(actor=OFFICER_ID).proposals
+    for bad, kind in ((None, "value_error"), ("   ", "value_error"), ("理" * 501, "string_too_long")):
+        extra = {} if bad is None else {"reason": bad}
+        with pytest.raises(ValidationFailed) as refused:
+            rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="offer", decision="decline", **extra)
+        assert [(f["field"], f["type"]) for f in refused.value.fields] == [("reason", kind)], bad
+    assert "reason" in str(refused.value)
+    # An accept needs none; its reason is bounded the same.
+    with pytest.raises(ValidationFailed) as too_long:
+        rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="need", decision="accept", reason="理" * 501)
+    assert [f["field"] for f in too_long.value.fields] == ["reason"]
+    unchanged = rpc.get_proposal(proposal_id=prop.id).proposal
+    assert (unchanged.status, unchanged.offer_decision, unchanged.need_decision) == ("proposed", None, None)
+
+    # On the wire, as docs/wire-protocol.md says: the error object names the field; a 1.x caller that says
+    # so is refused rather than misread (the major version changed).
+    plain = PlainClient(matching.settings.amqp_uri)
+    try:
+        body = plain.call("matching.decide", {"actor": WORKER_ID, "proposal_id": prop.id, "side": "offer",
+                                              "decision": "decline", "request_id": "plain-decline-01"}, command=True)
+        assert body["result"] is None and body["error"]["code"] == "validation_failed"
+        assert [f["field"] for f in body["error"]["details"]["fields"]] == ["reason"]
+        body = plain.call("matching.decide", {"actor": WORKER_ID, "proposal_id": prop.id, "side": "offer",
+                                              "decision": "decline", "reason": "已预留", "schema_version": 1,
+                                              "request_id": "plain-decline-02"}, command=True)
+        assert body["error"]["details"]["fields"][0]["field"] == "schema_version"
+    finally:
+        plain.close()
+
+    declined = rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="offer", decision="decline",
+                          reason="  苗木已预留  ").proposal
+    assert declined.status == "declined"
+
+
 def test_illegal_transitions_are_conflicts(matching):
     rpc = matching.rpc.matching
     rpc.add_offers(actor=WORKER_ID, offers=[plants_offer()])
@@ -167,7 +210,8 @@ def test_illegal_transitions_are_conflicts(matching):
         rpc.fulfil(actor=WORKER_ID, proposal_id=prop.id, delivered_quantity=1)            # not accepted yet
     rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="offer", decision="accept")
     with pytest.raises(Conflict):
-        rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="offer", decision="decline")  # changing one's mind
+        rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="offer", decision="decline",
+                   reason="改变主意")  # changing one's mind
     rpc.decide(actor=WORKER_ID, proposal_id=prop.id, side="need", decision="accept")
     with pytest.raises(ValidationFailed) as err:
         rpc.fulfil(actor=WORKER_ID, proposal_id=prop.id, delivered_quantity=61)

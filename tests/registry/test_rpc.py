@@ -70,6 +70,18 @@ def test_the_electorate_carries_area_and_owners_for_voting(registry):
     assert reply.total_owners == 1 and reply.households_with_owners == 2
 
 
+def test_a_persons_own_households_are_listed_by_owner(registry):
+    """Registry 1.3: ``list(kind=household, owner_id=)``: the homes a person owns, alone or with others."""
+    rpc = registry.rpc.registry
+    homes = lambda person, **kw: [h.id for h in rpc.list(kind="household", owner_id=person, **kw).items]  # noqa: E731
+    assert homes("P2") == ["H1", "H2"] and homes("P3") == ["H2", "H3"]   # H2 co-owned; H3 in another complex
+    assert homes("P3", within="X2") == ["H3"] and homes("P1") == [] and homes("NOBODY") == []
+    assert rpc.list(kind="household", owner_id="P3", limit=1).total == 2
+    with pytest.raises(ValidationFailed) as err:
+        rpc.list(kind="building", owner_id="P2")
+    assert err.value.fields[0]["field"] == "owner_id"
+
+
 def test_cross_appointments_list_people_with_posts_in_two_organisations(registry):
     reply = registry.rpc.registry.cross_appointments()
     assert [p.person_id for p in reply.people] == ["P1"]

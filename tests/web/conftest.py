@@ -95,7 +95,8 @@ def screens_workbench(run_suite, small_district) -> Gateway:
 def browse_screens(target: Gateway, *scenarios: str, **env: str) -> str:
     """As ``browse``, with the tenant's account too."""
     keys = {"accounts": {role: {"username": username, "password": PASSWORD}
-                         for role, (username, _) in SCREENS_ACCOUNTS.items()}}
+                         for role, (username, _) in SCREENS_ACCOUNTS.items()},
+            "password": PASSWORD}  # of the accounts a test adds for itself (the owners who vote)
     environ = {**os.environ, "WORKBENCH_URL": target.base_url, "WORKBENCH_KEYS": json.dumps(keys),
                "SHOTS": str(SHOTS), "CHROMIUM": CHROMIUM, **env}
     done = subprocess.run(["node", str(ROOT / "tests" / "web" / "e2e.mjs"), *scenarios], env=environ,

@@ -28,5 +28,6 @@ describe('participation against the 2/3 lines (Civil Code Art. 278)', () => {
     expect(option.xAxis.data).toEqual(['A', 'H'])
     expect(option.series[0].data.map((d: any) => d.itemStyle.color)).toEqual(['#2e7d32', '#c62828'])
     expect(option.series[0].markLine.data).toEqual([{ yAxis: 66.67 }])
+    expect(option.series[0].markLine.label.position).toBe('insideEndTop') // inside the plot, not cut off at its edge
   })
 })

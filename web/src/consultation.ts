@@ -38,7 +38,8 @@ export function participationOption(bars: ReturnType<typeof participationSeries>
       type: 'bar', barWidth: '40%',
       data: bars.map((b) => ({ value: Math.round(b.percent * 100) / 100, itemStyle: { color: b.reached ? '#2e7d32' : '#c62828' } })),
       label: { show: true, position: 'top', formatter: '{c}%' },
-      markLine: { symbol: 'none', label: { formatter: labels.line }, lineStyle: { color: '#b71c1c', type: 'dashed' },
+      // The line's label inside the plot, above its end: at the right edge it was cut off (and on a phone).
+      markLine: { symbol: 'none', label: { formatter: labels.line, position: 'insideEndTop' }, lineStyle: { color: '#b71c1c', type: 'dashed' },
         data: [{ yAxis: Math.round(bars[0].line * 100) / 100 }] },
     }],
   }

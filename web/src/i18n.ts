@@ -86,7 +86,7 @@ const screens = {
     match: {
       title: '供需对接方案', status: '状态', community: '社区', need: '需求', offer: '资源', quantity: '数量', why: '匹配理由',
       neededBy: '需要日期', needSide: '需求方', offerSide: '资源方', side: '代表哪一方', decision: '决定', reason: '理由',
-      accept: '接受', decline: '拒绝', empty: '没有对接方案',
+      accept: '接受', decline: '拒绝', empty: '没有对接方案', reasonTooLong: '理由最多 {max} 个字',
       statuses: { proposed: '待确认', accepted: '已接受', declined: '已拒绝', fulfilled: '已交付', expired: '已过期', all: '全部' },
     },
     vote: {
@@ -94,6 +94,8 @@ const screens = {
       voted: '您已投票：{option}（每位业主一票）', yourParts: '您的专有部分',
       notOwner: '您不是本小区的业主，不在本次表决范围内（《民法典》第二百七十八条：由业主共同决定）',
       notOpen: '本次表决未在进行中，不能投票',
+      noHomes: '房屋登记中没有您作为业主的房屋，所以没有您可以参加的业主表决（《民法典》第二百七十八条：由业主共同决定）',
+      back: '全部表决',
     },
   },
   en: {
@@ -105,7 +107,7 @@ const screens = {
     match: {
       title: 'Matching proposals', status: 'Status', community: 'Community', need: 'Need', offer: 'Offer', quantity: 'Quantity', why: 'Why this pair',
       neededBy: 'needed by', needSide: 'Need side', offerSide: 'Offer side', side: 'Answering for', decision: 'Decision', reason: 'Reason',
-      accept: 'Accept', decline: 'Decline', empty: 'No proposals',
+      accept: 'Accept', decline: 'Decline', empty: 'No proposals', reasonTooLong: 'A reason has at most {max} characters',
       statuses: { proposed: 'Proposed', accepted: 'Accepted', declined: 'Declined', fulfilled: 'Fulfilled', expired: 'Expired', all: 'All' },
     },
     vote: {
@@ -113,6 +115,8 @@ const screens = {
       voted: 'You voted: {option} (one ballot per owner)', yourParts: 'Your parts',
       notOwner: "You are not an owner in this complex, so not in this consultation's electorate (Civil Code Art. 278: the owners decide)",
       notOpen: 'This consultation is not open: no ballots',
+      noHomes: "The registry records no home of yours as an owner, so there is no owners' vote for you (Civil Code Art. 278: the owners decide)",
+      back: 'All consultations',
     },
   },
 }

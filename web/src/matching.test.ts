@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { awaiting, mayDecide, reasonError, type ProposalRecord } from './matching'
+import { awaiting, mayDecide, reasonError, REASON_MAX, type ProposalRecord } from './matching'
 
 const open = (over: Partial<ProposalRecord> = {}): ProposalRecord =>
   ({ id: 'PR1', status: 'proposed', offer_decision: null, need_decision: null, quantity: 60, unit: 'plant', ...over })
@@ -24,5 +24,12 @@ describe('a proposal row offers only the answers still awaited', () => {
     expect(reasonError('decline', ' ')).toBe('required')
     expect(reasonError('decline', '已预留')).toBeNull()
     expect(reasonError('accept', '')).toBeNull()
+    expect(reasonError('decline', '否')).toBeNull() // one character is a reason (matching 2.0: non-empty)
+  })
+  test('a reason over 500 characters is refused, as matching refuses it', () => {
+    expect(REASON_MAX).toBe(500)
+    expect(reasonError('decline', '理'.repeat(500))).toBeNull()
+    expect(reasonError('decline', '理'.repeat(501))).toBe('too_long')
+    expect(reasonError('accept', '理'.repeat(501))).toBe('too_long')
   })
 })

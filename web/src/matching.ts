@@ -21,7 +21,13 @@ export function mayDecide(p: ProposalRecord, side: Side): boolean {
   return awaiting(p).includes(side)
 }
 
-/** A decline needs a reason the other side can read; an accept does not. */
-export function reasonError(decision: 'accept' | 'decline', reason: string): 'required' | null {
-  return decision === 'decline' && reason.trim().length < 2 ? 'required' : null
+/** The longest reason matching takes (its contract's REASON_MAX, since matching 2.0). */
+export const REASON_MAX = 500
+
+/** A decline needs a reason the other side can read; an accept does not; neither takes more than
+ * REASON_MAX characters. The same rule as matching's contract, which refuses the call anyway. */
+export function reasonError(decision: 'accept' | 'decline', reason: string): 'required' | 'too_long' | null {
+  const text = reason.trim()
+  if (decision === 'decline' && !text) return 'required'
+  return text.length > REASON_MAX ? 'too_long' : null
 }

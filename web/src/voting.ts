@@ -27,3 +27,25 @@ export interface Ratio { part: string; whole: string; percent: string | number }
 export function figure(r: Ratio): string {
   return `${r.part} / ${r.whole} (${Number(r.percent).toFixed(2)}%)`
 }
+
+/** The gateway's answer to GET /my/consultations: where the person owns a part, and those complexes'
+ * consultations. The registry's households decide, so the screen never asks for a complex. */
+export interface MyComplex {
+  complex: { id: string; name: string }
+  households: { household_id: string; unit: string; area_m2: string }[]
+  consultations: { id: string; question: string; closes_at: string; state: string }[]
+}
+
+export type HomesState = 'no_homes' | 'none_open' | 'some'
+
+/** What the vote screen says first: no home on record, homes but nothing to vote on, or the list. */
+export function homesState(complexes: MyComplex[]): HomesState {
+  if (!complexes.length) return 'no_homes'
+  return complexes.some((c) => c.consultations.length) ? 'some' : 'none_open'
+}
+
+/** The one consultation to open at once, when the person has exactly one to take part in. */
+export function onlyConsultation(complexes: MyComplex[]): string | null {
+  const all = complexes.flatMap((c) => c.consultations)
+  return all.length === 1 ? all[0].id : null
+}

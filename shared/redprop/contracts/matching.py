@@ -20,6 +20,10 @@
   declines, never proposed again) and announces it in ``city_proposal_status``; the need's district
   records the delivery (``fulfil_city_proposal``, ``city_proposal_fulfilled``, savings in its ledger) and
   the city's status tells the offer's district. While a pair is open its district holds the quantity.
+- A decline says why (since 2.0): ``decide`` with ``decision: decline`` and ``decide_city_proposal`` with
+  ``accept: false`` need a ``reason`` (1-500 characters); a decline without one is refused as
+  ``validation_failed`` on ``reason``. Breaking (a 1.x decline without a reason was accepted), so the
+  major version.
 
 Quantities are whole numbers of their unit. Units of one family are converted to the family's base unit
 when matched (tonne -> kg); proposals carry quantities in that base unit. Money is in yuan.
@@ -52,7 +56,7 @@ from redprop.contracts.registry import WORKER_ROLES
 
 CONTRACT = ServiceContract(
     service="matching",
-    version="1.4.0",
+    version="2.0.0",
     summary="Resource, demand and service lists; optimal matching of offers to needs with explanations; "
             "proposals, acceptance, fulfilment and the savings ledger.",
 )
@@ -99,6 +103,15 @@ ProposalStatus = Literal["proposed", "accepted", "declined", "fulfilled", "expir
 CityProposalStatus = Literal["proposed", "accepted", "declined", "fulfilled", "expired"]
 Side = Literal["offer", "need"]
 Decision = Literal["accept", "decline"]
+#: The longest reason a decision may give (since 2.0; before, any text up to 10,000 characters).
+REASON_MAX = 500
+
+
+def decline_needs_reason(reason: str, declining: bool) -> str:
+    """A declined pair is never proposed again, so the other side and the ledger are told why (since 2.0)."""
+    if declining and not reason.strip():
+        raise ValueError("a decline needs a reason (what the other side is told)")
+    return reason
 
 
 def normalise_unit(value: object) -> object:
@@ -426,7 +439,13 @@ class DecideRequest(CommandRequest):
     proposal_id: Id
     side: Side
     decision: Decision
-    reason: Text = ""
+    #: Why; required for a decline (since 2.0), at most REASON_MAX characters.
+    reason: str = Field(default="", max_length=REASON_MAX, validate_default=True)
+
+    @field_validator("reason")
+    @classmethod
+    def _decline_says_why(cls, value: str, info: ValidationInfo) -> str:
+        return decline_needs_reason(value, info.data.get("decision") == "decline")
 
 
 class FulfilRequest(CommandRequest):
@@ -629,7 +648,13 @@ class DecideCityProposalRequest(CommandRequest):
     accept: bool
     #: Who decides (a person or an organisation id), recorded in the event.
     actor: Id
-    reason: Text = ""
+    #: Why; required for a decline (since 2.0), at most REASON_MAX characters.
+    reason: str = Field(default="", max_length=REASON_MAX, validate_default=True)
+
+    @field_validator("reason")
+    @classmethod
+    def _decline_says_why(cls, value: str, info: ValidationInfo) -> str:
+        return decline_needs_reason(value, info.data.get("accept") is False)
 
 
 class FulfilCityProposalRequest(CommandRequest):

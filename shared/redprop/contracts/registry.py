@@ -39,7 +39,7 @@ from redprop.contracts.base import (
 
 CONTRACT = ServiceContract(
     service="registry",
-    version="1.2.0",
+    version="1.3.0",
     summary="The governance map: administrative tree, complexes, grids, buildings, households, "
             "organisations, people and roles. Answers `resolve` for every other service.",
 )
@@ -413,6 +413,8 @@ class ListRequest(Page):
     #: As for ``get``: who reads, and why (since 1.2).
     viewer_id: Id | None = None
     purpose: str | None = Field(default=None, max_length=200)
+    #: Households only: those this person owns, alone or with others (since 1.3; a resident's own homes).
+    owner_id: Id | None = None
 
 
 class ListReply(Reply):

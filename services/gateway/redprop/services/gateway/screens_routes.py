@@ -1,5 +1,6 @@
 """Routes for the workbench's later screens (issue 19): matching proposals for the community's needs, the
-open consultations of a complex, and an owner's own part in one (their households and their ballot).
+open consultations of a complex, an owner's own part in one (their households and their ballot), and an
+owner's own complexes with their consultations (so the vote screen never asks for a complex).
 
 Each is a contract call or a few joined for one screen; the services' rules decide: who may decide a
 proposal (matching's permit), who may vote (the consultation's electorate snapshot, Civil Code Art. 278
@@ -15,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from redprop.contracts import matching as matching_c
 from redprop.contracts import mediation as mediation_c
+from redprop.contracts import registry as registry_c
 from redprop.contracts.base import Id
 from redprop.errors import NotFound
 from redprop.messaging import ServiceRpc
@@ -33,7 +35,12 @@ MEDIATION_OPS = mediation_c.CONTRACT.operations
 #: How many matters of a complex, needs and offers one screen joins (a community's lists are far shorter).
 JOIN_LIMIT = 1000
 
-DecideBody = derive("DecideProposalBody", matching_c.DecideRequest, exclude={"proposal_id"})
+#: Matching 2.0: a decline needs a reason (the contract's validator, which a derived model does not carry);
+#: the document says so, so a schema-valid body is one the service takes.
+DECLINE_SAYS_WHY = {"if": {"properties": {"decision": {"const": "decline"}}, "required": ["decision"]},
+                    "then": {"required": ["reason"], "properties": {"reason": {"type": "string", "minLength": 1}}}}
+DecideBody = derive("DecideProposalBody", matching_c.DecideRequest, exclude={"proposal_id"},
+                    schema_extra=DECLINE_SAYS_WHY)
 
 
 class ProposalsQuery(QueryModel):
@@ -81,6 +88,23 @@ class MyVoteReply(BaseModel):
     why_not: Literal["not_owner", "not_open"] | None = None
 
 
+class MyConsultationsQuery(QueryModel):
+    state: Literal["open", "closed", "any"] = Field(default="open", description="Left out: the open ones.")
+
+
+class MyComplex(BaseModel):
+    """A complex where the caller owns a part: their parts there and its owners' consultations."""
+
+    complex: registry_c.Ref
+    households: list[MyPart]
+    consultations: list[mediation_c.ConsultationInfo]
+
+
+class MyConsultationsReply(BaseModel):
+    #: By complex name; empty when the caller owns no part in the district.
+    complexes: list[MyComplex]
+
+
 def _dump(reply) -> dict:
     return reply.model_dump(mode="json")
 
@@ -96,6 +120,17 @@ def _all(call, key: str, **query) -> list:
         if not batch or offset >= page.total:
             break
     return items
+
+
+def _complex_consultations(mediation, complex_id: str, state: str) -> list[mediation_c.ConsultationInfo]:
+    """A complex's owners' consultations (its matters'), soonest to close first."""
+    items = []
+    for matter in _all(mediation.find_matters, "items", complex_id=complex_id):
+        for consultation_id in mediation.get_matter(matter_id=matter.id).matter.consultations:
+            info = mediation.get_consultation(consultation_id=consultation_id).consultation
+            if state == "any" or info.state == state:
+                items.append(info)
+    return sorted(items, key=lambda c: c.closes_at)
 
 
 class ScreensRoutes:
@@ -138,15 +173,32 @@ class ScreensRoutes:
     def screens_consultations(self, request, principal):
         query = read_query(request, ConsultationsQuery)
         self.registry.get(kind="complex", id=query.complex_id)  # 404 for an unknown complex
-        matters = _all(self.mediation.find_matters, "items", complex_id=query.complex_id)
-        items = []
-        for matter in matters:
-            for consultation_id in self.mediation.get_matter(matter_id=matter.id).matter.consultations:
-                info = self.mediation.get_consultation(consultation_id=consultation_id).consultation
-                if query.state == "any" or info.state == query.state:
-                    items.append(info)
-        items.sort(key=lambda c: c.closes_at)
-        return json_response(_dump(ConsultationsReply(items=items)))
+        return json_response(_dump(ConsultationsReply(items=_complex_consultations(self.mediation, query.complex_id,
+                                                                                          query.state))))
+
+    @route("GET", "/api/v1/my/consultations", "listMyConsultations",
+           "The caller's own: the complexes where the registry records them as an owner (alone or with "
+           "others), their parts there, and each complex's owners' consultations (the open ones by default). "
+           "Nobody else's homes can be asked for: the caller is the person.", tags=("consultations",),
+           permission="consultations.vote", query=MyConsultationsQuery,
+           reply=MyConsultationsReply)
+    def screens_my_consultations(self, request, principal):
+        query = read_query(request, MyConsultationsQuery)
+        person = caller_person(principal)
+        # Registry 1.3: the households this person owns; the electorate of each consultation still decides.
+        owned = _all(self.registry.list, "items", kind="household", owner_id=person)
+        by_complex: dict[str, MyComplex] = {}
+        for household in owned:
+            where = self.registry.resolve(household_id=household.id)
+            mine = by_complex.setdefault(where.complex.id, MyComplex(
+                complex=registry_c.Ref(id=where.complex.id, name=where.complex.name), households=[],
+                consultations=[]))
+            mine.households.append(MyPart(household_id=household.id, building_id=household.building_id,
+                                          unit=household.unit, area_m2=str(household.area_m2)))
+        for complex_id, mine in by_complex.items():
+            mine.consultations = _complex_consultations(self.mediation, complex_id, query.state)
+        complexes = sorted(by_complex.values(), key=lambda c: (c.complex.name, c.complex.id))
+        return json_response(_dump(MyConsultationsReply(complexes=complexes)))
 
     @route("GET", "/api/v1/consultations/{consultation_id}/my-vote", "getMyVote",
            "The caller's households in the consultation's complex and their effective ballot (the latest, "

@@ -95,6 +95,13 @@ def list_records(session: Session, gmap: GovernanceMap, request: ListRequest, ci
         conditions.append(table.c.role == request.role)
     if request.active_on is not None and kind != "role":
         raise ValidationFailed.for_field("active_on", "only for kind role")
+    if request.owner_id is not None:
+        if kind != "household":
+            raise ValidationFailed.for_field("owner_id", "only for kind household")
+        # owner_ids is a JSON list (no portable containment operator): matched here, as disclosure does.
+        owned = [row.id for row in session.execute(select(table.c.id, table.c.owner_ids).where(table.c.district == district))
+                 if request.owner_id in (row.owner_ids or ())]
+        conditions.append(table.c.id.in_(owned))
     if kind == "role":
         day = request.active_on or date.today()
         conditions.append(table.c.term_start <= day)
