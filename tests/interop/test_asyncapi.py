@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from redprop.cli.main import main
@@ -85,8 +86,11 @@ def test_openapi_style_discriminators_become_asyncapi_property_names():
     assert "discriminator" not in json.dumps(build_document()).replace('"discriminator": "', "")
 
 
+@pytest.mark.timeout(420)
 def test_the_asyncapi_parser_accepts_the_document(node):
-    done = run_node(node, "validate.mjs", str(ASYNCAPI_COPY))
+    # The parser's rule set over the whole document (208 operations, 359 messages) is about 45 s of one
+    # core on an idle machine: minutes on a busy CI machine.
+    done = run_node(node, "validate.mjs", str(ASYNCAPI_COPY), timeout=400)
     report = json.loads(done.stdout)
     assert done.returncode == 0 and report["errors"] == [], report["errors"]
     assert report["warnings"] == []
