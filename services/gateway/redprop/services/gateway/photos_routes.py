@@ -10,6 +10,11 @@ magic bytes (else 415), at most ``photos.max_bytes`` (else 413), a structure tha
 at most ``photos.max_per_ticket`` on one ticket (409). EXIF, XMP and text metadata are removed before it is
 stored (``images.py``), so a phone's GPS position is never served to anyone. Who may add or see the photos of
 a ticket is who may see the ticket, with the same 404 as a missing ticket for anyone else.
+
+A photo is deleted (``DELETE .../photos/{id}``) by its uploader while the ticket is open, or by a community
+worker of the ticket's community (their registry post ``community_worker`` there) at any time: a wrong
+picture, or a face or a door number that should not be kept (PIPL Art. 47: personal information is deleted
+once it is no longer needed or on the person's request).
 """
 
 from __future__ import annotations
@@ -27,14 +32,16 @@ from werkzeug.wrappers import Response
 
 from redprop.clock import utcnow
 from redprop.config import settings_from_config
-from redprop.errors import Conflict, NotFound, RedpropError, ValidationFailed
+from redprop.contracts.ticketing import OPEN_STATUSES
+from redprop.errors import Conflict, NotFound, PermissionDenied, RedpropError, ValidationFailed
 from redprop.service import choices_of
 from redprop.services.gateway import images
+from redprop.services.gateway.auth import WORKERS, Principal
 from redprop.services.gateway.bodies import idempotency_key
 from redprop.services.gateway.edge import PayloadTooLarge
 from redprop.services.gateway.http import json_response, route
 from redprop.services.gateway.models import photos
-from redprop.services.gateway.photo_store import PHOTO_STORE, PhotoMissing, PhotoStore
+from redprop.services.gateway.photo_store import KEY, PHOTO_STORE, PhotoMissing, PhotoStore
 
 #: Room for the multipart framing around a photo of ``max_bytes`` (boundaries, part headers).
 MULTIPART_SLACK = 16 * 1024
@@ -208,6 +215,46 @@ class PhotoRoutes:
         if etag in request.headers.get("If-None-Match", ""):
             return Response(status=304, headers=headers)
         return Response(data, status=200, headers=headers, content_type=row.content_type)
+
+    @route("DELETE", "/api/v1/tickets/{ticket_id}/photos/{photo_id}", "deleteTicketPhoto",
+           "Delete a photo: its uploader while the ticket is open, or a community worker of the ticket's "
+           "community (registry post `community_worker` there) at any time. The bytes leave the store, then "
+           "the row; 404 for a photo or ticket one may not see, 403 for one seen but not one's to delete, "
+           "409 for the uploader once the ticket is closed.", tags=("tickets",),
+           permission="tickets.photos.delete", status=204, extra_codes=("403",))
+    def delete_ticket_photo(self, request, principal, ticket_id, photo_id):
+        if not KEY.fullmatch(photo_id):
+            raise ValidationFailed.for_field("photo_id", "a photo id is 32 lowercase hex characters", "pattern")
+        ticket = self._visible_ticket(principal, ticket_id).ticket
+        row = self.db.execute(select(photos).where(
+            photos.c.district == self.district, photos.c.ticket_id == ticket_id, photos.c.id == photo_id)).first()
+        if row is None:
+            raise NotFound.entity("photo", photo_id, "photo_id")
+        if not community_worker_of(self, principal, ticket.location.community_id):
+            if row.uploaded_by != (principal.person_id or principal.subject):
+                raise PermissionDenied("只有上传者或本社区的社区工作者可以删除照片: only the uploader or a community "
+                                       "worker of the ticket's community may delete this photo",
+                                       {"field": "photo_id"})
+            if ticket.status not in OPEN_STATUSES:
+                raise Conflict(f"工单已{ticket.status}: the ticket is {ticket.status}; ask its community worker "
+                               "to delete the photo", {"field": "photo_id", "status": ticket.status})
+        # The bytes first (idempotent): if the store fails nothing changed, and if the row's removal then
+        # fails a retry finishes it; the other order could leave a resident's photo kept with no row to find it.
+        self.photo_store.delete(photo_id)
+        self.db.execute(photos.delete().where(photos.c.id == photo_id, photos.c.district == self.district))
+        self.db.commit()
+        return Response(status=204)
+
+
+def community_worker_of(service, principal: Principal, community_id: str | None) -> bool:
+    """Whether the caller holds the registry post ``community_worker`` of this community today."""
+    if community_id is None or principal.role not in WORKERS:
+        return False
+    posts = principal.posts
+    if not posts:  # an API key carries no posts: its person's, from the registry (cached)
+        person = service.auth.person(service.registry, principal.person_id or principal.subject)
+        posts = person.posts if person is not None else ()
+    return any(p.role == "community_worker" and p.scope_id == community_id for p in posts)
 
 
 def install(service_cls: type) -> None:
