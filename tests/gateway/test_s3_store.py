@@ -20,7 +20,7 @@ from tests.gateway.photo_files import jpeg, png
 from tests.gateway.s3_server import MotoS3
 
 pytestmark = pytest.mark.integration
-KEY_ENV, SECRET_ENV = "REDPROP_S3_ACCESS_KEY_ID", "REDPROP_S3_SECRET_ACCESS_KEY"
+KEY_ENV, SECRET_ENV = "PHOTOS_S3_ACCESS_KEY_ID", "PHOTOS_S3_SECRET_ACCESS_KEY"
 S3 = "services.gateway.options.photos.s3"
 
 

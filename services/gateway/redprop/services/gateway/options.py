@@ -144,9 +144,10 @@ class S3Options(BaseModel):
     region: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,50}$")] = "us-east-1"
     #: ``path`` (http://server/bucket/key) for MinIO and most on-premises servers; ``virtual`` for AWS.
     addressing_style: Literal["path", "virtual"] = "path"
-    #: Environment variables holding the access key id and secret.
-    access_key_id_env: str = "REDPROP_S3_ACCESS_KEY_ID"
-    secret_access_key_env: str = "REDPROP_S3_SECRET_ACCESS_KEY"
+    #: Environment variables holding the access key id and secret (not ``REDPROP_*``: those name settings,
+    #: and redprop refuses one that names none).
+    access_key_id_env: str = "PHOTOS_S3_ACCESS_KEY_ID"
+    secret_access_key_env: str = "PHOTOS_S3_SECRET_ACCESS_KEY"
     #: Or files holding them (e.g. a Kubernetes Secret mounted as a volume); a file, when given, wins.
     access_key_id_file: str | None = None
     secret_access_key_file: str | None = None
