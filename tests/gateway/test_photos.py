@@ -174,6 +174,12 @@ def test_who_may_delete_a_photo(gateway):
     # operator), and the company it was dispatched to, may not delete what the resident took.
     for role in ("community_admin", "operator", "property_company"):
         assert error(gateway.call("DELETE", photo["url"], role)) == (403, "permission_denied", "photo_id"), role
+    # The list tells each caller whether they may (the workbench shows its delete button by it).
+    may = {role: gateway.call("GET", f"/api/v1/tickets/{ticket}/photos", role).json()["photos"][0]["may_delete"]
+           for role in ("resident", "grid_worker", "community_admin", "operator", "property_company")}
+    assert may == {"resident": True, "grid_worker": True, "community_admin": False, "operator": False,
+                   "property_company": False}
+    assert photo["may_delete"] is True  # the uploader, on an open ticket
     # A worker deletes a photo they took themselves.
     own = upload(gateway, ticket, jpeg(), role="community_admin").json()
     assert gateway.call("DELETE", own["url"], "community_admin").status_code == 204
