@@ -243,7 +243,8 @@ class PhotoRoutes:
            "community (registry post `community_worker` there) at any time. The bytes leave the store, then "
            "the row; 404 for a photo or ticket one may not see, 403 for one seen but not one's to delete, "
            "409 for the uploader once the ticket is closed.", tags=("tickets",),
-           permission="tickets.photos.delete", status=204, extra_codes=("403",))
+           permission="tickets.photos.delete", status=204, extra_codes=("403",),
+           path_params={"photo_id": {"type": "string", "pattern": "^[0-9a-f]{32}$"}})
     def delete_ticket_photo(self, request, principal, ticket_id, photo_id):
         if not KEY.fullmatch(photo_id):
             raise ValidationFailed.for_field("photo_id", "a photo id is 32 lowercase hex characters", "pattern")
