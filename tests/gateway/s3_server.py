@@ -60,7 +60,11 @@ class MotoS3:
                     self.__exit__(None, None, None)
                     raise RuntimeError(f"moto_server did not start: see {self.log_path}") from None
                 time.sleep(0.3)
-        self.key = self._make_key()
+        try:
+            self.key = self._make_key()
+        except BaseException:  # __exit__ is not called when __enter__ fails: stop the server here
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def _make_key(self) -> S3Key:
