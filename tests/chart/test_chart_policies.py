@@ -16,6 +16,7 @@ from kombu import Connection
 from sqlalchemy.engine import make_url
 
 from redprop.config import DEFAULT_METRICS_PORTS, load_settings
+from redprop.services.gateway.options import GatewayOptions
 from tests.chart.chartlib import (
     DEFAULT_VALUES,
     EXAMPLES,
@@ -300,7 +301,8 @@ def test_the_gateway_serves_its_http_api_on_http_port():
     assert _env(c)["REDPROP_SERVICES__GATEWAY__DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "gateway-database-url"
     (service,) = [s for s in of_kind(manifests, "Service") if component(s) == "gateway"]
     assert {p["name"]: p["port"] for p in service.doc["spec"]["ports"]} == {"metrics": DEFAULT_METRICS_PORTS["gateway"], "http": 8443}
-    assert _settings_file(manifests)["services"]["gateway"]["options"] == {"http_port": 8443, "open311": {"contact": "x"}}
+    assert _settings_file(manifests)["services"]["gateway"]["options"] == {
+        "http_port": 8443, "open311": {"contact": "x"}, "photos": {"path": "/var/lib/redprop/photos"}}
     # ... which the migration Job migrates with the others.
     assert any("REDPROP_SERVICES__GATEWAY__DATABASE_URL" in _env(pod_spec(job)["containers"][0])
                for job in of_kind(manifests, "Job"))
@@ -322,7 +324,8 @@ def test_gateway_port_conflicts_are_refused(gateway, message):
 
 def test_the_same_http_port_in_options_is_accepted():
     manifests = render(merged(MINIMAL, {"services": {"gateway": {"options": {"http_port": 8080}}}}))
-    assert _settings_file(manifests)["services"]["gateway"]["options"] == {"http_port": 8080}
+    assert _settings_file(manifests)["services"]["gateway"]["options"] == {
+        "http_port": 8080, "photos": {"path": "/var/lib/redprop/photos"}}
 
 
 @pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
@@ -401,10 +404,25 @@ def test_the_services_accept_the_rendered_settings(release, tmp_path, monkeypatc
         options = dict(expected[name]["options"])
         if expected[name].get("httpPort"):
             options["http_port"] = expected[name]["httpPort"]
+        if name == "gateway":  # and its photo store's settings, from `photos`, which the gateway accepts
+            options["photos"] = {**options.get("photos", {}), **photo_settings(values)}
+            GatewayOptions.model_validate(settings.service(name).options)
         assert settings.service(name).options == options
         for var in env:
             if var.startswith("REDPROP_SERVICES__"):
                 monkeypatch.delenv(var)
+
+
+def photo_settings(values) -> dict:
+    """``services.gateway.options.photos`` as the chart writes it from ``photos``."""
+    photos = merged(DEFAULT_VALUES, values)["photos"]
+    if photos["store"] == "filesystem":
+        return {"path": "/var/lib/redprop/photos"}
+    s3 = photos["s3"]
+    written = {"bucket": s3["bucket"], "region": s3["region"], "addressing_style": s3["addressingStyle"]}
+    written.update({key: s3[value] for key, value in (("endpoint_url", "endpointUrl"), ("prefix", "prefix"))
+                    if s3[value]})
+    return {"s3": written}
 
 
 def _database_keys(values) -> set[str]:
@@ -415,8 +433,10 @@ def test_credentials_are_a_database_url_per_enabled_service_with_a_database(rele
     values, manifests = release
     wanted = {"amqp-uri"} | _database_keys(values)
     # Every key the pods read is one the values call for, and each is read by someone.
+    photos_secret = merged(DEFAULT_VALUES, values)["photos"]["s3"]["existingSecret"]  # the operator's own
     read = {e["valueFrom"]["secretKeyRef"]["key"] for m in manifests if m.kind in ("Deployment", "Job")
-            for c in pod_spec(m)["containers"] for e in c.get("env", []) if "valueFrom" in e}
+            for c in pod_spec(m)["containers"] for e in c.get("env", [])
+            if "valueFrom" in e and e["valueFrom"]["secretKeyRef"]["name"] != photos_secret}
     assert read == (wanted if enabled_services(values) else set())
     if values.get("existingSecret"):
         assert _secret_env(manifests, existing=True) == {}

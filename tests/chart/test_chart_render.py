@@ -224,4 +224,4 @@ def test_missing_required_values_fail_with_their_name(missing, message):
 def test_minimal_district_renders_external_broker_and_database_only():
     kinds = {m.kind for m in render(MINIMAL)}
     assert kinds == {"ConfigMap", "Secret", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy",
-                     "ServiceAccount", "Job", "Pod"}
+                     "ServiceAccount", "Job", "Pod", "PersistentVolumeClaim"}  # the claim: the gateway's photos

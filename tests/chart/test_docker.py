@@ -224,3 +224,9 @@ def test_prometheus_scrapes_every_compose_service_on_its_metrics_port():
     for cfg in jobs["redprop"]["static_configs"]:
         assert "service" not in cfg.get("labels", {}), "the series carry their own service label"
     assert jobs["rabbitmq"]["metrics_path"] == "/metrics/per-object"
+
+
+def test_the_image_installs_the_gateways_s3_extra():
+    """A district can choose the s3 photo store in the chart (photos.store: s3): botocore must be in the image."""
+    run = " ".join(rest for word, rest in _instructions() if word == "RUN")
+    assert '"./services/gateway[s3]"' in run and "-c requirements/constraints.txt" in run

@@ -142,8 +142,8 @@ class Pod:
                 assert volume["secret"]["secretName"], volume
                 ring = _KEY_RINGS.setdefault(root, generate().to_yaml())
                 (local / "keys.yaml").write_text(ring, encoding="utf-8")
-            else:
-                assert "emptyDir" in volume, volume  # nothing else is mounted by the chart
+            else:  # a scratch folder, or the gateway's photos claim (a folder of the run here)
+                assert "emptyDir" in volume or "persistentVolumeClaim" in volume, volume
             self.mounts[mount["mountPath"]] = local
         self.env: dict[str, str] = {}
         for var in container.get("env", []):

@@ -104,12 +104,13 @@ class Gateway:
 
 
 def start_gateway(run_suite, small_district, *extra_services: str, backend: str = "sqlite",
-                  **gateway_options) -> Gateway:
+                  plugins: dict | None = None, **gateway_options) -> Gateway:
     port = free_port()
     options = {"http_host": "127.0.0.1", "http_port": port, "api_keys": api_keys(), **gateway_options}
     suite = run_suite("registry", "ticketing", *extra_services, "gateway", backend=backend,
                       services={"gateway": {"options": options},
-                                "ticketing": {"options": {"sweep_interval": 3600}}})
+                                "ticketing": {"options": {"sweep_interval": 3600}}},
+                      **({"plugins": plugins} if plugins else {}))
     loaded = suite.rpc.registry.upsert(actor="P-DATA", records=[*small_district, *people_records()],
                                        request_id=f"load-{uuid.uuid4().hex[:8]}")
     assert loaded.applied and not loaded.errors, loaded.errors

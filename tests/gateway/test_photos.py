@@ -136,3 +136,76 @@ def test_open311_media_url_is_the_first_photo(gateway):
     assert one["media_url"].endswith(photo["url"]) and one["media_url"].startswith("http")
     listed = gateway.call("GET", "/open311/v2/requests.json", "resident").json()
     assert [r["media_url"] for r in listed if r["service_request_id"] == ticket] == [one["media_url"]]
+
+
+def stored_files(gateway) -> set[str]:
+    folder = gateway.suite.settings.data_dir / gateway.suite.settings.district / "photos"
+    return {p.name for p in folder.rglob("*") if p.is_file()}
+
+
+def test_the_uploader_deletes_a_photo_while_the_ticket_is_open(gateway):
+    ticket = gateway.submit("resident")["id"]
+    kept, wrong = (upload(gateway, ticket, data).json() for data in (png(), jpeg()))
+    assert stored_files(gateway) == {kept["id"], wrong["id"]}
+    deleted = gateway.call("DELETE", wrong["url"], "resident")
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert gateway.call("GET", wrong["url"], "resident").status_code == 404
+    listed = gateway.call("GET", f"/api/v1/tickets/{ticket}/photos", "resident").json()["photos"]
+    assert [p["id"] for p in listed] == [kept["id"]] and stored_files(gateway) == {kept["id"]}  # bytes gone too
+    assert error(gateway.call("DELETE", wrong["url"], "resident"))[:2] == (404, "not_found")  # already gone
+    # Once the ticket is cancelled the photo is the record's: the uploader may no longer remove it ...
+    cancel = gateway.call("POST", f"/api/v1/tickets/{ticket}/cancel", "resident", json={"reason": "不需要了"})
+    assert cancel.status_code == 200, cancel.text
+    assert error(gateway.call("DELETE", kept["url"], "resident")) == (409, "conflict", "photo_id")
+    # ... but the community's worker (P-CW, community_worker of C1) may, at any time.
+    assert gateway.call("DELETE", kept["url"], "grid_worker").status_code == 204
+    assert stored_files(gateway) == set()
+
+
+def test_who_may_delete_a_photo(gateway):
+    ticket = gateway.submit("resident")["id"]
+    photo = upload(gateway, ticket, png()).json()
+    theirs = gateway.call("DELETE", photo["url"], key=OTHER_RESIDENT)  # another resident: as if missing
+    missing = gateway.call("DELETE", f"/api/v1/tickets/{MISSING}/photos/{photo['id']}", key=OTHER_RESIDENT)
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.text.replace(ticket, "ID") == missing.text.replace(MISSING, "ID")
+    assert gateway.call("DELETE", photo["url"], "department").status_code == 404  # not dispatched to it
+    # Workers who see the ticket but are not the community's worker (a subdistrict officer, the district's
+    # operator), and the company it was dispatched to, may not delete what the resident took.
+    for role in ("community_admin", "operator", "property_company"):
+        assert error(gateway.call("DELETE", photo["url"], role)) == (403, "permission_denied", "photo_id"), role
+    # The list tells each caller whether they may (the workbench shows its delete button by it).
+    may = {role: gateway.call("GET", f"/api/v1/tickets/{ticket}/photos", role).json()["photos"][0]["may_delete"]
+           for role in ("resident", "grid_worker", "community_admin", "operator", "property_company")}
+    assert may == {"resident": True, "grid_worker": True, "community_admin": False, "operator": False,
+                   "property_company": False}
+    assert photo["may_delete"] is True  # the uploader, on an open ticket
+    # A worker deletes a photo they took themselves.
+    own = upload(gateway, ticket, jpeg(), role="community_admin").json()
+    assert gateway.call("DELETE", own["url"], "community_admin").status_code == 204
+    assert [p["id"] for p in gateway.call("GET", f"/api/v1/tickets/{ticket}/photos", "resident").json()["photos"]] \
+        == [photo["id"]]
+
+
+def test_deleting_with_bad_input(gateway):
+    ticket = gateway.submit("resident")["id"]
+    photo = upload(gateway, ticket, png()).json()
+    for bad in ("ZZZ", photo["id"].upper(), photo["id"] + "0", "..%2F..%2Fetc"):
+        refused = gateway.call("DELETE", f"/api/v1/tickets/{ticket}/photos/{bad}", "resident")
+        assert refused.status_code in (404, 422), (bad, refused.text)
+        if refused.status_code == 422:
+            assert error(refused) == (422, "validation_failed", "photo_id")
+    assert error(gateway.call("DELETE", f"/api/v1/tickets/{ticket}/photos/ZZZ", "resident")) == \
+        (422, "validation_failed", "photo_id")
+    assert error(gateway.call("DELETE", f"/api/v1/tickets/{ticket}/photos/{'0' * 32}", "resident"))[:2] == \
+        (404, "not_found")
+    other = gateway.submit("resident")["id"]  # the photo under another of the same resident's tickets: none
+    assert gateway.call("DELETE", f"/api/v1/tickets/{other}/photos/{photo['id']}", "resident").status_code == 404
+    gateway.add_account("zhang.san", "P2")
+    client = requests.Session()
+    assert gateway.login("zhang.san", client=client).status_code == 200
+    forged = client.delete(gateway.base_url + photo["url"], timeout=30)  # a session without the CSRF header
+    assert forged.status_code == 403 and forged.json()["error"]["details"] == {"header": "X-Requested-With"}
+    assert len(gateway.call("GET", f"/api/v1/tickets/{ticket}/photos", "resident").json()["photos"]) == 1
+    done = client.delete(gateway.base_url + photo["url"], headers={"X-Requested-With": "redprop"}, timeout=30)
+    assert done.status_code == 204

@@ -62,7 +62,7 @@ export const api = {
 
 // -- photos on tickets (POST/GET /api/v1/tickets/{id}/photos) --------------------------------------------
 
-export interface Photo { id: string; ticket_id: string; content_type: string; size: number; sha256: string; uploader_role: string; uploaded_at: string; url: string }
+export interface Photo { id: string; ticket_id: string; content_type: string; size: number; sha256: string; uploader_role: string; uploaded_at: string; url: string; may_delete?: boolean }
 export interface PhotoList { photos: Photo[]; max_bytes: number; max_per_ticket: number; types: string[] }
 
 function authHeaders(): Record<string, string> {
@@ -87,4 +87,10 @@ export async function photoObjectUrl(photo: Photo): Promise<string> {
   const response = await fetch(photo.url, { credentials: 'same-origin', headers: authHeaders() })
   if (!response.ok) throw await parseError(response)
   return URL.createObjectURL(await response.blob())
+}
+
+/** Delete a photo (its uploader while the ticket is open, or the community's worker: the gateway decides). */
+export async function deletePhoto(photo: Photo): Promise<void> {
+  const response = await fetch(photo.url, { method: 'DELETE', credentials: 'same-origin', headers: authHeaders() })
+  if (!response.ok) throw await parseError(response)
 }

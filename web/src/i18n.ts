@@ -33,6 +33,7 @@ export const messages = {
     photos: {
       label: '照片', add: '拍照或选择照片', title: '照片', preview: '照片 {n}', remove: '删除照片 {n}', limits: '最多 {n} 张，每张不超过 {mb} MB（JPG、PNG、WebP）',
       type: '{name} 不是 JPG、PNG 或 WebP 照片', size: '{name} 超过 {mb} MB', count: '最多 {n} 张照片', failed: '照片加载失败', uploadFailed: '照片上传失败：{message}',
+      delete: '删除照片 {n}', deleteShort: '删除', confirmDelete: '确定删除照片 {n}？删除后无法恢复。', deleteFailed: '照片未删除：{message}',
     },
     error: { forbidden: '您的角色不能查看此页面', notFound: '没有找到', required: '请填写{field}', generic: '操作失败：{message}' },
     common: { save: '确定', cancel: '取消', loading: '加载中…', yes: '是', no: '否' },
@@ -68,6 +69,7 @@ export const messages = {
     photos: {
       label: 'Photos', add: 'Take or choose a photo', title: 'Photos', preview: 'Photo {n}', remove: 'Remove photo {n}', limits: 'Up to {n}, each at most {mb} MB (JPG, PNG, WebP)',
       type: '{name} is not a JPG, PNG or WebP photo', size: '{name} is over {mb} MB', count: 'At most {n} photos', failed: 'The photos could not be loaded', uploadFailed: 'A photo was not uploaded: {message}',
+      delete: 'Delete photo {n}', deleteShort: 'Delete', confirmDelete: 'Delete photo {n}? It cannot be undone.', deleteFailed: 'The photo was not deleted: {message}',
     },
     error: { forbidden: 'Your role cannot see this page', notFound: 'Not found', required: '{field} is required', generic: 'It failed: {message}' },
     common: { save: 'OK', cancel: 'Cancel', loading: 'Loading…', yes: 'Yes', no: 'No' },

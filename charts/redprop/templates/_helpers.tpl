@@ -379,13 +379,21 @@ release history), mounted only where it is used: the registry's pods and its mig
 {{- if and (eq $name "ticketing") $.Values.calendar.years -}}
 {{- $_ := set $options "calendar_file" "/etc/redprop/calendar.yaml" -}}
 {{- end -}}
+{{- /* The gateway's photo store from `photos` (other photo options, e.g. max_bytes, stay verbatim). */ -}}
+{{- if eq $name "gateway" -}}
+{{- $_ := set $options "photos" (merge (include "redprop.photoOptions" $ | fromYaml) (default dict $options.photos)) -}}
+{{- end -}}
 {{- if $options -}}
 {{- $_ := set $entry "options" $options -}}
 {{- end -}}
 {{- $_ := set $services $name $entry -}}
 {{- end -}}
 {{- $config := dict "district" (include "redprop.districtCode" .) "district_name" (include "redprop.districtName" .) "log_level" .Values.config.logLevel "log_format" .Values.config.logFormat "data_dir" "/tmp/redprop" "services" $services -}}
-{{- with .Values.config.plugins }}{{ $_ := set $config "plugins" . }}{{ end -}}
+{{- $plugins := deepCopy (default dict .Values.config.plugins) -}}
+{{- if eq .Values.photos.store "s3" -}}
+{{- $_ := set $plugins "gateway.photo_store" "s3" -}}
+{{- end -}}
+{{- with $plugins }}{{ $_ := set $config "plugins" . }}{{ end -}}
 {{- /* The queue type comes from rabbitmq.queueType (the chart's policies and alerts follow it too). */ -}}
 {{- $messaging := deepCopy (default dict .Values.config.messaging) -}}
 {{- if and (hasKey $messaging "queue_type") (ne (toString $messaging.queue_type) .Values.rabbitmq.queueType) -}}
@@ -462,4 +470,59 @@ rabbitmqClusterReference:
 
 {{- define "redprop.rabbitmq.deadLetterQueuePattern" -}}
 ^redprop\.dlq\.[^.]+$
+{{- end -}}
+
+
+{{/* Photos on tickets: the gateway's photo store (values `photos`). The filesystem store keeps them on a
+PersistentVolumeClaim mounted in the gateway's pods; the s3 store in a bucket, its key from an existing Secret. */}}
+{{- define "redprop.photosDir" -}}/var/lib/redprop/photos{{- end -}}
+
+{{- define "redprop.photosClaim" -}}
+{{- default (printf "%s-photos" (include "redprop.fullname" .)) .Values.photos.volume.existingClaim -}}
+{{- end -}}
+
+{{/* services.gateway.options.photos, as YAML. */}}
+{{- define "redprop.photoOptions" -}}
+{{- $p := .Values.photos -}}
+{{- if eq $p.store "s3" -}}
+{{- $_ := required "photos.s3.bucket is required with photos.store=s3: the bucket the gateway keeps ticket photos in" $p.s3.bucket -}}
+{{- $_ := required "photos.s3.existingSecret is required with photos.store=s3: the Secret with the bucket's access key (docs/deploy.md, Photos)" $p.s3.existingSecret -}}
+{{- $s3 := dict "bucket" $p.s3.bucket "region" $p.s3.region "addressing_style" $p.s3.addressingStyle -}}
+{{- with $p.s3.endpointUrl }}{{ $_ := set $s3 "endpoint_url" . }}{{ end -}}
+{{- with $p.s3.prefix }}{{ $_ := set $s3 "prefix" . }}{{ end -}}
+{{- toYaml (dict "s3" $s3) -}}
+{{- else -}}
+{{- toYaml (dict "path" (include "redprop.photosDir" .)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The gateway's environment for its photo store: the s3 store's access key (never in redprop.yaml). */}}
+{{- define "redprop.photosEnv" -}}
+{{- if eq .Values.photos.store "s3" -}}
+- name: PHOTOS_S3_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.photos.s3.existingSecret }}
+      key: {{ .Values.photos.s3.accessKeyIdKey }}
+- name: PHOTOS_S3_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.photos.s3.existingSecret }}
+      key: {{ .Values.photos.s3.secretAccessKeyKey }}
+{{- end -}}
+{{- end -}}
+
+{{- define "redprop.photosVolume" -}}
+{{- if eq .Values.photos.store "filesystem" -}}
+- name: photos
+  persistentVolumeClaim:
+    claimName: {{ include "redprop.photosClaim" . }}
+{{- end -}}
+{{- end -}}
+
+{{- define "redprop.photosMount" -}}
+{{- if eq .Values.photos.store "filesystem" -}}
+- name: photos
+  mountPath: {{ include "redprop.photosDir" . }}
+{{- end -}}
 {{- end -}}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import uuid
 from contextlib import ExitStack
 
@@ -39,6 +40,14 @@ def pytest_load_initial_conftests(early_config, parser, args):
     import eventlet
 
     eventlet.monkey_patch()
+    # schemathesis's pytest plugin loads urllib3 before this hook, so urllib3 holds the unpatched SSLContext,
+    # whose ``options`` setter then recurses under eventlet (botocore builds one for every client, even over
+    # http): point urllib3 at the patched class, as a process that patches first (``redprop run``) has it.
+    urllib3_ssl = sys.modules.get("urllib3.util.ssl_")
+    if urllib3_ssl is not None:
+        import ssl
+
+        urllib3_ssl.SSLContext = ssl.SSLContext
 
 
 @pytest.hookimpl(tryfirst=True)

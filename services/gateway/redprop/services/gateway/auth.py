@@ -46,6 +46,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "places.read": ALL,
     "tickets.read": ALL,
     "tickets.photos": ALL,               # add a photo to a ticket one may see (residents their own)
+    # Delete one: the uploader while the ticket is open, or the community's worker (photos_routes.py).
+    "tickets.photos.delete": ALL,
     "tickets.submit": frozenset({"resident"}) | WORKERS,
     "tickets.rate": frozenset({"resident"}),
     "tickets.reopen": frozenset({"resident"}),

@@ -160,7 +160,7 @@ def _operation(spec: RouteSpec, refs: dict, defs: dict) -> dict[str, Any]:
     op: dict[str, Any] = {"operationId": spec.operation_id, "summary": spec.summary, "tags": list(spec.tags)}
     params = [{"name": name, "in": "path", "required": True,
                "schema": {"type": "string", "enum": list(FORMATS)} if name == "format"
-               else {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"}}
+               else spec.path_params.get(name, {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"})}
               for name in _path_names(spec.path)]
     if spec.query is not None:
         params += _query_parameters(spec.query, refs[(spec.query, "validation")], defs)

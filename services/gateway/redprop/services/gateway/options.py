@@ -128,6 +128,37 @@ class OidcOptions(BaseModel):
         return self
 
 
+class S3Options(BaseModel):
+    """The ``s3`` photo store (``plugins: {gateway.photo_store: s3}``): one bucket of an S3-compatible server
+    (MinIO, Ceph, OSS, COS, AWS). The access key is never a setting: it is read from the environment (or from
+    files, e.g. a mounted Secret), so it is never in redprop.yaml, a log or ``config --show``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: The server, e.g. http://minio.storage:9000; None: AWS's own endpoint for ``region``.
+    endpoint_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")] | None = None
+    #: The bucket (made beforehand: the gateway never creates one). S3's naming rules.
+    bucket: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    #: Put before each photo's key, e.g. ``310101/photos/`` to share a bucket between districts.
+    prefix: Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9._-]+/)*$", max_length=200)] = ""
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,50}$")] = "us-east-1"
+    #: ``path`` (http://server/bucket/key) for MinIO and most on-premises servers; ``virtual`` for AWS.
+    addressing_style: Literal["path", "virtual"] = "path"
+    #: Environment variables holding the access key id and secret (not ``REDPROP_*``: those name settings,
+    #: and redprop refuses one that names none).
+    access_key_id_env: str = "PHOTOS_S3_ACCESS_KEY_ID"
+    secret_access_key_env: str = "PHOTOS_S3_SECRET_ACCESS_KEY"
+    #: Or files holding them (e.g. a Kubernetes Secret mounted as a volume); a file, when given, wins.
+    access_key_id_file: str | None = None
+    secret_access_key_file: str | None = None
+    #: Seconds to connect and to wait for an answer; attempts per request (botocore's standard retries).
+    connect_timeout: float = Field(default=5, gt=0, le=120)
+    read_timeout: float = Field(default=20, gt=0, le=600)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    #: Verify the server's TLS certificate (https endpoints); a CA bundle file for a private CA.
+    ca_bundle: str | None = None
+
+
 class PhotoOptions(BaseModel):
     """Photos on tickets (``POST /api/v1/tickets/{id}/photos``): what one may be, and where the default
     store (``plugins: {gateway.photo_store: filesystem}``) keeps them."""
@@ -142,6 +173,8 @@ class PhotoOptions(BaseModel):
     path: str | None = None
     #: Seconds a browser may keep a photo it was shown (``Cache-Control: private``: never a shared cache).
     cache_seconds: int = Field(default=3600, ge=0, le=86400 * 30)
+    #: The ``s3`` store's bucket and server; required when that store is chosen.
+    s3: S3Options | None = None
 
 
 class GatewayOptions(BaseModel):

@@ -10,6 +10,11 @@ magic bytes (else 415), at most ``photos.max_bytes`` (else 413), a structure tha
 at most ``photos.max_per_ticket`` on one ticket (409). EXIF, XMP and text metadata are removed before it is
 stored (``images.py``), so a phone's GPS position is never served to anyone. Who may add or see the photos of
 a ticket is who may see the ticket, with the same 404 as a missing ticket for anyone else.
+
+A photo is deleted (``DELETE .../photos/{id}``) by its uploader while the ticket is open, or by a community
+worker of the ticket's community (their registry post ``community_worker`` there) at any time: a wrong
+picture, or a face or a door number that should not be kept (PIPL Art. 47: personal information is deleted
+once it is no longer needed or on the person's request).
 """
 
 from __future__ import annotations
@@ -27,14 +32,16 @@ from werkzeug.wrappers import Response
 
 from redprop.clock import utcnow
 from redprop.config import settings_from_config
-from redprop.errors import Conflict, NotFound, RedpropError, ValidationFailed
+from redprop.contracts.ticketing import OPEN_STATUSES
+from redprop.errors import Conflict, NotFound, PermissionDenied, RedpropError, ValidationFailed
 from redprop.service import choices_of
 from redprop.services.gateway import images
+from redprop.services.gateway.auth import WORKERS, Principal
 from redprop.services.gateway.bodies import idempotency_key
 from redprop.services.gateway.edge import PayloadTooLarge
 from redprop.services.gateway.http import json_response, route
 from redprop.services.gateway.models import photos
-from redprop.services.gateway.photo_store import PHOTO_STORE, PhotoMissing, PhotoStore
+from redprop.services.gateway.photo_store import KEY, PHOTO_STORE, PhotoMissing, PhotoStore
 
 #: Room for the multipart framing around a photo of ``max_bytes`` (boundaries, part headers).
 MULTIPART_SLACK = 16 * 1024
@@ -59,6 +66,7 @@ class Photo(BaseModel):
     uploader_role: str
     uploaded_at: datetime
     url: str = Field(description="Where the photo itself is read, with the same key or session.")
+    may_delete: bool = Field(default=False, description="Whether the caller may delete it (`DELETE` its url).")
 
 
 class PhotoList(BaseModel):
@@ -88,10 +96,29 @@ def photo_path(ticket_id: str, photo_id: str) -> str:
     return f"/api/v1/tickets/{ticket_id}/photos/{photo_id}"
 
 
-def _photo(row) -> dict:
+def _photo(row, may_delete: bool = False) -> dict:
     return Photo(id=row.id, ticket_id=row.ticket_id, content_type=row.content_type, size=row.size,
                  sha256=row.sha256, uploader_role=row.uploader_role, uploaded_at=row.uploaded_at,
-                 url=photo_path(row.ticket_id, row.id)).model_dump(mode="json")
+                 url=photo_path(row.ticket_id, row.id), may_delete=may_delete).model_dump(mode="json")
+
+
+def uploader_of(principal: Principal) -> str:
+    """Who a photo's row records as its uploader (and so who may delete it)."""
+    return principal.person_id or principal.subject
+
+
+def deletion_refused(service, principal: Principal, ticket, row) -> RedpropError | None:
+    """Why the caller may not delete this photo of a ticket they see, or None when they may: a community
+    worker of the ticket's community at any time, its uploader while the ticket is open."""
+    if community_worker_of(service, principal, ticket.location.community_id):
+        return None
+    if row.uploaded_by != uploader_of(principal):
+        return PermissionDenied("只有上传者或本社区的社区工作者可以删除照片: only the uploader or a community worker "
+                                "of the ticket's community may delete this photo", {"field": "photo_id"})
+    if ticket.status not in OPEN_STATUSES:
+        return Conflict(f"工单已{ticket.status}: the ticket is {ticket.status}; ask its community worker to delete "
+                        "the photo", {"field": "photo_id", "status": ticket.status})
+    return None
 
 
 def first_photo_urls(db, district: str, ticket_ids: list[str], base_url: str) -> dict[str, str]:
@@ -135,14 +162,14 @@ class PhotoRoutes:
            extra_codes=("413", "415"))
     def add_ticket_photo(self, request, principal, ticket_id):
         options = self.options.photos
-        self._visible_ticket(principal, ticket_id)  # 404 like a missing ticket for anyone who may not see it
+        ticket = self._visible_ticket(principal, ticket_id).ticket  # 404 like a missing ticket for anyone else
         request_id = idempotency_key(request)
         if request_id is not None:
             earlier = self.db.execute(select(photos).where(
                 photos.c.district == self.district, photos.c.ticket_id == ticket_id,
                 photos.c.request_id == request_id)).first()
             if earlier is not None:
-                return json_response(_photo(earlier), 201)
+                return json_response(_photo(earlier, deletion_refused(self, principal, ticket, earlier) is None), 201)
         data = read_photo(request, options.max_bytes)
         content_type = images.sniff(data)
         if content_type is None:
@@ -160,7 +187,7 @@ class PhotoRoutes:
         photo_id = secrets.token_hex(16)
         self.photo_store.put(photo_id, data, content_type)  # first the bytes: a row never points at nothing
         row = {"id": photo_id, "district": self.district, "ticket_id": ticket_id,
-               "uploaded_by": principal.person_id or principal.subject, "uploader_role": principal.role,
+               "uploaded_by": uploader_of(principal), "uploader_role": principal.role,
                "content_type": content_type, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
                "request_id": request_id, "uploaded_at": utcnow()}
         try:
@@ -170,18 +197,20 @@ class PhotoRoutes:
             self.db.rollback()
             self.photo_store.delete(photo_id)
             raise
-        return json_response(_photo(self.db.execute(select(photos).where(photos.c.id == photo_id)).one()), 201)
+        stored = self.db.execute(select(photos).where(photos.c.id == photo_id)).one()
+        return json_response(_photo(stored, deletion_refused(self, principal, ticket, stored) is None), 201)
 
     @route("GET", "/api/v1/tickets/{ticket_id}/photos", "listTicketPhotos",
            "The photos of a ticket one may see, oldest first, and the upload limits.", tags=("tickets",),
            permission="tickets.read", reply=PhotoList)
     def list_ticket_photos(self, request, principal, ticket_id):
-        self._visible_ticket(principal, ticket_id)
+        ticket = self._visible_ticket(principal, ticket_id).ticket
         rows = self.db.execute(select(photos).where(
             photos.c.district == self.district, photos.c.ticket_id == ticket_id).order_by(
             photos.c.uploaded_at, photos.c.id)).all()
         options = self.options.photos
-        return json_response(PhotoList(photos=[_photo(r) for r in rows], max_bytes=options.max_bytes,
+        listed = [_photo(r, deletion_refused(self, principal, ticket, r) is None) for r in rows]
+        return json_response(PhotoList(photos=listed, max_bytes=options.max_bytes,
                                        max_per_ticket=options.max_per_ticket,
                                        types=list(images.TYPES)).model_dump(mode="json"))
 
@@ -208,6 +237,42 @@ class PhotoRoutes:
         if etag in request.headers.get("If-None-Match", ""):
             return Response(status=304, headers=headers)
         return Response(data, status=200, headers=headers, content_type=row.content_type)
+
+    @route("DELETE", "/api/v1/tickets/{ticket_id}/photos/{photo_id}", "deleteTicketPhoto",
+           "Delete a photo: its uploader while the ticket is open, or a community worker of the ticket's "
+           "community (registry post `community_worker` there) at any time. The bytes leave the store, then "
+           "the row; 404 for a photo or ticket one may not see, 403 for one seen but not one's to delete, "
+           "409 for the uploader once the ticket is closed.", tags=("tickets",),
+           permission="tickets.photos.delete", status=204, extra_codes=("403",),
+           path_params={"photo_id": {"type": "string", "pattern": "^[0-9a-f]{32}$"}})
+    def delete_ticket_photo(self, request, principal, ticket_id, photo_id):
+        if not KEY.fullmatch(photo_id):
+            raise ValidationFailed.for_field("photo_id", "a photo id is 32 lowercase hex characters", "pattern")
+        ticket = self._visible_ticket(principal, ticket_id).ticket
+        row = self.db.execute(select(photos).where(
+            photos.c.district == self.district, photos.c.ticket_id == ticket_id, photos.c.id == photo_id)).first()
+        if row is None:
+            raise NotFound.entity("photo", photo_id, "photo_id")
+        refused = deletion_refused(self, principal, ticket, row)
+        if refused is not None:
+            raise refused
+        # The bytes first (idempotent): if the store fails nothing changed, and if the row's removal then
+        # fails a retry finishes it; the other order could leave a resident's photo kept with no row to find it.
+        self.photo_store.delete(photo_id)
+        self.db.execute(photos.delete().where(photos.c.id == photo_id, photos.c.district == self.district))
+        self.db.commit()
+        return Response(status=204)
+
+
+def community_worker_of(service, principal: Principal, community_id: str | None) -> bool:
+    """Whether the caller holds the registry post ``community_worker`` of this community today."""
+    if community_id is None or principal.role not in WORKERS:
+        return False
+    posts = principal.posts
+    if not posts:  # an API key carries no posts: its person's, from the registry (cached)
+        person = service.auth.person(service.registry, principal.person_id or principal.subject)
+        posts = person.posts if person is not None else ()
+    return any(p.role == "community_worker" and p.scope_id == community_id for p in posts)
 
 
 def install(service_cls: type) -> None:
