@@ -130,11 +130,19 @@ class PrivateRabbit:
         (self.base / "node.pid").unlink(missing_ok=True)
 
     def close(self) -> None:
+        """Kill the node's VM if it is still alive, listening or not: a cluster node left alone in a
+        minority pauses (``pause_minority``) and closes its listeners, but lives on."""
+        pid_file = self.base / "node.pid"
         try:
-            if _port_open(self.port):
-                self.kill()
-        except (OSError, ValueError, RuntimeError):
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return
+        try:
+            os.kill(pid, signal.SIGKILL)
+            _wait(lambda: not _alive(pid), 30, "the private broker to die")
+        except (ProcessLookupError, RuntimeError):
             pass
+        pid_file.unlink(missing_ok=True)
 
     def __enter__(self) -> PrivateRabbit:
         self.start()
