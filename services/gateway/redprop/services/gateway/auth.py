@@ -29,6 +29,7 @@ from redprop.services.gateway import keys as stored_keys
 from redprop.services.gateway import people, sessions
 from redprop.services.gateway.keys import hash_key
 from redprop.services.gateway.oidc import OidcVerifier
+from redprop.services.gateway.oidc_login import OidcLogin
 from redprop.services.gateway.options import ROLES, GatewayOptions
 from redprop.services.gateway.ratelimit import FailureCounter
 
@@ -164,6 +165,9 @@ class Gatekeeper(DependencyProvider):
         self.posts = _Memo(self.options.roles_cache_ttl, size=1)
         self.names = _Memo(self.options.roles_cache_ttl)
         self.oidc = OidcVerifier(self.options.oidc) if self.options.oidc is not None else None
+        #: Logging in through the identity provider (the app's button), when the gateway is its client.
+        self.oidc_login = (OidcLogin(self.options.oidc, self.oidc, self.options.base_url())
+                           if self.oidc is not None and self.options.oidc.client_id else None)
 
     def get_dependency(self, worker_ctx) -> Gatekeeper:
         return self

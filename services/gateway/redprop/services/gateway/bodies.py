@@ -8,9 +8,9 @@ only gives early, field-named 422s; the contract validates again when the reques
 from __future__ import annotations
 
 import json
-from typing import Any, get_args, get_origin
+from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
 
 from redprop.contracts import evaluation, mediation, ticketing
 from redprop.contracts.base import MAX_OFFSET, Id, RequestId
@@ -222,3 +222,30 @@ class SessionReply(HttpModel):
     subject: str
     district: str
     expires_at: str | None = None
+
+
+# -- login methods ------------------------------------------------------------------------------------
+
+
+class OidcMethod(HttpModel):
+    #: The button's label ("Log in with <display_name>"); None: the app's own wording.
+    display_name: str | None
+    #: Where the button goes: the gateway starts the login at the identity provider.
+    login_url: str
+
+
+class SessionMethods(HttpModel):
+    """How a person may log in here: always with an account's password; with the identity provider when
+    ``oidc.client_id`` is configured."""
+
+    password: bool
+    oidc: OidcMethod | None
+
+
+class OidcCallbackQuery(QueryModel):
+    """What the identity provider sends back (it may add more, e.g. ``iss`` or ``session_state``)."""
+
+    code: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    state: Annotated[str, StringConstraints(max_length=256)] | None = None
+    #: The provider refused or the person cancelled (``access_denied``, RFC 6749 4.1.2.1).
+    error: Annotated[str, StringConstraints(max_length=256)] | None = None

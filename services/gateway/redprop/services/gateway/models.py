@@ -37,6 +37,18 @@ sessions = Table(
     Index("ix_sessions_username", "district", "username"),
 )
 
+#: An OIDC login under way (``GET /api/v1/session/oidc/login``): its state (hashed), nonce and PKCE verifier,
+#: taken once by the callback, for ``oidc.login_ttl`` seconds.
+oidc_logins = Table(
+    "oidc_logins", metadata,
+    Column("state_sha256", String(64), primary_key=True),
+    Column("district", String(6), nullable=False),
+    Column("nonce", String(64), nullable=False),
+    Column("code_verifier", String(128), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
 #: An API key: who holds it (a registry person), the role and subject it acts as, until when.
 api_keys = Table(
     "api_keys", metadata,

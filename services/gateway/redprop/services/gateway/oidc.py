@@ -9,6 +9,7 @@ few seconds so that made-up kids cannot flood the issuer.
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 import time
@@ -91,6 +92,24 @@ class OidcVerifier:
     def person_id(self, token: str) -> str:
         """The registry person id the token names, once it is proved genuine and current."""
         options = self.options
+        return self._person(self._claims(token, options.audience, []))
+
+    def id_token_person(self, token: str, nonce: str) -> str:
+        """The person an id_token of the login flow names: for this client (``aud`` = ``client_id``) and this
+        login (its ``nonce``: a token taken from another login cannot be replayed into this one)."""
+        claims = self._claims(token, self.options.client_id, ["aud", "nonce"])
+        if not isinstance(claims.get("nonce"), str) or not hmac.compare_digest(claims["nonce"], nonce):
+            raise _invalid("the id_token's nonce is not this login's")
+        return self._person(claims)
+
+    def _person(self, claims: dict) -> str:
+        person = claims.get(self.options.person_claim)
+        if not isinstance(person, str) or not ID.match(person):
+            raise _invalid(f"the token's {self.options.person_claim!r} is not a registry person id")
+        return person
+
+    def _claims(self, token: str, audience: str | None, required: list[str]) -> dict:
+        options = self.options
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -100,10 +119,10 @@ class OidcVerifier:
             raise _invalid(f"tokens signed with {alg!r} are not accepted (only {', '.join(options.algorithms)})")
         key = self.key_for(header.get("kid"))
         try:
-            claims = jwt.decode(token, key=key.key, algorithms=[alg], issuer=options.issuer,
-                                audience=options.audience, leeway=options.leeway,
-                                options={"require": ["exp", "iss", options.person_claim],
-                                         "verify_aud": options.audience is not None})
+            return jwt.decode(token, key=key.key, algorithms=[alg], issuer=options.issuer,
+                              audience=audience, leeway=options.leeway,
+                              options={"require": ["exp", "iss", options.person_claim, *required],
+                                       "verify_aud": audience is not None})
         except jwt.ExpiredSignatureError:
             raise _invalid("the token has expired") from None
         except jwt.InvalidIssuerError:
@@ -114,7 +133,3 @@ class OidcVerifier:
             raise _invalid("the token's signature is not valid") from None
         except jwt.PyJWTError as exc:
             raise _invalid(f"the token is not valid ({type(exc).__name__})") from None
-        person = claims.get(options.person_claim)
-        if not isinstance(person, str) or not ID.match(person):
-            raise _invalid(f"the token's {options.person_claim!r} is not a registry person id")
-        return person

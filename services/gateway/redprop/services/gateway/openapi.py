@@ -201,8 +201,12 @@ def _operation(spec: RouteSpec, refs: dict, defs: dict) -> dict[str, Any]:
             content = {media: {"schema": {"type": "string", "format": "binary"}} for media in spec.reply_media}
         error = {"description": "Error", "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Error"}}}}
-    responses: dict[str, Any] = {str(spec.status): {"description": "OK", "content": content}
-                                 if spec.status != 204 else {"description": "Done; no content"}}
+    responses: dict[str, Any] = {str(spec.status): {"description": "OK", "content": content}}
+    if spec.status == 204:
+        responses = {"204": {"description": "Done; no content"}}
+    elif spec.status == 302:  # a browser's navigation (the OIDC login): where to go next
+        responses = {"302": {"description": "Redirect", "headers": {
+            "Location": {"schema": {"type": "string"}, "description": "Where the browser goes next"}}}}
     codes = ["400", "404", "422", "503"] if not spec.open311 else ["400", "404", "503"]
     if spec.permission:
         codes += ["403"] if spec.open311 else ["401", "403"]  # GeoReport v2: a missing or bad api_key is 403

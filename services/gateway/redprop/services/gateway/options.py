@@ -121,6 +121,26 @@ class OidcOptions(BaseModel):
     #: Seconds of clock difference allowed for ``exp`` and ``nbf``.
     leeway: int = Field(default=30, ge=0, le=600)
 
+    # -- login in the app (authorisation-code flow with PKCE; the gateway is a confidential client) --
+    #: The gateway's client id at the identity provider; None: no login button, bearer tokens only.
+    #: The id_token's ``aud`` must be it.
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    #: The client secret is never a setting: it is read from this environment variable (not ``REDPROP_*``:
+    #: those name settings), or from a file (e.g. a mounted Secret), which wins when given.
+    client_secret_env: str = "OIDC_CLIENT_SECRET"
+    client_secret_file: str | None = None
+    #: The provider's endpoints; None: read from ``<issuer>/.well-known/openid-configuration``.
+    authorization_endpoint: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
+    token_endpoint: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
+    scopes: list[Annotated[str, StringConstraints(pattern=r"^[!#-\[\]-~]+$")]] = Field(
+        default_factory=lambda: ["openid"], min_length=1)
+    #: The callback's path under ``public_url``: register ``<public_url><redirect_path>`` at the provider.
+    redirect_path: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9/._-]*$")] = "/api/v1/session/oidc/callback"
+    #: The button's label: "Log in with <display_name>" (None: the app's own "unified identity" wording).
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
+    #: Seconds a person has to finish logging in at the provider (the state, nonce and PKCE verifier).
+    login_ttl: int = Field(default=600, ge=30, le=3600)
+
     @model_validator(mode="after")
     def _one_source(self):
         if (self.jwks_file is None) == (self.jwks_url is None):

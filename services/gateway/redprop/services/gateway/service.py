@@ -3,6 +3,7 @@ every rule (who may rate, what a status means, which deadlines apply) is the ser
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from nameko.exceptions import UnknownService
@@ -15,12 +16,13 @@ from redprop.contracts import mediation as mediation_c
 from redprop.contracts import registry as registry_c
 from redprop.contracts import ticketing as ticketing_c
 from redprop.db import Database
-from redprop.errors import NotFound, PermissionDenied, RedpropError, ValidationFailed
+from redprop.errors import NotFound, PermissionDenied, RedpropError, Unavailable, ValidationFailed
 from redprop.messaging import ServiceRpc
 from redprop.service import RedpropService
 from redprop.services.gateway import (
     accounts,
     addresses,
+    oidc_login,
     open311,
     participation_routes,
     photos_routes,
@@ -45,7 +47,10 @@ from redprop.services.gateway.bodies import (
     BallotBody,
     LeagueQuery,
     LoginBody,
+    OidcCallbackQuery,
+    OidcMethod,
     PageQuery,
+    SessionMethods,
     SessionReply,
     SubmitTicketBody,
     TicketListQuery,
@@ -60,6 +65,16 @@ from redprop.services.gateway.openapi import openapi_document
 from redprop.services.gateway.options import GatewayOptions
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+OIDC_LOGIN_PATH = "/api/v1/session/oidc/login"
+log = logging.getLogger(__name__)
+
+
+def _login_error(reason: str) -> Response:
+    """Back to the app's login page, which says what went wrong (no session was made)."""
+    response = Response("", 302, headers={"Location": f"/app/#/login?error={reason}", "Cache-Control": "no-store"})
+    response.delete_cookie(oidc_login.STATE_COOKIE, path=oidc_login.STATE_COOKIE_PATH)
+    return response
+
 READY_TIMEOUT = 2.0  # seconds a readiness probe waits for each service
 LIST_PAGE = 500
 LIST_ARGS = ("service_request_id", "service_code", "status")
@@ -148,14 +163,79 @@ class GatewayService(RedpropService):
             self.auth.failures.failed(username, address)
             raise Unauthorized("wrong username or password", {"field": "password"})
         self.auth.failures.succeeded(username)
-        options = self.options.sessions
-        token = sessions.start(self.db, self.district, account.username, account.person_id, options)
+        token = sessions.start(self.db, self.district, account.username, account.person_id, self.options.sessions)
         self.db.commit()  # before the answer: the cookie must work on the very next request
         reply = self._session_reply(self.auth.person_principal(person, "session"))
-        response = json_response(reply)
-        response.set_cookie(sessions.COOKIE, token, max_age=options.max_age, path="/", httponly=True,
+        return self._with_session_cookie(json_response(reply), token)
+
+    def _with_session_cookie(self, response: Response, token: str) -> Response:
+        response.set_cookie(sessions.COOKIE, token, max_age=self.options.sessions.max_age, path="/", httponly=True,
                             samesite="Strict", secure=self.options.secure_cookie())
         return response
+
+    @route("GET", "/api/v1/session/methods", "getLoginMethods",
+           "How a person may log in here: with an account's password, and with the district's identity provider "
+           "when the gateway is configured as its client (the app shows that button).",
+           tags=("account",), reply=SessionMethods)
+    def login_methods(self, request, principal):
+        oidc = None
+        if self.auth.oidc_login is not None:
+            oidc = OidcMethod(display_name=self.options.oidc.display_name, login_url=OIDC_LOGIN_PATH)
+        return json_response(SessionMethods(password=True, oidc=oidc).model_dump(mode="json"))
+
+    @route("GET", OIDC_LOGIN_PATH, "startOidcLogin",
+           "Start logging in with the district's identity provider: redirects (302) there, with a state, a nonce "
+           "and a PKCE challenge; it sends the browser back to the callback. 404 when OIDC login is not "
+           "configured.", tags=("account",), status=302)
+    def oidc_login(self, request, principal):
+        login = self._oidc_login()
+        try:
+            url, state = login.begin(self.db, self.district)
+        except Unavailable:
+            return _login_error("unavailable")
+        self.db.commit()
+        response = Response("", 302, headers={"Location": url, "Cache-Control": "no-store"})
+        # Lax: sent when the provider sends the browser back (a top-level GET from its site).
+        response.set_cookie(oidc_login.STATE_COOKIE, state, max_age=self.options.oidc.login_ttl,
+                            path=oidc_login.STATE_COOKIE_PATH, httponly=True, samesite="Lax",
+                            secure=self.options.secure_cookie())
+        return response
+
+    @route("GET", "/api/v1/session/oidc/callback", "finishOidcLogin",
+           "Where the identity provider sends the browser back: checks the state (once, in time, of this "
+           "browser), exchanges the code, verifies the id_token, starts a session as a password login does and "
+           "redirects (302) to `/app/`; any failure redirects to `/app/#/login?error=<code>` without a session. "
+           "404 when OIDC login is not configured.", tags=("account",), query=OidcCallbackQuery, status=302)
+    def oidc_callback(self, request, principal):
+        login = self._oidc_login()
+        query = read_query(request, OidcCallbackQuery)
+        try:
+            if query.error:
+                raise oidc_login.LoginFailed("denied" if query.error == "access_denied" else "provider",
+                                             "the identity provider refused")
+            nonce, verifier = login.take(self.db, self.district, query.state,
+                                         request.cookies.get(oidc_login.STATE_COOKIE))
+            self.db.commit()  # the state is spent even if what follows fails
+            if not query.code:
+                raise oidc_login.LoginFailed("provider", "the identity provider sent no code")
+            person_id = login.person_id(query.code, nonce, verifier)
+            if self.auth.person(self.registry, person_id) is None:
+                raise oidc_login.LoginFailed("unknown_person", "the provider's person is not in the registry")
+        except oidc_login.LoginFailed as exc:
+            log.info("OIDC login failed: %s (%s)", exc.reason, exc)
+            return _login_error(exc.reason)
+        token = sessions.start(self.db, self.district, sessions.OIDC_PREFIX + person_id, person_id,
+                               self.options.sessions)
+        self.db.commit()
+        response = self._with_session_cookie(Response("", 302, headers={"Location": "/app/",
+                                                                        "Cache-Control": "no-store"}), token)
+        response.delete_cookie(oidc_login.STATE_COOKIE, path=oidc_login.STATE_COOKIE_PATH)
+        return response
+
+    def _oidc_login(self) -> oidc_login.OidcLogin:
+        if self.auth.oidc_login is None:
+            raise NotFound("OIDC login is not configured here (oidc.client_id)", {})
+        return self.auth.oidc_login
 
     @route("GET", "/api/v1/session", "getSession", "The person logged in (or holding the key), their posts "
            "and gateway role; 401 without a session.", tags=("account",), permission="me", reply=SessionReply)

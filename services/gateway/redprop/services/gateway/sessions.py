@@ -16,6 +16,9 @@ from redprop.services.gateway.models import accounts, sessions
 from redprop.services.gateway.options import SessionOptions
 
 COOKIE = "redprop_session"
+#: A session from the identity provider (``oidc_login.py``) has no account: its username is this prefix and the
+#: person id (``:`` is in no account's username, so neither can stand for the other).
+OIDC_PREFIX = "oidc:"
 #: last_seen_at is written at most this often (not on every request), which the idle timeout allows for.
 TOUCH_EVERY = timedelta(seconds=15)
 
@@ -44,16 +47,20 @@ def start(db: Session, district: str, username: str, person_id: str, options: Se
 
 
 def lookup(db: Session, district: str, token: str, options: SessionOptions) -> LiveSession | None:
-    """The session, if it exists, has neither expired nor idled out and its account is still enabled."""
+    """The session, if it exists, has neither expired nor idled out and its account is still enabled (an
+    OIDC session has none: the provider vouched for the person at login)."""
     now = utcnow()
     row = db.execute(
-        select(sessions, accounts.c.disabled)
-        .join(accounts, (accounts.c.district == sessions.c.district) & (accounts.c.username == sessions.c.username))
+        select(sessions, accounts.c.disabled, accounts.c.username.label("account"))
+        .outerjoin(accounts, (accounts.c.district == sessions.c.district)
+                   & (accounts.c.username == sessions.c.username))
         .where(sessions.c.token_sha256 == token_hash(token), sessions.c.district == district)).first()
     if row is None:
         return None
     idle_until = row.last_seen_at + timedelta(seconds=options.idle_timeout)
-    if row.disabled or row.expires_at <= now or idle_until <= now:
+    # A password session whose account is gone has ended, as one whose account is disabled.
+    no_account = row.account is None and not row.username.startswith(OIDC_PREFIX)
+    if no_account or row.disabled or row.expires_at <= now or idle_until <= now:
         db.execute(delete(sessions).where(sessions.c.token_sha256 == row.token_sha256))
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:

@@ -1,0 +1,301 @@
+"""Logging into the app with the identity provider: the authorisation-code flow with PKCE over HTTP, against a
+fake provider written here (discovery, /authorize, /token, /jwks, with a key pair the test makes) and the
+real gateway and registry."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from redprop.testing.pytest_plugin import free_port
+from tests.gateway.conftest import start_gateway
+
+pytestmark = pytest.mark.integration
+CLIENT_ID = "redprop-workbench"
+SECRET = "s3cr3t-" + secrets.token_hex(8)
+SECRET_ENV = "TEST_OIDC_CLIENT_SECRET"
+
+
+class FakeProvider:
+    """An OpenID provider that logs in whoever ``person`` is, or refuses (``deny``)."""
+
+    def __init__(self):
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.port = free_port()
+        self.issuer = f"http://127.0.0.1:{self.port}"
+        self.person = "W1"
+        self.deny = False
+        self.nonce: str | None = None  # None: the nonce of the authorisation request
+        self.codes: dict[str, dict] = {}
+        self.token_calls: list[dict] = []
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                url = urlsplit(self.path)
+                if url.path == "/.well-known/openid-configuration":
+                    return self.json({"issuer": provider.issuer, "authorization_endpoint": provider.issuer + "/authorize",
+                                      "token_endpoint": provider.issuer + "/token",
+                                      "jwks_uri": provider.issuer + "/jwks"})
+                if url.path == "/jwks":
+                    entry = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(provider.key.public_key()))
+                    return self.json({"keys": [{**entry, "kid": "idp-1", "use": "sig"}]})
+                if url.path == "/authorize":
+                    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                    back = {"state": query["state"]}
+                    if provider.deny:
+                        back["error"] = "access_denied"
+                    else:
+                        code = secrets.token_urlsafe(16)
+                        provider.codes[code] = query
+                        back["code"] = code
+                    back["session_state"] = "ignored-extra"
+                    self.send_response(302)
+                    self.send_header("Location", f"{query['redirect_uri']}?{urlencode(back)}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
+                return self.json({"error": "not_found"}, 404)
+
+            def do_POST(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length", 0))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                basic = base64.b64decode(self.headers.get("Authorization", "Basic ").split(" ", 1)[1]).decode()
+                client, _, secret = basic.partition(":")
+                provider.token_calls.append(form)
+                asked = provider.codes.pop(form.get("code", ""), None)
+                challenge = base64.urlsafe_b64encode(hashlib.sha256(form.get("code_verifier", "").encode())
+                                                     .digest()).rstrip(b"=").decode()
+                if (unquote(client), unquote(secret)) != (CLIENT_ID, SECRET):
+                    return self.json({"error": "invalid_client"}, 401)
+                if (asked is None or form.get("grant_type") != "authorization_code"
+                        or asked["code_challenge"] != challenge or asked["redirect_uri"] != form.get("redirect_uri")):
+                    return self.json({"error": "invalid_grant"}, 400)
+                now = int(time.time())
+                claims = {"iss": provider.issuer, "aud": CLIENT_ID, "sub": "idp-7", "redprop_person": provider.person,
+                          "nonce": provider.nonce or asked["nonce"], "iat": now, "exp": now + 300}
+                id_token = jwt.encode(claims, provider.key, algorithm="RS256", headers={"kid": "idp-1"})
+                return self.json({"access_token": "at", "token_type": "Bearer", "id_token": id_token})
+
+            def json(self, body, status=200):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def provider():
+    fake = FakeProvider()
+    yield fake
+    fake.server.shutdown()
+
+
+@pytest.fixture
+def gateway(run_suite, small_district, provider, monkeypatch):
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    return start_gateway(run_suite, small_district, oidc={
+        "issuer": provider.issuer, "jwks_url": provider.issuer + "/jwks", "person_claim": "redprop_person",
+        "client_id": CLIENT_ID, "client_secret_env": SECRET_ENV, "display_name": "黄浦区统一身份认证"})
+
+
+def start(gateway, browser: requests.Session) -> requests.Response:
+    """The app's button: the gateway's login, which redirects to the provider."""
+    response = browser.get(gateway.base_url + "/api/v1/session/oidc/login", allow_redirects=False, timeout=30)
+    assert response.status_code == 302, response.text
+    return response
+
+
+def through_provider(login: requests.Response, browser: requests.Session) -> requests.Response:
+    """The provider's page: it sends the browser back to the gateway's callback (answered here, not followed)."""
+    at_provider = browser.get(login.headers["Location"], allow_redirects=False, timeout=30)
+    assert at_provider.status_code == 302
+    return at_provider
+
+
+def callback(gateway, at_provider: requests.Response, browser: requests.Session) -> requests.Response:
+    back = at_provider.headers["Location"]
+    assert back.startswith(gateway.base_url + "/api/v1/session/oidc/callback?")
+    return browser.get(back, allow_redirects=False, timeout=30)
+
+
+def login_error(response: requests.Response) -> str | None:
+    assert response.status_code == 302, response.text
+    location = response.headers["Location"]
+    return location.split("error=", 1)[1] if "error=" in location else None
+
+
+def test_the_app_learns_whether_to_show_the_button(gateway, run_suite, small_district):
+    methods = gateway.call("GET", "/api/v1/session/methods").json()
+    assert methods == {"password": True, "oidc": {"display_name": "黄浦区统一身份认证",
+                                                  "login_url": "/api/v1/session/oidc/login"}}
+
+
+def test_without_a_client_id_there_is_no_button_and_the_routes_are_404(run_suite, small_district):
+    plain = start_gateway(run_suite, small_district)
+    assert plain.call("GET", "/api/v1/session/methods").json() == {"password": True, "oidc": None}
+    for path in ("/api/v1/session/oidc/login", "/api/v1/session/oidc/callback?code=x&state=y"):
+        response = plain.call("GET", path, allow_redirects=False)
+        assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_the_whole_flow_logs_the_person_in_with_a_session_cookie(gateway, provider, caplog):
+    caplog.set_level(logging.DEBUG)
+    browser = requests.Session()
+    login = start(gateway, browser)
+    asked = {k: v[0] for k, v in parse_qs(urlsplit(login.headers["Location"]).query).items()}
+    assert login.headers["Location"].startswith(provider.issuer + "/authorize?")  # discovered
+    assert asked["client_id"] == CLIENT_ID and asked["response_type"] == "code" and asked["scope"] == "openid"
+    assert asked["code_challenge_method"] == "S256" and len(asked["state"]) >= 32 and asked["nonce"]
+    assert asked["redirect_uri"] == gateway.base_url + "/api/v1/session/oidc/callback"
+    assert "code_verifier" not in login.headers["Location"]
+
+    done = callback(gateway, through_provider(login, browser), browser)
+    assert done.status_code == 302 and done.headers["Location"] == "/app/", done.text
+    assert "redprop_session" in done.cookies
+    # The verifier went to the token endpoint, with the secret (checked by the provider).
+    assert len(provider.token_calls) == 1 and len(provider.token_calls[0]["code_verifier"]) >= 43
+
+    session = browser.get(gateway.base_url + "/api/v1/session", timeout=30)
+    assert session.status_code == 200, session.text
+    assert session.json()["person_id"] == "W1" and session.json()["role"] == "grid_worker"
+    me = browser.get(gateway.base_url + "/api/v1/me", timeout=30).json()
+    assert me["via"] == "session" and me["subject"] == "W1"
+    # Logout ends it as it ends a password session.
+    assert browser.delete(gateway.base_url + "/api/v1/session", headers={"X-Requested-With": "redprop"},
+                          timeout=30).status_code == 204
+    assert browser.get(gateway.base_url + "/api/v1/session", timeout=30).status_code == 401
+
+    logged = "\n".join(r.getMessage() for r in caplog.records) + caplog.text
+    assert SECRET not in logged
+    assert base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode() not in logged
+
+
+def test_a_state_works_once(gateway, provider):
+    browser = requests.Session()
+    at_provider = through_provider(start(gateway, browser), browser)
+    first = callback(gateway, at_provider, browser)
+    assert first.headers["Location"] == "/app/"
+    again = requests.Session()
+    again.cookies.set("redprop_oidc_state", parse_qs(urlsplit(at_provider.headers["Location"]).query)["state"][0])
+    replay = callback(gateway, at_provider, again)
+    assert login_error(replay) == "state" and "redprop_session" not in replay.cookies
+
+
+def test_a_callback_from_another_browser_is_refused(gateway, provider):
+    """Login CSRF: a callback URL (the attacker's code and state) opened in a victim's browser makes no session."""
+    attacker = requests.Session()
+    at_provider = through_provider(start(gateway, attacker), attacker)
+    victim = requests.Session()
+    response = callback(gateway, at_provider, victim)
+    assert login_error(response) == "state" and "redprop_session" not in response.cookies
+    assert provider.token_calls == []  # refused before the code was spent
+
+
+def test_a_made_up_state_is_refused(gateway):
+    browser = requests.Session()
+    browser.cookies.set("redprop_oidc_state", "made-up")
+    response = browser.get(gateway.base_url + "/api/v1/session/oidc/callback?code=abc&state=made-up",
+                           allow_redirects=False, timeout=30)
+    assert login_error(response) == "state"
+
+
+def test_an_expired_login_is_refused(gateway, provider):
+    from sqlalchemy import update
+
+    from redprop.services.gateway.models import oidc_logins
+
+    browser = requests.Session()
+    at_provider = through_provider(start(gateway, browser), browser)
+    with gateway.database() as db:
+        db.execute(update(oidc_logins).values(expires_at=oidc_logins.c.created_at))
+    response = callback(gateway, at_provider, browser)
+    assert login_error(response) == "expired" and "redprop_session" not in response.cookies
+
+
+def test_a_wrong_nonce_is_refused(gateway, provider):
+    provider.nonce = "another-login"
+    browser = requests.Session()
+    response = callback(gateway, through_provider(start(gateway, browser), browser), browser)
+    assert login_error(response) == "id_token" and "redprop_session" not in response.cookies
+
+
+def test_a_person_the_registry_does_not_know_is_refused(gateway, provider):
+    provider.person = "NOBODY"
+    browser = requests.Session()
+    response = callback(gateway, through_provider(start(gateway, browser), browser), browser)
+    assert login_error(response) == "unknown_person" and "redprop_session" not in response.cookies
+
+
+def test_the_person_cancelling_at_the_provider_is_shown(gateway, provider):
+    provider.deny = True
+    browser = requests.Session()
+    response = callback(gateway, through_provider(start(gateway, browser), browser), browser)
+    assert login_error(response) == "denied" and "redprop_session" not in response.cookies
+
+
+def test_the_token_endpoint_refusing_the_code(gateway, provider):
+    browser = requests.Session()
+    at_provider = through_provider(start(gateway, browser), browser)
+    provider.codes.clear()  # the code expired at the provider
+    response = callback(gateway, at_provider, browser)
+    assert login_error(response) == "token" and "redprop_session" not in response.cookies
+
+
+def test_a_wrong_client_secret_is_refused_at_the_token_endpoint(run_suite, small_district, provider, monkeypatch):
+    monkeypatch.setenv(SECRET_ENV, "not-the-secret")
+    gateway = start_gateway(run_suite, small_district, oidc={
+        "issuer": provider.issuer, "jwks_url": provider.issuer + "/jwks", "person_claim": "redprop_person",
+        "client_id": CLIENT_ID, "client_secret_env": SECRET_ENV})
+    browser = requests.Session()
+    response = callback(gateway, through_provider(start(gateway, browser), browser), browser)
+    assert login_error(response) == "token"
+
+
+def test_the_secret_may_come_from_a_file_and_a_missing_one_stops_the_gateway(provider, tmp_path, monkeypatch):
+    from redprop.errors import ConfigError
+    from redprop.services.gateway.oidc_login import client_secret
+    from redprop.services.gateway.options import OidcOptions
+
+    base = {"issuer": provider.issuer, "jwks_url": provider.issuer + "/jwks", "client_id": CLIENT_ID,
+            "client_secret_env": SECRET_ENV}
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    with pytest.raises(ConfigError, match=SECRET_ENV):
+        client_secret(OidcOptions(**base))
+    (tmp_path / "secret").write_text(SECRET + "\n")
+    assert client_secret(OidcOptions(**base, client_secret_file=str(tmp_path / "secret"))) == SECRET
+    with pytest.raises(ConfigError, match="client_secret_file"):
+        client_secret(OidcOptions(**base, client_secret_file=str(tmp_path / "absent")))
+    # The secret is not a setting at all.
+    with pytest.raises(ValueError, match="client_secret"):
+        OidcOptions(**base, client_secret=SECRET)
+
+
+def test_odd_callbacks_answer_redirects_or_4xx_never_5xx(gateway):
+    browser = requests.Session()
+    for query in ("", "?code=", "?state=", "?error=server_error&state=x", "?code=x&state=" + "s" * 300,
+                  "?code=%00&state=%ff"):
+        response = browser.get(gateway.base_url + "/api/v1/session/oidc/callback" + query,
+                               allow_redirects=False, timeout=30)
+        assert response.status_code in (302, 422), (query, response.status_code, response.text)
+        assert "redprop_session" not in response.cookies
