@@ -7,6 +7,13 @@ export const messages = {
     login: {
       title: '登录', username: '用户名', password: '密码', submit: '登录', key: 'API 密钥', withKey: '使用 API 密钥登录',
       withPassword: '使用账号密码登录', failed: '登录失败：{message}', noSession: '此网关尚未开放账号登录，请使用 API 密钥',
+      oidc: '使用统一身份认证登录', oidcNamed: '使用{name}登录', or: '或',
+      oidcError: {
+        denied: '您在统一身份认证页面取消了登录。', state: '登录请求无效或已使用，请重新点击登录。', expired: '登录用时过长，请重新登录。',
+        provider: '统一身份认证未能完成登录，请稍后再试。', token: '统一身份认证拒绝了本次登录，请重新登录。',
+        id_token: '统一身份认证返回的身份凭证无效，请联系管理员。', unknown_person: '您的统一身份认证账号未登记为本区人员，请联系管理员。',
+        unavailable: '统一身份认证暂时无法访问，请稍后再试。', other: '统一身份认证登录失败（{code}）。',
+      },
     },
     nav: { inbox: '工单收件箱', summary: '月度问题汇总', consultations: '业主协商', cases: '矛盾调解', ratings: '星级评定', rates: '三率统计' },
     sla: { on_track: '正常', at_risk: '临期', breached: '超时', response: '响应', resolution: '办结', left: '剩余 {time}', overdue: '已超 {time}', none: '—' },
@@ -43,6 +50,14 @@ export const messages = {
     login: {
       title: 'Log in', username: 'Username', password: 'Password', submit: 'Log in', key: 'API key', withKey: 'Log in with an API key',
       withPassword: 'Log in with username and password', failed: 'Login failed: {message}', noSession: 'This gateway has no account login yet; use an API key',
+      oidc: 'Log in with unified identity', oidcNamed: 'Log in with {name}', or: 'or',
+      oidcError: {
+        denied: 'You cancelled the login at the identity provider.', state: 'This login request is invalid or was used already; click the button again.',
+        expired: 'The login took too long; please start again.', provider: 'The identity provider could not complete the login; try again later.',
+        token: 'The identity provider refused this login; please start again.', id_token: 'The identity provider sent an invalid identity token; contact your administrator.',
+        unknown_person: 'Your identity provider account is not registered as a person of this district; contact your administrator.',
+        unavailable: 'The identity provider cannot be reached; try again later.', other: 'Logging in with the identity provider failed ({code}).',
+      },
     },
     nav: { inbox: 'Ticket inbox', summary: 'Monthly summary', consultations: 'Consultations', cases: 'Mediation', ratings: 'Star ratings', rates: 'The three rates' },
     sla: { on_track: 'On track', at_risk: 'At risk', breached: 'Breached', response: 'response', resolution: 'resolution', left: '{time} left', overdue: '{time} overdue', none: '—' },

@@ -36,7 +36,7 @@ TIMEOUT = 10.0  # seconds for the discovery document and the token endpoint
 
 
 class LoginFailed(Exception):
-    """The login cannot finish; ``reason`` is the code the app shows (``/app/#/login?error=<reason>``)."""
+    """The login cannot finish; ``reason`` is the code the app shows (``/app/login?error=<reason>``: the app uses path URLs, not #)."""
 
     def __init__(self, reason: str, message: str):
         super().__init__(message)

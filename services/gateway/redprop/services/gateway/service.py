@@ -71,7 +71,7 @@ log = logging.getLogger(__name__)
 
 def _login_error(reason: str) -> Response:
     """Back to the app's login page, which says what went wrong (no session was made)."""
-    response = Response("", 302, headers={"Location": f"/app/#/login?error={reason}", "Cache-Control": "no-store"})
+    response = Response("", 302, headers={"Location": f"/app/login?error={reason}", "Cache-Control": "no-store"})
     response.delete_cookie(oidc_login.STATE_COOKIE, path=oidc_login.STATE_COOKIE_PATH)
     return response
 
@@ -204,7 +204,7 @@ class GatewayService(RedpropService):
     @route("GET", "/api/v1/session/oidc/callback", "finishOidcLogin",
            "Where the identity provider sends the browser back: checks the state (once, in time, of this "
            "browser), exchanges the code, verifies the id_token, starts a session as a password login does and "
-           "redirects (302) to `/app/`; any failure redirects to `/app/#/login?error=<code>` without a session. "
+           "redirects (302) to `/app/`; any failure redirects to `/app/login?error=<code>` without a session. "
            "404 when OIDC login is not configured.", tags=("account",), query=OidcCallbackQuery, status=302)
     def oidc_callback(self, request, principal):
         login = self._oidc_login()
