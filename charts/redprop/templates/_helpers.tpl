@@ -512,6 +512,18 @@ PersistentVolumeClaim mounted in the gateway's pods; the s3 store in a bucket, i
 {{- end -}}
 {{- end -}}
 
+{{/* The gateway's OIDC client secret (values `oidc`), in the variable its settings name (never in redprop.yaml). */}}
+{{- define "redprop.oidcEnv" -}}
+{{- with .Values.oidc.existingSecret -}}
+{{- $oidc := default dict (default dict $.Values.services.gateway.options).oidc -}}
+- name: {{ default "OIDC_CLIENT_SECRET" $oidc.client_secret_env }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.oidc.clientSecretKey }}
+{{- end -}}
+{{- end -}}
+
 {{- define "redprop.photosVolume" -}}
 {{- if eq .Values.photos.store "filesystem" -}}
 - name: photos
