@@ -1,107 +1,21 @@
 """Logging into the app with the identity provider: the authorisation-code flow with PKCE over HTTP, against a
-fake provider written here (discovery, /authorize, /token, /jwks, with a key pair the test makes) and the
+fake provider written for the tests (``oidc_provider.py``: discovery, /authorize, /token, /jwks, with a key pair
+it makes) and the
 real gateway and registry."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import logging
-import secrets
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from redprop.testing.pytest_plugin import free_port
 from tests.gateway.conftest import start_gateway
+from tests.gateway.oidc_provider import CLIENT_ID, SECRET, SECRET_ENV, FakeProvider, gateway_options
 
 pytestmark = pytest.mark.integration
-CLIENT_ID = "redprop-workbench"
-SECRET = "s3cr3t-" + secrets.token_hex(8)
-SECRET_ENV = "TEST_OIDC_CLIENT_SECRET"
-
-
-class FakeProvider:
-    """An OpenID provider that logs in whoever ``person`` is, or refuses (``deny``)."""
-
-    def __init__(self):
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.port = free_port()
-        self.issuer = f"http://127.0.0.1:{self.port}"
-        self.person = "W1"
-        self.deny = False
-        self.nonce: str | None = None  # None: the nonce of the authorisation request
-        self.codes: dict[str, dict] = {}
-        self.token_calls: list[dict] = []
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's name
-                url = urlsplit(self.path)
-                if url.path == "/.well-known/openid-configuration":
-                    return self.json({"issuer": provider.issuer, "authorization_endpoint": provider.issuer + "/authorize",
-                                      "token_endpoint": provider.issuer + "/token",
-                                      "jwks_uri": provider.issuer + "/jwks"})
-                if url.path == "/jwks":
-                    entry = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(provider.key.public_key()))
-                    return self.json({"keys": [{**entry, "kid": "idp-1", "use": "sig"}]})
-                if url.path == "/authorize":
-                    query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                    back = {"state": query["state"]}
-                    if provider.deny:
-                        back["error"] = "access_denied"
-                    else:
-                        code = secrets.token_urlsafe(16)
-                        provider.codes[code] = query
-                        back["code"] = code
-                    back["session_state"] = "ignored-extra"
-                    self.send_response(302)
-                    self.send_header("Location", f"{query['redirect_uri']}?{urlencode(back)}")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return None
-                return self.json({"error": "not_found"}, 404)
-
-            def do_POST(self):  # noqa: N802
-                length = int(self.headers.get("Content-Length", 0))
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                basic = base64.b64decode(self.headers.get("Authorization", "Basic ").split(" ", 1)[1]).decode()
-                client, _, secret = basic.partition(":")
-                provider.token_calls.append(form)
-                asked = provider.codes.pop(form.get("code", ""), None)
-                challenge = base64.urlsafe_b64encode(hashlib.sha256(form.get("code_verifier", "").encode())
-                                                     .digest()).rstrip(b"=").decode()
-                if (unquote(client), unquote(secret)) != (CLIENT_ID, SECRET):
-                    return self.json({"error": "invalid_client"}, 401)
-                if (asked is None or form.get("grant_type") != "authorization_code"
-                        or asked["code_challenge"] != challenge or asked["redirect_uri"] != form.get("redirect_uri")):
-                    return self.json({"error": "invalid_grant"}, 400)
-                now = int(time.time())
-                claims = {"iss": provider.issuer, "aud": CLIENT_ID, "sub": "idp-7", "redprop_person": provider.person,
-                          "nonce": provider.nonce or asked["nonce"], "iat": now, "exp": now + 300}
-                id_token = jwt.encode(claims, provider.key, algorithm="RS256", headers={"kid": "idp-1"})
-                return self.json({"access_token": "at", "token_type": "Bearer", "id_token": id_token})
-
-            def json(self, body, status=200):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 @pytest.fixture
@@ -114,9 +28,7 @@ def provider():
 @pytest.fixture
 def gateway(run_suite, small_district, provider, monkeypatch):
     monkeypatch.setenv(SECRET_ENV, SECRET)
-    return start_gateway(run_suite, small_district, oidc={
-        "issuer": provider.issuer, "jwks_url": provider.issuer + "/jwks", "person_claim": "redprop_person",
-        "client_id": CLIENT_ID, "client_secret_env": SECRET_ENV, "display_name": "黄浦区统一身份认证"})
+    return start_gateway(run_suite, small_district, oidc=gateway_options(provider, display_name="黄浦区统一身份认证"))
 
 
 def start(gateway, browser: requests.Session) -> requests.Response:
@@ -264,9 +176,7 @@ def test_the_token_endpoint_refusing_the_code(gateway, provider):
 
 def test_a_wrong_client_secret_is_refused_at_the_token_endpoint(run_suite, small_district, provider, monkeypatch):
     monkeypatch.setenv(SECRET_ENV, "not-the-secret")
-    gateway = start_gateway(run_suite, small_district, oidc={
-        "issuer": provider.issuer, "jwks_url": provider.issuer + "/jwks", "person_claim": "redprop_person",
-        "client_id": CLIENT_ID, "client_secret_env": SECRET_ENV})
+    gateway = start_gateway(run_suite, small_district, oidc=gateway_options(provider))
     browser = requests.Session()
     response = callback(gateway, through_provider(start(gateway, browser), browser), browser)
     assert login_error(response) == "token"

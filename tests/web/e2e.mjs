@@ -412,6 +412,31 @@ Object.assign(scenarios, {
   },
 })
 
+// Logging in with the district's identity provider (tests/gateway/oidc_provider.py: it sends the browser
+// straight back, as a provider does once the person has logged in there).
+Object.assign(scenarios, {
+  async oidc(browser) {
+    const page = await (await browser.newContext({ ...DESKTOP, locale: 'zh-CN' })).newPage()
+    await page.goto(base + '/app/login')
+    const button = page.getByTestId('login-oidc')
+    await button.waitFor()
+    check((await button.textContent()).trim() === '使用统一身份认证登录', 'the login page offers the identity provider')
+    await page.screenshot({ path: path.join(shots, 'login-oidc.png'), fullPage: true })
+    await button.click()
+    await page.waitForURL('**/app/inbox')
+    await page.locator('[data-test^="open-"]').first().waitFor()
+    check(true, 'the worker lands on their inbox')
+  },
+
+  async oidcdenied(browser) {
+    const page = await (await browser.newContext({ ...DESKTOP, locale: 'zh-CN' })).newPage()
+    await page.goto(base + '/app/login')
+    await page.getByTestId('login-oidc').click()
+    await page.waitForURL('**/app/login?error=denied')
+    check((await page.getByTestId('oidc-error').textContent()).includes('取消了登录'), 'a cancelled login is explained')
+  },
+})
+
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
   args: ['--no-sandbox', '--disable-dev-shm-usage'] })
 try {
