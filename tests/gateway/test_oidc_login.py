@@ -209,3 +209,26 @@ def test_odd_callbacks_answer_redirects_or_4xx_never_5xx(gateway):
                                allow_redirects=False, timeout=30)
         assert response.status_code in (302, 422), (query, response.status_code, response.text)
         assert "redprop_session" not in response.cookies
+
+
+def test_on_postgresql_two_racing_callbacks_with_one_state_make_one_session(run_suite, small_district, provider,
+                                                                             monkeypatch):
+    """The row is taken by whoever deletes it: a replayed callback racing the real one is refused as used."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    gateway = start_gateway(run_suite, small_district, backend="postgresql", oidc=gateway_options(provider))
+    browser = requests.Session()
+    at_provider = through_provider(start(gateway, browser), browser)
+    state = browser.cookies.get("redprop_oidc_state")
+    clients = []
+    for _ in range(2):
+        client = requests.Session()
+        client.cookies.set("redprop_oidc_state", state)
+        clients.append(client)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda c: callback(gateway, at_provider, c), clients))
+    outcomes = sorted(r.headers["Location"] for r in answers)
+    assert outcomes == ["/app/", "/app/login?error=state"], outcomes
+    (won,) = [r for r in answers if r.headers["Location"] == "/app/"]
+    assert "redprop_session" in won.cookies and len(provider.token_calls) == 1
