@@ -45,10 +45,10 @@ def through_provider(login: requests.Response, browser: requests.Session) -> req
     return at_provider
 
 
-def callback(gateway, at_provider: requests.Response, browser: requests.Session) -> requests.Response:
+def callback(gateway, at_provider: requests.Response, browser: requests.Session, timeout=30) -> requests.Response:
     back = at_provider.headers["Location"]
     assert back.startswith(gateway.base_url + "/api/v1/session/oidc/callback?")
-    return browser.get(back, allow_redirects=False, timeout=30)
+    return browser.get(back, allow_redirects=False, timeout=timeout)
 
 
 def login_error(response: requests.Response) -> str | None:
@@ -232,3 +232,11 @@ def test_on_postgresql_two_racing_callbacks_with_one_state_make_one_session(run_
     assert outcomes == ["/app/", "/app/login?error=state"], outcomes
     (won,) = [r for r in answers if r.headers["Location"] == "/app/"]
     assert "redprop_session" in won.cookies and len(provider.token_calls) == 1
+
+
+def test_the_registry_away_is_a_login_error_not_a_5xx(gateway, provider):
+    browser = requests.Session()
+    at_provider = through_provider(start(gateway, browser), browser)
+    gateway.suite.container("registry").stop()
+    response = callback(gateway, at_provider, browser, timeout=120)  # the gateway's RPC to it times out first
+    assert login_error(response) == "unavailable" and "redprop_session" not in response.cookies

@@ -219,9 +219,14 @@ class GatewayService(RedpropService):
             if not query.code:
                 raise oidc_login.LoginFailed("provider", "the identity provider sent no code")
             person_id = login.person_id(query.code, nonce, verifier)
-            if self.auth.person(self.registry, person_id) is None:
+            try:
+                known = self.auth.person(self.registry, person_id) is not None
+            except (Unavailable, UnknownService):
+                raise oidc_login.LoginFailed("unavailable", "the registry does not answer") from None
+            if not known:
                 raise oidc_login.LoginFailed("unknown_person", "the provider's person is not in the registry")
         except oidc_login.LoginFailed as exc:
+            self.db.commit()  # a taken state stays taken
             log.info("OIDC login failed: %s (%s)", exc.reason, exc)
             return _login_error(exc.reason)
         token = sessions.start(self.db, self.district, sessions.OIDC_PREFIX + person_id, person_id,
