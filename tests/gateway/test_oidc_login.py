@@ -240,3 +240,35 @@ def test_the_registry_away_is_a_login_error_not_a_5xx(gateway, provider):
     gateway.suite.container("registry").stop()
     response = callback(gateway, at_provider, browser, timeout=120)  # the gateway's RPC to it times out first
     assert login_error(response) == "unavailable" and "redprop_session" not in response.cookies
+
+
+@pytest.mark.timeout(600)
+def test_the_login_routes_fuzzed_with_oidc_configured_never_answer_5xx(gateway):
+    """The suite's fuzzer runs without OIDC (the routes are 404 there): here schemathesis calls the three routes
+    with it configured, every built-in check on (documented statuses, headers and bodies)."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.generation.modes import GenerationMode
+
+    schema = schemathesis.openapi.from_dict(gateway.call("GET", "/openapi.json").json())
+    statuses: dict[int, int] = {}
+    failures: list[str] = []
+    operations = [r.ok() for r in schema.get_all_operations() if r.ok().path.startswith("/api/v1/session/")]
+    assert sorted(o.path for o in operations) == ["/api/v1/session/methods", "/api/v1/session/oidc/callback",
+                                                  "/api/v1/session/oidc/login"]
+    for operation in operations:
+        @given(case=operation.as_strategy(GenerationMode.POSITIVE))  # noqa: B023 - run before the loop moves
+        @settings(max_examples=40, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
+        def check(case):
+            try:
+                response = case.call_and_validate(base_url=gateway.base_url, timeout=30, allow_redirects=False)
+            except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - schemathesis' failures: gather all
+                failures.append(f"{case.operation.label}: {str(exc)[:500]}")
+                return
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            assert response.status_code < 500 and "redprop_session" not in response.headers.get("Set-Cookie", "")
+
+        check()
+    assert failures == [], "\n\n".join(failures[:10])
+    assert statuses.get(302, 0) > 0 and statuses.get(200, 0) > 0, statuses
