@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 from pathlib import Path
 
 from redprop.messaging.management import ManagementUnavailable, RabbitManagement
@@ -125,6 +126,22 @@ class RabbitCluster:
             if node.running and _port_open(node.management_port):
                 return node.management(amqp_uri and amqp_uri.split(";")[0])
         raise ManagementUnavailable("no node of the cluster answers")
+
+    def create_vhost(self, vhost: str, timeout: float = 180) -> None:
+        """Create ``vhost`` on the cluster, patiently: a new vhost is started on every node before the
+        answer, and right after the cluster booted, on a loaded machine, a node not yet ready makes that a
+        500 or a timeout. Creating a vhost is idempotent, so it is asked again until it answers."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                management = self.live_management()
+                management.timeout = 60
+                management.create_vhost(vhost)
+                return
+            except (ManagementUnavailable, urllib.error.HTTPError, OSError) as exc:
+                if time.monotonic() > deadline or (isinstance(exc, urllib.error.HTTPError) and exc.code < 500):
+                    raise
+                time.sleep(2)
 
     def leader_of(self, queue: str, vhost: str) -> ClusterNode:
         """The node leading the quorum queue ``queue`` (from the management API)."""
