@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+import uuid
 
 import eventlet
 import pytest
+from nameko.containers import ServiceContainer
+from nameko.testing.services import dummy, entrypoint_hook
 from sqlalchemy import select
 
 from redprop.config import Settings
 from redprop.db.engine import build_engine
 from redprop.errors import RedpropError, Unavailable
-from redprop.messaging.client import RpcClient
+from redprop.messaging.client import RpcClient, ServiceRpc
+from redprop.messaging.management import RabbitManagement
 from redprop.messaging.tables import ProcessedEvent
 from redprop.testing import events as broker
 from redprop.testing.pytest_plugin import TEST_DISTRICT, free_port
@@ -127,6 +131,77 @@ def test_ticketing_answers_every_submit_once_across_a_broker_restart(how, privat
         assert_alive(suite)
     finally:
         suite.stop()
+
+
+class _Asker:
+    """A worker that calls another service (as every permit check calls the registry)."""
+
+    name = "asker"
+    registry = ServiceRpc("registry")
+
+    @dummy
+    def ask(self):
+        return self.registry.resolve({"building_id": "B1"})
+
+
+def test_a_worker_whose_call_cannot_reach_the_broker_answers_unavailable_not_internal_error(
+        private_rabbit, private_amqp_uri, tmp_path):
+    """On a cluster, a node just restarted refuses connections ("vhost is down", 541) for a moment; kombu
+    retries and gives up. What the worker's own caller gets must be ``unavailable`` (retry the same
+    request), never ``internal_error`` (a bug to report), as the cluster fault test once showed."""
+    settings = Settings(district=TEST_DISTRICT, amqp_uri=private_amqp_uri, data_dir=tmp_path / "data",
+                        services={"asker": {"metrics_port": free_port()}})
+    asker = ServiceContainer(_Asker, settings.nameko_config("asker"))
+    asker.start()
+    try:
+        private_rabbit.stop()
+        with entrypoint_hook(asker, "ask") as ask, pytest.raises(Unavailable) as refused:
+            ask()
+        assert refused.value.code == "unavailable"
+        assert refused.value.details == {"operation": "registry.resolve"}
+        assert "broker" in refused.value.message
+    finally:
+        private_rabbit.start()
+        asker.kill()
+
+
+def test_a_node_that_refuses_the_vhost_is_passed_over_for_the_next_address(
+        private_rabbit, rabbit_management, broker_uri, tmp_path, small_district):
+    """A node that is up but whose vhost is down there answers every connection with 541. The suite, given
+    both addresses, must serve through the other one: consumers, the services' own calls and a client
+    (on a cluster this left the suite silent while two nodes were healthy; redprop.messaging.failover)."""
+    vhost = f"redprop_fault_{uuid.uuid4().hex[:10]}"
+    refusing = RabbitManagement(private_rabbit.amqp_uri, port=private_rabbit.management_port)
+    refusing.create_vhost(vhost)
+    rabbit_management.create_vhost(vhost)  # the healthy "node": the machine's broker
+    try:
+        # The vhost's supervisor stopped on that node only, as when it fails to start there.
+        private_rabbit._ctl("eval", f'rabbit_vhost_sup_sup:stop_and_delete_vhost(<<"{vhost}">>).')
+        assert refusing.vhost_state(vhost) == {private_rabbit.node: "stopped"}
+        uri = ";".join(Settings(amqp_uri=u).with_vhost(vhost).amqp_uri
+                       for u in (private_rabbit.amqp_uri, broker_uri))
+        names = ["registry"]
+        settings = Settings(
+            district=TEST_DISTRICT, amqp_uri=uri, data_dir=tmp_path / "data",
+            services={n: {"database_url": f"sqlite:///{tmp_path / n}.sqlite3", "metrics_port": free_port()}
+                      for n in names})
+        suite = Suite(settings, names).start()
+        try:
+            wait_ready(settings, "registry", 200)
+            client = RpcClient(settings, timeout=10)
+            try:
+                report = client.call("registry", "upsert", {"actor": "P-DATA", "records": small_district,
+                                                            "request_id": "refused-vhost"})
+                assert report.applied and not report.errors
+                assert client.call("registry", "resolve", {"building_id": "B1"}).building.id == "B1"
+            finally:
+                client.close()
+            assert_alive(suite)
+        finally:
+            suite.stop()
+    finally:
+        refusing.delete_vhost(vhost)
+        rabbit_management.delete_vhost(vhost)
 
 
 # -- the database goes away: an event consumer ---------------------------------------------------------

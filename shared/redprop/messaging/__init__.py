@@ -11,9 +11,11 @@ Where to look:
   confirms.py     publishing a batch with publisher confirms awaited together (the relay's)
   deadletter.py   retry holding queues and the dead-letter queue
   wire.py         exchanges, routing keys, headers and the error object
+  failover.py     a node refusing the vhost (541) is passed over like a node that is down
   tables.py       the tables these keep in each service's database
 """
 
+import redprop.messaging.failover  # noqa: F401 - applied on import, before any connection
 from redprop.messaging.client import RpcClient, ServiceRpc
 from redprop.messaging.events import broadcast_handler, event_handler, role_handler
 from redprop.messaging.group_commit import GroupCommit, Write

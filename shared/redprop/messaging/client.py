@@ -12,14 +12,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 import warnings
 from typing import Any
 
 import amqp
+import amqp.exceptions
 import eventlet
 from kombu import Connection
+from kombu.exceptions import OperationalError
 from nameko.constants import NON_PERSISTENT, PERSISTENT
 from nameko.exceptions import deserialize
 from nameko.rpc import MethodProxy, ReplyListener, RpcProxy, ServiceProxy
@@ -31,6 +34,8 @@ from redprop.contracts.base import CommandRequest, Operation, Request
 from redprop.errors import ConfigError, Unavailable, ValidationFailed
 from redprop.messaging import wire
 from redprop.messaging.deadletter import DeadLetteringQueueConsumer
+
+log = logging.getLogger(__name__)
 
 
 def build_request(op: Operation, request: Request | dict | None, fields: dict[str, Any]) -> dict:
@@ -231,6 +236,10 @@ class _ServiceHandle:
 warnings.filterwarnings("ignore", message="Mandatory delivery was requested", category=UserWarning)
 
 
+#: What publishing a call raises when no broker node takes it (any subclass of these, 541 included).
+BROKER_ERRORS = (OSError, amqp.exceptions.ConnectionError, OperationalError)
+
+
 class ContractMethodProxy(MethodProxy):
     def __init__(self, worker_ctx, service_name, method_name, reply_listener, *, operation, timeout, **options):
         self.operation = operation
@@ -239,7 +248,15 @@ class ContractMethodProxy(MethodProxy):
 
     def __call__(self, request: Request | dict | None = None, /, **fields):
         label = f"{self.service_name}.{self.method_name}"
-        reply = self._call(**build_request(self.operation, request, fields))
+        request_fields = build_request(self.operation, request, fields)
+        try:
+            reply = self._call(**request_fields)
+        except BROKER_ERRORS as exc:
+            # kombu has already retried; a cluster node just restarted answers "vhost is down" (541), a
+            # stopped one refuses. Either way the caller should retry, as it would a timeout.
+            log.warning("could not call %s: the broker connection failed: %r", label, exc)
+            raise Unavailable(f"{label} could not be called: the message broker is unreachable",
+                              {"operation": label}) from exc
         with eventlet.Timeout(self.timeout, Unavailable(
                 f"{label} did not answer within {self.timeout:g} s", {"operation": label})):
             result = reply.result()  # raises the remote typed error
