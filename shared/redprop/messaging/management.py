@@ -58,6 +58,14 @@ class RabbitManagement:
         self.request("PUT", f"/permissions/{name}/{quote(self.user, safe='')}",
                      {"configure": ".*", "write": ".*", "read": ".*"})
 
+    def vhost_state(self, vhost: str) -> dict[str, str]:
+        """Per node of a cluster, whether ``vhost`` runs there (``running``, ``stopped``, ``nodedown``)."""
+        return (self.request("GET", f"/vhosts/{quote(vhost, safe='')}") or {}).get("cluster_state") or {}
+
+    def start_vhost(self, vhost: str, node: str) -> None:
+        """Start ``vhost`` on ``node``, where it is down (``rabbitmqctl restart_vhost`` on that node)."""
+        self.request("POST", f"/vhosts/{quote(vhost, safe='')}/start/{quote(node, safe='')}")
+
     def delete_vhost(self, vhost: str) -> None:
         try:
             self.request("DELETE", f"/vhosts/{quote(vhost, safe='')}")

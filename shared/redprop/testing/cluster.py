@@ -132,16 +132,25 @@ class RabbitCluster:
         answer, and right after the cluster booted, on a loaded machine, a node not yet ready makes that a
         500 or a timeout. Creating a vhost is idempotent, so it is asked again until it answers."""
         deadline = time.monotonic() + timeout
+        state: dict[str, str] = {}
         while True:
             try:
                 management = self.live_management()
                 management.timeout = 60
                 management.create_vhost(vhost)
-                return
+                # A 500 can leave the vhost defined but not started on one node: every client sent there
+                # is refused ("vhost is down"). Started where it is not, until it runs on every node.
+                state = management.vhost_state(vhost)
+                if len(state) == len(self.nodes) and all(how == "running" for how in state.values()):
+                    return
+                for node in (node for node, how in state.items() if how == "stopped"):
+                    management.start_vhost(vhost, node)
             except (ManagementUnavailable, urllib.error.HTTPError, OSError) as exc:
                 if time.monotonic() > deadline or (isinstance(exc, urllib.error.HTTPError) and exc.code < 500):
                     raise
-                time.sleep(2)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"vhost {vhost} does not run on every node: {state}")
+            time.sleep(2)
 
     def leader_of(self, queue: str, vhost: str) -> ClusterNode:
         """The node leading the quorum queue ``queue`` (from the management API)."""
