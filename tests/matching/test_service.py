@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from redprop.contracts.matching import CONTRACT as MATCHING
 from redprop.errors import Conflict, NotFound, ValidationFailed
 from redprop.testing import events
 from redprop.testing.suite import wait_for
@@ -193,6 +194,9 @@ def test_a_decline_without_a_reason_is_refused_naming_the_field(matching):
                                               "decision": "decline", "reason": "已预留", "schema_version": 1,
                                               "request_id": "plain-decline-02"}, command=True)
         assert body["error"]["details"]["fields"][0]["field"] == "schema_version"
+        # A reply says the major version the service speaks, as the refusal above asks the caller to.
+        body = plain.call("matching.get_proposal", {"proposal_id": prop.id})
+        assert body["error"] is None and body["result"]["schema_version"] == MATCHING.major == 2
     finally:
         plain.close()
 

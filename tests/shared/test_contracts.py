@@ -406,3 +406,22 @@ def test_a_month_outside_20xx_or_in_other_digits_is_refused_at_the_edge(month):
             request(complex_id="X1", month=month)
         assert refused.value.errors()[0]["loc"] == ("month",)
         assert request(complex_id="X1", month="2026-05").month == "2026-05"
+
+
+def test_replies_and_events_say_the_major_version_of_their_services_contract():
+    from redprop.clock import utcnow
+    from redprop.contracts import contract_for, mediation
+    from redprop.messaging.outbox import outbox_values
+
+    major = contract_for("mediation").major
+    assert major > 1  # else this test could not tell the contract's major from the models' default
+    cast = mediation.BallotCast(district="990001", consultation_id="C1", person_id="P1", cast_at=utcnow())
+    row = outbox_values("mediation", cast)
+    assert json.loads(row["payload"])["schema_version"] == major
+    assert json.loads(row["headers"])["x-redprop-schema-version"] == str(major)
+    assert json.loads(outbox_values("registry", structure_changed())["payload"])["schema_version"] == 1
+    # The published schemas say so too; a request's stays optional (null: "the current one").
+    schemas = contract_schemas(contract_for("mediation"))
+    assert schemas["mediation.ballot_cast"]["properties"]["schema_version"]["default"] == major
+    assert schemas["mediation.tally.reply"]["properties"]["schema_version"]["default"] == major
+    assert schemas["mediation.tally.request"]["properties"]["schema_version"]["default"] is None

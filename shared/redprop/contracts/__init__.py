@@ -7,6 +7,7 @@ entry-point group.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from importlib.metadata import entry_points
@@ -32,3 +33,11 @@ def all_contracts() -> dict[str, ServiceContract]:
 
 def contract_for(service: str) -> ServiceContract | None:
     return all_contracts().get(service)
+
+
+@functools.cache
+def contract_major(service: str) -> int | None:
+    """The major version of ``service``'s contract (what its replies and events say in
+    ``schema_version``), or None for a service without one (a test's stand-in)."""
+    contract = contract_for(service)
+    return contract.major if contract is not None else None

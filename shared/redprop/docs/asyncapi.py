@@ -18,6 +18,7 @@ import yaml
 from pydantic.json_schema import models_json_schema
 
 from redprop.contracts.base import ServiceContract
+from redprop.docs.jsonschema import with_contract_major
 from redprop.errors import ERROR_TYPES
 from redprop.messaging import wire
 
@@ -58,6 +59,8 @@ def service_schemas(contract: ServiceContract) -> tuple[dict[str, str], dict[str
     mapping, top = models_json_schema(unique, ref_template=template)
     refs = {key: mapping[(model, mode)]["$ref"] for key, model, mode in keys}
     defs = {f"{contract.service}.{name}": to_asyncapi_schema(schema) for name, schema in top.get("$defs", {}).items()}
+    for schema in defs.values():
+        with_contract_major(schema, contract.major)
     return refs, defs
 
 

@@ -11,14 +11,24 @@ from redprop.contracts.base import ServiceContract
 from redprop.errors import ERROR_TYPES
 
 
+def with_contract_major(schema: dict[str, Any], major: int) -> dict[str, Any]:
+    """A reply's or an event's schema, its ``schema_version`` defaulting to the contract's major version
+    (what the service sets as it sends them); a request's (default null) is left as it is."""
+    version = schema.get("properties", {}).get("schema_version")
+    if version is not None and version.get("default") is not None:
+        version["default"] = major
+    return schema
+
+
 def contract_schemas(contract: ServiceContract) -> dict[str, Any]:
     """JSON Schemas of one service's requests, replies and events, keyed by message name."""
     schemas: dict[str, Any] = {}
     for op in contract.operations.values():
         schemas[f"{contract.service}.{op.name}.request"] = op.request.model_json_schema()
-        schemas[f"{contract.service}.{op.name}.reply"] = op.reply.model_json_schema(mode="serialization")
+        schemas[f"{contract.service}.{op.name}.reply"] = with_contract_major(
+            op.reply.model_json_schema(mode="serialization"), contract.major)
     for event_type, event in contract.events.items():
-        schemas[event_type] = event.model_json_schema(mode="serialization")
+        schemas[event_type] = with_contract_major(event.model_json_schema(mode="serialization"), contract.major)
     return schemas
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from redprop import logs
+from redprop.contracts import contract_major
 from redprop.db.provider import database_unavailable, find_database
 from redprop.messaging.idempotency import reply_record, request_fingerprint, stored_reply
 from redprop.metrics import find_metrics_server
@@ -71,7 +72,9 @@ class GroupedCommand:
 
         def with_reply(session: Session, batch: dict) -> Write:
             write = build(session, batch)
-            reply = (write.result if write.reply is None else write.reply).model_dump(mode="json")  # what is sent
+            model = write.result if write.reply is None else write.reply
+            model.schema_version = contract_major(self._worker_ctx.service_name) or model.schema_version
+            reply = model.model_dump(mode="json")  # what is sent, stored alike
             write.inserts.append(reply_record(self._worker_ctx, request, reply))
             return write
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from redprop import logs
 from redprop.clock import utcnow
 from redprop.config import settings_from_config
+from redprop.contracts import contract_major
 from redprop.contracts.base import Event
 from redprop.db.provider import backoff, database_unavailable, find_database
 from redprop.messaging import wire
@@ -68,7 +69,8 @@ _MARK_FAILED = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))
 
 
 def outbox_values(service: str, evt: Event, headers: dict | None = None) -> dict:
-    """The outbox row of ``evt``, as column values."""
+    """The outbox row of ``evt``, as column values; the event says its service's contract major."""
+    evt.schema_version = contract_major(service) or evt.schema_version
     return {
         "event_id": evt.event_id,
         "exchange": f"{service}.events",

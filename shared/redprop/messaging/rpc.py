@@ -41,7 +41,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from redprop.config import settings_from_config
-from redprop.contracts.base import Operation, Request
+from redprop.contracts.base import Operation, Reply, Request
 from redprop.db.provider import (
     Database,
     backoff,
@@ -329,9 +329,14 @@ class ContractRpc(Rpc):
                 reply = None
         return self.rpc_consumer.handle_result(message, reply, exc_info)
 
-    def dump_reply(self, result: Any) -> dict:
+    def reply_model(self, result: Any) -> Reply:
+        """The operation's reply model of ``result``, saying the contract's major version."""
         model = result if isinstance(result, self.operation.reply) else self.operation.reply.model_validate(result)
-        return model.model_dump(mode="json")
+        model.schema_version = self.contract_major
+        return model
+
+    def dump_reply(self, result: Any) -> dict:
+        return self.reply_model(result).model_dump(mode="json")
 
     def complete(self, worker_ctx, request: Request, state: Any, reply: dict) -> dict:
         """Commit the unit of work; returns the reply to send."""
@@ -353,8 +358,7 @@ class QueryEntrypoint(ContractRpc):
 
     def dump_reply(self, result: Any) -> EncodedReply:
         # A query's reply is never stored (commands keep theirs as a dict): encode it straight to JSON.
-        model = result if isinstance(result, self.operation.reply) else self.operation.reply.model_validate(result)
-        return EncodedReply(model.model_dump_json().encode("utf-8"))
+        return EncodedReply(self.reply_model(result).model_dump_json().encode("utf-8"))
 
 
 class CommandEntrypoint(ContractRpc):
