@@ -249,3 +249,27 @@ def test_an_owner_is_shown_the_consultations_of_the_complexes_where_they_own_a_h
     for role in ("grid_worker", "property_company"):
         assert gateway.call("GET", "/api/v1/my/consultations", role).status_code == 403
     assert gateway.call("GET", "/api/v1/my/consultations").status_code == 401
+
+
+def test_a_resident_is_offered_their_own_homes_to_place_a_request_from(gateway):
+    """``/my/homes`` lists the households the registry records the caller as an owner of, with building and
+    complex (the resident's form starts from them); never anyone else's."""
+    mine = gateway.call("GET", "/api/v1/my/homes", "resident")  # P2: owns H1, co-owns H2, both in B1 of X1
+    assert mine.status_code == 200, mine.text
+    assert [(h["household_id"], h["unit"], h["building"]["id"], h["complex"]["id"], h["complex"]["name"])
+            for h in mine.json()["homes"]] == [("H1", "1-101", "B1", "X1", "阳光小区"), ("H2", "1-102", "B1", "X1", "阳光小区")]
+    # P3 co-owns H2 in X1 and owns H3 in X2: by complex name, 老街小区 before 阳光小区.
+    other = gateway.call("GET", "/api/v1/my/homes", key="test-key-resident-P3").json()["homes"]
+    assert [(h["household_id"], h["building"]["id"]) for h in other] == [("H3", "B2"), ("H2", "B1")]
+    # Asking for another's homes is not a thing: an unknown parameter still gives the caller's own.
+    asked = gateway.call("GET", "/api/v1/my/homes?owner_id=P3", "resident").json()["homes"]
+    assert [h["household_id"] for h in asked] == ["H1", "H2"]
+    # Someone who owns nothing gets an empty list (a company's staff member too); no key, no answer.
+    gateway.add_account("sun.qi", "P1")
+    client = requests.Session()
+    assert gateway.login("sun.qi", client=client).status_code == 200
+    nothing = client.get(f"{gateway.base_url}/api/v1/my/homes", timeout=30)
+    assert nothing.status_code == 200 and nothing.json()["homes"] == []
+    staff = gateway.call("GET", "/api/v1/my/homes", "property_company")
+    assert staff.status_code == 200 and staff.json()["homes"] == []
+    assert gateway.call("GET", "/api/v1/my/homes").status_code == 401

@@ -57,6 +57,14 @@ const scenarios = {
     await page.getByText('请填写问题类别').waitFor()
     check(true, 'an empty form names the category')
     await pick(page, 'r-category', '漏水')
+    // Li Si owns 1-101 and 1-102 in 阳光小区 1号楼 (the registry): the form starts from the first of them.
+    await page.getByTestId('r-home-H1').waitFor()
+    check(await page.locator('[data-test="r-home-H1"].is-checked').count() === 1, 'the first of my homes is chosen')
+    check((await page.getByTestId('r-building').textContent()).includes('1号楼'), 'with its building')
+    // Another complex from the registry: my home is no longer chosen and the building is asked again.
+    await pick(page, 'r-complex', '老街小区')
+    await page.locator('[data-test="r-home-H1"]:not(.is-checked)').waitFor()
+    check(!(await page.getByTestId('r-building').textContent()).includes('1号楼'), 'another complex asks for its building')
     await pick(page, 'r-complex', '阳光小区')  // in G1, the grid worker W1 serves
     await pick(page, 'r-building', '1号楼')
     await field(page, 'r-description').fill('楼道顶棚漏水，墙面发霉')

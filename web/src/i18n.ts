@@ -36,6 +36,7 @@ export const messages = {
     resident: {
       title: '我要报事', report: '报告问题', category: '问题类别', complex: '所在小区', building: '楼栋', description: '请描述问题',
       submit: '提交', submitted: '已提交，工单号 {id}', mine: '我的工单', confirm: '确认并评价', reopen: '重新办理', back: '返回',
+      myHome: '我的房屋', elsewhere: '或选择其他小区和楼栋',
     },
     photos: {
       label: '照片', add: '拍照或选择照片', title: '照片', preview: '照片 {n}', remove: '删除照片 {n}', limits: '最多 {n} 张，每张不超过 {mb} MB（JPG、PNG、WebP）',
@@ -80,6 +81,7 @@ export const messages = {
     resident: {
       title: 'Report a problem', report: 'Report a problem', category: 'Category', complex: 'Complex', building: 'Building', description: 'Describe the problem',
       submit: 'Submit', submitted: 'Submitted: ticket {id}', mine: 'My tickets', confirm: 'Confirm and rate', reopen: 'Reopen', back: 'Back',
+      myHome: 'My home', elsewhere: 'Or pick another complex and building',
     },
     photos: {
       label: 'Photos', add: 'Take or choose a photo', title: 'Photos', preview: 'Photo {n}', remove: 'Remove photo {n}', limits: 'Up to {n}, each at most {mb} MB (JPG, PNG, WebP)',

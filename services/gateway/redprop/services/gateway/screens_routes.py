@@ -105,6 +105,20 @@ class MyConsultationsReply(BaseModel):
     complexes: list[MyComplex]
 
 
+class MyHome(BaseModel):
+    """A home the registry records the caller as an owner of (alone or with others)."""
+
+    household_id: str
+    unit: str
+    building: registry_c.Ref
+    complex: registry_c.Ref
+
+
+class MyHomesReply(BaseModel):
+    #: By complex name, building name and unit; empty when the caller owns no part in the district.
+    homes: list[MyHome]
+
+
 def _dump(reply) -> dict:
     return reply.model_dump(mode="json")
 
@@ -199,6 +213,21 @@ class ScreensRoutes:
             mine.consultations = _complex_consultations(self.mediation, complex_id, query.state)
         complexes = sorted(by_complex.values(), key=lambda c: (c.complex.name, c.complex.id))
         return json_response(_dump(MyConsultationsReply(complexes=complexes)))
+
+    @route("GET", "/api/v1/my/homes", "listMyHomes",
+           "The caller's own homes: the households the registry records them as an owner of (alone or with "
+           "others), with their building and complex, so that a resident's request starts from home. Nobody "
+           "else's can be asked for: the caller is the person.", tags=("places",), permission="me",
+           reply=MyHomesReply)
+    def screens_my_homes(self, request, principal):
+        person = caller_person(principal)
+        homes = []
+        for household in _all(self.registry.list, "items", kind="household", owner_id=person):  # registry 1.3
+            where = self.registry.resolve(household_id=household.id)
+            homes.append(MyHome(household_id=household.id, unit=household.unit, building=where.building,
+                                complex=registry_c.Ref(id=where.complex.id, name=where.complex.name)))
+        homes.sort(key=lambda h: (h.complex.name, h.building.name, h.unit, h.household_id))
+        return json_response(_dump(MyHomesReply(homes=homes)))
 
     @route("GET", "/api/v1/consultations/{consultation_id}/my-vote", "getMyVote",
            "The caller's households in the consultation's complex and their effective ballot (the latest, "
