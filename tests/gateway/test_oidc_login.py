@@ -159,6 +159,32 @@ def test_a_person_the_registry_does_not_know_is_refused(gateway, provider):
     assert login_error(response) == "unknown_person" and "redprop_session" not in response.cookies
 
 
+def test_disabling_the_persons_account_stops_their_provider_logins_and_ends_their_provider_sessions(
+        gateway, provider):
+    """An operator who disables a person's account (``redprop gateway accounts disable``) shuts them out of
+    the provider's login too, which needs no account, and ends the provider sessions they have."""
+    from redprop.services.gateway import accounts
+
+    browser = requests.Session()
+    assert login_error(callback(gateway, through_provider(start(gateway, browser), browser), browser)) is None
+    assert browser.get(gateway.base_url + "/api/v1/session", timeout=30).status_code == 200  # W1, logged in
+
+    gateway.add_account("wang.w1", "W1")  # the same person's password account, then disabled
+    with gateway.database() as db:
+        accounts.set_disabled(db, gateway.suite.settings.district, "wang.w1")
+    assert browser.get(gateway.base_url + "/api/v1/session", timeout=30).status_code == 401  # ended
+    again = requests.Session()
+    response = callback(gateway, through_provider(start(gateway, again), again), again)
+    assert login_error(response) == "disabled" and "redprop_session" not in response.cookies
+
+    # Enabled again, the provider's login works as before; another person was never affected.
+    with gateway.database() as db:
+        accounts.set_disabled(db, gateway.suite.settings.district, "wang.w1", disabled=False)
+    third = requests.Session()
+    assert login_error(callback(gateway, through_provider(start(gateway, third), third), third)) is None
+    assert third.get(gateway.base_url + "/api/v1/session", timeout=30).json()["person_id"] == "W1"
+
+
 def test_the_person_cancelling_at_the_provider_is_shown(gateway, provider):
     provider.deny = True
     browser = requests.Session()

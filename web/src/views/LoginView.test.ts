@@ -56,6 +56,8 @@ describe('LoginView: the identity provider\'s button', () => {
     stubMethods(oidc(null))
     let wrapper = await render('/login?error=unknown_person')
     expect(wrapper.find('[data-test="oidc-error"]').text()).toContain('未登记为本区人员')
+    wrapper = await render('/login?error=disabled')
+    expect(wrapper.find('[data-test="oidc-error"]').text()).toContain('账号已停用')
     wrapper = await render('/login?error=denied', 'en')
     expect(wrapper.find('[data-test="oidc-error"]').text()).toContain('You cancelled the login')
     wrapper = await render('/login?error=weird<b>', 'en')

@@ -52,6 +52,14 @@ def listing(db: Session, district: str) -> list[Account]:
     return [Account(username=r.username, person_id=r.person_id, disabled=r.disabled) for r in rows]
 
 
+def person_disabled(db: Session, district: str, person_id: str) -> bool:
+    """Whether an account of the person here is disabled: an operator's way to stop the person logging in
+    at all, the identity provider's login (which needs no account) included."""
+    return db.execute(select(accounts.c.username).where(
+        accounts.c.district == district, accounts.c.person_id == person_id,
+        accounts.c.disabled.is_(True)).limit(1)).first() is not None
+
+
 def set_disabled(db: Session, district: str, username: str, disabled: bool = True) -> None:
     done = db.execute(update(accounts).where(accounts.c.district == district,
                                              accounts.c.username == normalise(username))

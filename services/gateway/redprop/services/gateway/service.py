@@ -225,6 +225,8 @@ class GatewayService(RedpropService):
                 raise oidc_login.LoginFailed("unavailable", "the registry does not answer") from None
             if not known:
                 raise oidc_login.LoginFailed("unknown_person", "the provider's person is not in the registry")
+            if accounts.person_disabled(self.db, self.district, person_id):
+                raise oidc_login.LoginFailed("disabled", "the person's account here is disabled")
         except oidc_login.LoginFailed as exc:
             self.db.commit()  # a taken state stays taken
             log.info("OIDC login failed: %s (%s)", exc.reason, exc)

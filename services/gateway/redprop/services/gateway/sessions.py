@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from redprop.clock import utcnow
@@ -48,19 +48,27 @@ def start(db: Session, district: str, username: str, person_id: str, options: Se
 
 def lookup(db: Session, district: str, token: str, options: SessionOptions) -> LiveSession | None:
     """The session, if it exists, has neither expired nor idled out and its account is still enabled (an
-    OIDC session has none: the provider vouched for the person at login)."""
+    OIDC session has none, the provider vouched for the person at login; it ends if an account of that
+    person here is disabled)."""
     now = utcnow()
+    of_person = accounts.alias("of_person")  # any account of the session's person (the join is its own)
+    person_disabled = exists().where(of_person.c.district == sessions.c.district,
+                                     of_person.c.person_id == sessions.c.person_id, of_person.c.disabled.is_(True))
     row = db.execute(
-        select(sessions, accounts.c.disabled, accounts.c.username.label("account"))
+        select(sessions, accounts.c.disabled, accounts.c.username.label("account"),
+               person_disabled.label("person_disabled"))
         .outerjoin(accounts, (accounts.c.district == sessions.c.district)
                    & (accounts.c.username == sessions.c.username))
         .where(sessions.c.token_sha256 == token_hash(token), sessions.c.district == district)).first()
     if row is None:
         return None
     idle_until = row.last_seen_at + timedelta(seconds=options.idle_timeout)
-    # A password session whose account is gone has ended, as one whose account is disabled.
-    no_account = row.account is None and not row.username.startswith(OIDC_PREFIX)
-    if no_account or row.disabled or row.expires_at <= now or idle_until <= now:
+    oidc = row.username.startswith(OIDC_PREFIX)
+    # A password session whose account is gone has ended, as one whose account is disabled; an OIDC session
+    # ends once an account of its person here is disabled (accounts.person_disabled).
+    no_account = row.account is None and not oidc
+    ended = row.disabled or (oidc and row.person_disabled)
+    if no_account or ended or row.expires_at <= now or idle_until <= now:
         db.execute(delete(sessions).where(sessions.c.token_sha256 == row.token_sha256))
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
