@@ -22,7 +22,7 @@ def test_the_cli_writes_the_draft_to_sign_then_the_agreement_in_effect(suite, tm
     case = rpc.mediation.open_case(actor="STAFF", category="leak", summary="漏水纠纷", parties=[ME, COMPANY], level="grid",
                                    scope_id="G1", request_id=rid(), opened_at="2026-10-10T00:00:00+00:00").case
     out = tmp_path / "agreement.html"
-    args = Namespace(case=case.id, out=str(out), timeout=None)
+    args = Namespace(case=case.id, out=str(out), timeout=None, viewer="GH1")  # printed by its mediator
     assert cmd_agreement(args, suite.settings) == 1 and "no agreement" in capsys.readouterr().out
 
     rpc.mediation.assign_mediators(actor="STAFF", case_id=case.id, kinds=["grid_head"], request_id=rid())
@@ -44,6 +44,9 @@ def test_the_cli_writes_the_draft_to_sign_then_the_agreement_in_effect(suite, tm
     assert "生效日期：2026年10月21日" in final and "即 2026年11月20日 前" in final
     assert "2026年10月21日 01:00" in final  # the committee's seal, in Beijing time
     assert "第三十三条" in final and "顺延" not in final
+    # Printed by someone who may not see the parties' particulars (a resident with no post): masked (2.4).
+    assert cmd_agreement(Namespace(case=case.id, out=str(out), timeout=None, viewer="O-S1-NOT"), suite.settings) == 0
+    assert "阳光小区EQ幢1室" not in out.read_text(encoding="utf-8") and "阳光小区EQ****" in out.read_text(encoding="utf-8")
 
 
 def _settled(effective_at: datetime, effective_on: date, ends_on: date, confirm_by: date) -> c.CaseInfo:

@@ -238,3 +238,40 @@ def test_deliberation_stages_are_never_skipped_silently(suite):
     assert kinds[:3] == ["matter_opened", "stage", "meeting"] and kinds.count("progress") == 2
     assert rpc.mediation.find_matters(title_contains="PARKING").items[0].id == matter
     assert rpc.mediation.verify(matter_id=matter).ok
+
+
+def test_a_cases_particulars_are_shown_whole_only_to_those_who_may_see_them(suite):
+    """Mediation 2.4 (PIPL Art. 6): the parties' address, identity and phone, and the numbers in the description,
+    go whole to the case's mediators, a worker or officer covering it, and its parties; masked to anyone else."""
+    rpc = suite.rpc
+    me = {"kind": "person", "id": "O-EQ1", "name": "张三", "address": "阳光小区EQ幢1室",
+          "identity": "310101199001011234", "phone": "13900000001"}
+    company = {"kind": "company", "id": "CO1", "name": "物业", "phone": "021-5555 1234"}
+    case = open_case(rpc, parties=[me, company], description="张三电话 13900000001").case
+    assert case.parties[0].phone == "13900000001"  # the reply to the worker who opened it
+
+    def read(viewer):
+        return rpc.mediation.get_case(case_id=case.id, viewer_id=viewer).case
+
+    rpc.mediation.assign_mediators(actor="STAFF", case_id=case.id, kinds=["grid_head"], request_id=rid())
+    for viewer in ("STAFF", "GH1", "J1", "O-EQ1"):  # the community's worker, its mediator, a judge above, a party
+        seen = read(viewer)
+        assert seen.parties == case.parties and "13900000001" in seen.description, viewer
+    for viewer in (None, "WIT", "NOBODY"):  # not given, a person with no post, nobody the registry knows
+        masked = read(viewer)
+        person, firm = masked.parties
+        assert (person.name, person.phone, person.identity, person.address) == (
+            "张三", "139****0001", "3101**********1234", "阳光小区EQ****"), viewer
+        assert firm.phone == "021****1234" and "13900000001" not in masked.description
+    assert rpc.mediation.list_cases(viewer_id="WIT").items[0].parties[0].phone == "139****0001"
+    assert rpc.mediation.list_cases(viewer_id="GH1").items[0].parties[0].phone == "13900000001"
+
+    # A masked number read back is no number: it cannot be written into a case.
+    with pytest.raises(ValidationFailed) as refused:
+        open_case(rpc, parties=[{**me, "phone": "139****0001"}, company])
+    assert [f["field"] for f in refused.value.fields] == ["parties"]
+    with pytest.raises(ValidationFailed) as refused:
+        rpc.mediation.add_party(actor="STAFF", case_id=case.id, party={**company, "phone": "021****1234"},
+                                request_id=rid())
+    assert [f["field"] for f in refused.value.fields] == ["party"]
+    assert read("STAFF").parties[1].phone == "021-5555 1234"  # unchanged

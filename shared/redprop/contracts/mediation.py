@@ -53,7 +53,7 @@ from redprop.contracts.registry import (
 
 CONTRACT = ServiceContract(
     service="mediation",
-    version="2.3.0",
+    version="2.4.0",
     summary="Dispute mediation, four-party deliberation, owners' consultations under Civil Code Art. 278, "
             "and an append-only hash-chained record log with verification.",
 )
@@ -120,9 +120,18 @@ class Party(Contract):
     address: Name | None = None
     #: Identity document or unified social credit code, as the party gives it.
     identity: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
-    phone: Annotated[str, StringConstraints(pattern=r"^[0-9+() -]{3,32}$")] | None = None
+    #: As read by someone who may not see it (since 2.4), masked: ``139****0001``; never written so.
+    phone: Annotated[str, StringConstraints(pattern=r"^([0-9+() -]{3,32}|[0-9]{3}\*+[0-9]{4}|\*+[0-9]{2})$")] | None = None
     #: The person who acts and signs for a household, company, committee or organisation.
     representative_id: Id | None = None
+
+
+def unmasked(parties: list[Party]) -> list[Party]:
+    """Parties as written: a masked phone number (what a reader without the right sees) is no number."""
+    for party in parties:
+        if party.phone is not None and "*" in party.phone:
+            raise ValueError(f"party {party.id}: a masked phone number cannot be written; give the number")
+    return parties
 
 
 class AgreementTerm(Contract):
@@ -315,7 +324,7 @@ class OpenCaseRequest(CommandRequest):
     def _distinct_parties(cls, value: list[Party]) -> list[Party]:
         if len({p.id for p in value}) != len(value):
             raise ValueError("a party is listed twice")
-        return value
+        return unmasked(value)
 
     @model_validator(mode="after")
     def _ticket_source(self):
@@ -330,14 +339,23 @@ class CaseReply(Reply):
     created: bool = True
 
 
+#: Since 2.4 (PIPL): who reads a case. The parties' addresses, identity documents and phone numbers, and the
+#: numbers in the case's description, are shown to the case's mediators, a worker or officer whose post covers
+#: its scope, a data officer of the district, and the parties themselves (or their representatives); to anyone
+#: else, and when ``viewer_id`` is not given, they are masked.
+ViewerId = Annotated[Id | None, Field(default=None, description="The registry person reading (PIPL masking)")]
+
+
 class CaseRequest(Request):
     case_id: Id
+    viewer_id: ViewerId = None
 
 
 class ListCasesRequest(Page):
     state: CaseState | None = None
     level: Level | None = None
     scope_id: Id | None = None
+    viewer_id: ViewerId = None
 
 
 class ListCasesReply(Reply):
@@ -395,6 +413,11 @@ class AddPartyRequest(CommandRequest):
     case_id: Id
     actor: Id
     party: Party
+
+    @field_validator("party")
+    @classmethod
+    def _written(cls, value: Party) -> Party:
+        return unmasked([value])[0]
 
 
 class AnswerMediatorRequest(CommandRequest):

@@ -21,6 +21,7 @@ from redprop.errors import PermissionDenied
 from redprop.services.gateway.auth import WORKERS, Principal
 from redprop.services.gateway.bodies import PageQuery, QueryModel, derive, read_query
 from redprop.services.gateway.http import json_response, route
+from redprop.services.gateway.participation_routes import caller_person
 
 # Years 2000-2099 only (as fund_usage's year): ticketing's contract admits 0000-01, which its summary
 # cannot compute (year 0 is out of range, a 500), so the gateway answers such a month 422 itself.
@@ -87,7 +88,8 @@ class WorkbenchRoutes:
     def workbench_cases(self, request, principal):
         _workers_only(principal, "mediation cases")
         query = read_query(request, CasesQuery).model_dump(exclude_unset=True)
-        return json_response(_dump(self.mediation.list_cases(**query)))
+        # Mediation 2.4 masks the parties' particulars unless this person may see them (PIPL).
+        return json_response(_dump(self.mediation.list_cases(viewer_id=caller_person(principal), **query)))
 
     @route("GET", "/api/v1/star-ratings", "listStarRatings", "Workers only.", tags=("evaluation",),
            operation=evaluation_c.CONTRACT.operations["list_ratings"], permission="tickets.read",

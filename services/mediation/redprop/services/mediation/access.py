@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from redprop.contracts import mediation as c
 from redprop.errors import PermissionDenied
+from redprop.privacy.masking import mask_contacts, mask_id_card, mask_phone
 from redprop.services.mediation import models as m
 
 
@@ -45,3 +46,28 @@ def require_on_consultation(db: Session, authz, actor: str, row, matter_row) -> 
     place = consultation_place(db, row, matter_row)
     if place is not None and not authz.holds(actor, c.CONSULTATION_ROLES, within=place):
         raise _refuse(actor, f"consultation {row.id}", c.CONSULTATION_ROLES, place)
+
+
+def may_see_particulars(authz, viewer: str | None, case: c.CaseInfo) -> bool:
+    """PIPL Art. 6 (no more than the purpose needs): a case's particulars are for those who act on it (its
+    mediators, a worker or officer covering its scope), a data officer, and its parties."""
+    if viewer is None:
+        return False
+    if any(viewer in (p.id, p.representative_id) for p in case.parties):
+        return True
+    if any(m.person_id == viewer for m in case.mediators):
+        return True
+    return authz.holds(viewer, c.CASE_ROLES, within=case.scope_id) or authz.holds(viewer, ("data_officer",))
+
+
+def _masked_address(address: str | None) -> str | None:
+    return None if address is None else address[:6] + "****"
+
+
+def shown_to(authz, viewer: str | None, case: c.CaseInfo) -> c.CaseInfo:
+    """The case as ``viewer`` may read it: whole, or with the parties' particulars masked."""
+    if may_see_particulars(authz, viewer, case):
+        return case
+    parties = [p.model_copy(update={"phone": mask_phone(p.phone), "identity": mask_id_card(p.identity),
+                                    "address": _masked_address(p.address)}) for p in case.parties]
+    return case.model_copy(update={"parties": parties, "description": mask_contacts(case.description)})

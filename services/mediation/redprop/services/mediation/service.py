@@ -104,11 +104,14 @@ class MediationService(RedpropService):
 
     @query
     def get_case(self, request: c.CaseRequest) -> c.CaseReply:
-        return c.CaseReply(case=cases.case_info(self.db, self.district, request.case_id))
+        case = cases.case_info(self.db, self.district, request.case_id)
+        return c.CaseReply(case=access.shown_to(self.authz, request.viewer_id, case))
 
     @query
     def list_cases(self, request: c.ListCasesRequest) -> c.ListCasesReply:
-        return cases.list_cases(self.db, self.district, request)
+        listing = cases.list_cases(self.db, self.district, request)
+        listing.items = [access.shown_to(self.authz, request.viewer_id, case) for case in listing.items]
+        return listing
 
     @command
     def assign_mediators(self, request: c.AssignMediatorsRequest) -> c.CaseReply:
