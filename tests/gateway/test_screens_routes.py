@@ -273,3 +273,18 @@ def test_a_resident_is_offered_their_own_homes_to_place_a_request_from(gateway):
     staff = gateway.call("GET", "/api/v1/my/homes", "property_company")
     assert staff.status_code == 200 and staff.json()["homes"] == []
     assert gateway.call("GET", "/api/v1/my/homes").status_code == 401
+
+
+def test_the_cases_list_reads_as_the_caller_whatever_the_query_string_says(gateway):
+    """Mediation 2.4 masks a case's particulars for who reads it: the gateway names the caller and takes no
+    ``viewer_id`` from the query (a fuzzed one once made it pass the field twice: a 500)."""
+    gateway.suite.rpc.mediation.open_case(
+        actor="P-CW", category="parking", summary="车位纠纷", level="grid", scope_id="G1", request_id=rid(),
+        parties=[{"kind": "person", "id": "P2", "name": "李四", "phone": "13900000002"},
+                 {"kind": "company", "id": "CO1", "name": "物业"}])
+    for query in ("", "?viewer_id=P-NOBODY", "?viewer_id=0&level=grid&state=open"):
+        listed = gateway.call("GET", "/api/v1/cases" + query, "grid_worker")  # P-CW, C1's community worker
+        assert listed.status_code == 200, listed.text
+        assert [p.get("phone") for p in listed.json()["items"][0]["parties"]] == ["13900000002", None], query
+    documented = gateway.call("GET", "/openapi.json").json()["paths"]["/api/v1/cases"]["get"]["parameters"]
+    assert "level" in [p["name"] for p in documented] and "viewer_id" not in [p["name"] for p in documented]

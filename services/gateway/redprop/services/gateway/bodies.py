@@ -30,7 +30,9 @@ class QueryModel(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
-GATEWAY_FILLS = {"schema_version", "request_id", "ticket_id", "actor", "viewer"}
+#: Filled by the gateway from the request and its caller, never taken from the client (``viewer_id``: the caller,
+#: whom mediation 2.4 masks case particulars for).
+GATEWAY_FILLS = {"schema_version", "request_id", "ticket_id", "actor", "viewer", "viewer_id"}
 
 
 def derive(name: str, request: type[BaseModel], *, exclude: set[str] = frozenset(), base: type = HttpModel,
