@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from redprop.clock import utcnow
@@ -52,12 +52,17 @@ def listing(db: Session, district: str) -> list[Account]:
     return [Account(username=r.username, person_id=r.person_id, disabled=r.disabled) for r in rows]
 
 
+def disabled_account_of(district, person_id):
+    """SQL: an account of the person here is disabled (values, or a query's columns to correlate with)."""
+    of_person = accounts.alias("of_person")  # its own alias: a query may join accounts already
+    return exists().where(of_person.c.district == district, of_person.c.person_id == person_id,
+                          of_person.c.disabled.is_(True))
+
+
 def person_disabled(db: Session, district: str, person_id: str) -> bool:
     """Whether an account of the person here is disabled: an operator's way to stop the person logging in
     at all, the identity provider's login (which needs no account) included."""
-    return db.execute(select(accounts.c.username).where(
-        accounts.c.district == district, accounts.c.person_id == person_id,
-        accounts.c.disabled.is_(True)).limit(1)).first() is not None
+    return bool(db.execute(select(disabled_account_of(district, person_id))).scalar())
 
 
 def set_disabled(db: Session, district: str, username: str, disabled: bool = True) -> None:

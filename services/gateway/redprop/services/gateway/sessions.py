@@ -8,10 +8,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from redprop.clock import utcnow
+from redprop.services.gateway.accounts import disabled_account_of
 from redprop.services.gateway.models import accounts, sessions
 from redprop.services.gateway.options import SessionOptions
 
@@ -51,9 +52,7 @@ def lookup(db: Session, district: str, token: str, options: SessionOptions) -> L
     OIDC session has none, the provider vouched for the person at login; it ends if an account of that
     person here is disabled)."""
     now = utcnow()
-    of_person = accounts.alias("of_person")  # any account of the session's person (the join is its own)
-    person_disabled = exists().where(of_person.c.district == sessions.c.district,
-                                     of_person.c.person_id == sessions.c.person_id, of_person.c.disabled.is_(True))
+    person_disabled = disabled_account_of(sessions.c.district, sessions.c.person_id)
     row = db.execute(
         select(sessions, accounts.c.disabled, accounts.c.username.label("account"),
                person_disabled.label("person_disabled"))
