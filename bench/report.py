@@ -293,10 +293,15 @@ summaries and CPU per call are kept in `bench/profiles/registry-*.txt`; not repe
   dependency injection into every provider, worker hooks) and the contract work (request validation,
   reply encoding), each a few percent, none large enough alone to move the ratio.
 - CPU per call (`bench/profiles/registry-cpu-per-call.txt`, measured from /proc, so independent of
-  what else the machine does): the raw echo server spends a few hundred µs per call, the registry
-  about four to eight times as much; the client about 1.1 to 1.5 times the raw client. The floor is
-  nameko's worker model: every request is a green thread running every dependency's hooks. Passing
-  1.5x would take answering public queries outside nameko's worker (in the consumer's own green
+  what else the machine does; last taken on a quiet machine): the raw echo server spends 160 µs per
+  call pipelined and 250 µs sequentially, the registry 730 µs and 1,020 µs (4.6x and 4.1x); the client
+  1.5x the raw client. At 730 µs one registry process answers at most about 1,370 calls/s on its core,
+  whatever the broker does: 0.7x of raw pipelined throughput (about 2,500/s here) needs the service
+  under 400 µs a call, and a p50 within 1.5x needs about 400 µs off the sequential path. No single
+  part is that large: the floor is nameko's and kombu's per-message machinery (two green threads per
+  request, dependency injection into every provider, worker hooks, kombu's message objects) plus the
+  contract work (validation, encoding) on eventlet. Passing it would take answering public queries
+  outside nameko's worker on a lean consumer of the `amqp` library (in the consumer's own green
   thread, without dependency injection), which changes what a worker context means for metrics,
   logging and tracing; not done here.
 - Per call, the broker spent about 1.5 to 2 times as much CPU for redprop as for the raw baseline:
