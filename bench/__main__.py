@@ -36,7 +36,7 @@ from bench.redprop_rpc import (  # noqa: E402
 )
 
 #: In the order they are measured in each round. "raw" is the baseline the targets are ratios against.
-TARGETS = ("raw", "raw_confirmed", "nameko", "redprop")
+TARGETS = ("raw", "raw_contract", "raw_confirmed", "nameko", "redprop")
 
 
 def parse_args(argv=None):
@@ -228,6 +228,10 @@ def main(argv=None) -> int:
                                       str(reply_file)])
         wait_until(lambda: queue_has_consumers(env.amqp_uri, raw_amqp.QUEUE), timeout=30,
                    what="the raw echo server", proc=proc, env=env, name="raw-echo")
+        proc = env.spawn("raw-echo-contract", [PYTHON, "-m", "bench.raw_amqp", env.amqp_uri,
+                                               raw_amqp.CONTRACT_QUEUE, str(reply_file), "--contract"])
+        wait_until(lambda: queue_has_consumers(env.amqp_uri, raw_amqp.CONTRACT_QUEUE), timeout=30,
+                   what="the raw echo server (contract)", proc=proc, env=env, name="raw-echo-contract")
         proc = env.spawn("raw-echo-confirmed", [PYTHON, "-m", "bench.raw_amqp", env.amqp_uri,
                                                 raw_amqp.CONFIRMED_QUEUE, str(reply_file), "--confirm"])
         wait_until(lambda: queue_has_consumers(env.amqp_uri, raw_amqp.CONFIRMED_QUEUE), timeout=30,
@@ -237,6 +241,7 @@ def main(argv=None) -> int:
         wait_until(lambda: queue_has_consumers(env.amqp_uri, NAMEKO_QUEUE), timeout=60,
                    what="the plain nameko service", proc=proc, env=env, name="nameko-plain")
         clients["raw"] = raw_amqp.RawClient(env.amqp_uri, ids)
+        clients["raw_contract"] = raw_amqp.RawClient(env.amqp_uri, ids, contract=True)
         clients["raw_confirmed"] = raw_amqp.RawClient(env.amqp_uri, ids, confirm=True)
         clients["nameko"] = NamekoClient(env.amqp_uri, ids)
         check = clients["nameko"].call(0)

@@ -10,6 +10,12 @@ exclusive server-named queue (no-ack) and JSON-decodes them. Calls can be pipeli
 With ``--confirm`` (server) and ``confirm=True`` (client) the same round trip is made the way nameko
 does by default: a durable request queue, persistent requests and replies, each publish waiting for the
 broker's confirm. The difference between the two is what persistence and confirms cost by themselves.
+
+With ``--contract`` (server) and ``contract=True`` (client) both sides also do redprop's contract work,
+as the registry and :class:`~redprop.messaging.client.RpcClient` do: the server validates each request
+against ``registry.resolve``'s model and encodes its reply model with pydantic, the client encodes the
+request from its model and validates the reply in one ``model_validate_json``. The difference to the bare
+baseline is what the contract costs without nameko and kombu (``python -m bench.profile_rpc``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,13 @@ import amqp
 
 QUEUE = "bench.raw-echo"
 CONFIRMED_QUEUE = "bench.raw-echo-confirmed"
+CONTRACT_QUEUE = "bench.raw-echo-contract"
+
+
+def _resolve():
+    from redprop.contracts import contract_for
+
+    return contract_for("registry").operations["resolve"]
 
 
 def connect(uri: str) -> amqp.Connection:
@@ -39,7 +52,11 @@ def connect(uri: str) -> amqp.Connection:
     return conn
 
 
-def serve(uri: str, queue: str, reply_body: bytes, prefetch: int, confirm: bool = False) -> None:
+def serve(uri: str, queue: str, reply_body: bytes, prefetch: int, confirm: bool = False,
+          contract: bool = False) -> None:
+    if contract:
+        op = _resolve()
+        reply_model = op.reply.model_validate(json.loads(reply_body)["result"])
     conn = connect(uri)
     channel = conn.channel()
     channel.queue_declare(queue, durable=confirm, auto_delete=False)
@@ -60,7 +77,11 @@ def serve(uri: str, queue: str, reply_body: bytes, prefetch: int, confirm: bool 
         while pending:
             message = pending.popleft()
             props = message.properties
-            reply = amqp.Message(reply_body, content_type="application/json", content_encoding="utf-8",
+            body = reply_body
+            if contract:
+                op.request.model_validate(json.loads(message.body)["kwargs"])
+                body = b'{"result": ' + reply_model.model_dump_json().encode() + b', "error": null}'
+            reply = amqp.Message(body, content_type="application/json", content_encoding="utf-8",
                                  correlation_id=props.get("correlation_id"), delivery_mode=2 if confirm else 1)
             publish(reply, exchange="", routing_key=props["reply_to"])
             channel.basic_ack(message.delivery_tag)
@@ -70,9 +91,10 @@ def serve(uri: str, queue: str, reply_body: bytes, prefetch: int, confirm: bool 
 class RawClient:
     """Round trips to the echo server. Not thread-safe; one per measuring process."""
 
-    def __init__(self, uri: str, building_ids: list[str], confirm: bool = False):
+    def __init__(self, uri: str, building_ids: list[str], confirm: bool = False, contract: bool = False):
         self.building_ids = building_ids
-        self.queue = CONFIRMED_QUEUE if confirm else QUEUE
+        self.queue = CONFIRMED_QUEUE if confirm else CONTRACT_QUEUE if contract else QUEUE
+        self.op = _resolve() if contract else None
         self.delivery_mode = 2 if confirm else 1
         self.conn = connect(uri)
         self.channel = self.conn.channel()
@@ -86,7 +108,10 @@ class RawClient:
 
     def send(self, i: int) -> str:
         cid = uuid.uuid4().hex
-        body = json.dumps({"args": [], "kwargs": {"building_id": self.building_ids[i % len(self.building_ids)]}})
+        kwargs = {"building_id": self.building_ids[i % len(self.building_ids)]}
+        if self.op is not None:
+            kwargs = self.op.request(**kwargs).model_dump(mode="json", exclude_unset=True)
+        body = json.dumps({"args": [], "kwargs": kwargs})
         message = amqp.Message(body.encode(), content_type="application/json", content_encoding="utf-8",
                                correlation_id=cid, reply_to=self.reply_queue, delivery_mode=self.delivery_mode)
         self._publish(message, exchange="", routing_key=self.queue)
@@ -98,6 +123,10 @@ class RawClient:
             if time.monotonic() > deadline:
                 raise RuntimeError("no reply from the raw echo server within 10 s")
             self.conn.drain_events(timeout=10)
+        if self.op is not None:
+            from redprop.messaging.client import reply_envelope
+
+            return reply_envelope(self.op).model_validate_json(self.replies.pop(cid)).result
         return json.loads(self.replies.pop(cid))
 
     def call(self, i: int) -> dict:
@@ -117,8 +146,9 @@ def main() -> None:
     parser.add_argument("reply_file")
     parser.add_argument("--prefetch", type=int, default=100)
     parser.add_argument("--confirm", action="store_true", help="durable queue, persistent confirmed replies")
+    parser.add_argument("--contract", action="store_true", help="validate requests, encode replies with pydantic")
     args = parser.parse_args()
-    serve(args.uri, args.queue, Path(args.reply_file).read_bytes(), args.prefetch, args.confirm)
+    serve(args.uri, args.queue, Path(args.reply_file).read_bytes(), args.prefetch, args.confirm, args.contract)
 
 
 if __name__ == "__main__":

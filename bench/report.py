@@ -15,11 +15,12 @@ from bench.common import ROOT
 
 LABELS = {
     "raw": "raw AMQP (baseline)",
+    "raw_contract": "raw AMQP + the contract",
     "raw_confirmed": "raw AMQP, persistent + confirmed",
     "nameko": "nameko defaults",
     "redprop": "redprop",
 }
-COLOURS = {"raw": "#4c72b0", "raw_confirmed": "#8c8c8c", "nameko": "#dd8452", "redprop": "#55a868"}
+COLOURS = {"raw": "#4c72b0", "raw_contract": "#64b5cd", "raw_confirmed": "#8c8c8c", "nameko": "#dd8452", "redprop": "#55a868"}
 
 #: The issue's targets: redprop's p50 within 2x of raw; concurrent throughput at least half raw pipelined.
 P50_TARGET = 1.5  # issue 21 (was 2x)
@@ -151,7 +152,7 @@ def render_markdown(results: dict, chart_name: str) -> str:
                    "nameko defaults", "nameko ÷ raw"], main_rows, "lrrrlcrr")
 
     all_rows = []
-    for key in ("raw", "raw_confirmed", "nameko", "redprop"):
+    for key in ("raw", "raw_contract", "raw_confirmed", "nameko", "redprop"):
         r = rpc[key]
         all_rows.append([LABELS[key], _ms(r["p50_ms"]), _ms(r["p90_ms"]), _ms(r["p99_ms"]), f"{r['samples']:,}",
                          _rate(r["seq_per_s"]), _rate(r["pipe_per_s"]),
@@ -226,8 +227,12 @@ throughput at least {CONCURRENT_TARGET:g}× raw pipelined throughput. p50 target
 (in {p50_rounds} of {n_rounds} rounds taken alone); concurrent target met: {_met(v["concurrent_met"])} (in
 {conc_rounds} of {n_rounds} rounds). Against plain nameko with its defaults, redprop's p50 is
 {nk["p50_ms"] / red["p50_ms"]:.1f}× lower and its concurrent throughput {red["pipe_per_s"] / nk["pipe_per_s"]:.1f}× higher.
+The raw round trip with redprop's contract work added and nothing else (validated request and reply
+models on both sides) reaches a p50 of {rpc["raw_contract"]["p50_ms"] / raw["p50_ms"]:.2f}× and a concurrent throughput of
+{rpc["raw_contract"]["pipe_per_s"] / raw["pipe_per_s"]:.2f}× raw: what separates it from redprop is nameko's and kombu's
+per-message machinery and the service's dependencies (see "where redprop's time goes" below).
 
-All four targets, with the spread over rounds:
+All five targets, with the spread over rounds:
 
 {every}
 
@@ -254,6 +259,11 @@ share an eventlet hub. Every call asks for one of the sample's {results.get("bui
   answers each request with the same reply bytes as `registry.resolve`, through the default exchange to
   the caller's exclusive queue, then acks (prefetch 100). Transient messages, no publisher confirms. The
   client JSON-encodes the request and JSON-decodes the reply.
+- **raw AMQP + the contract**: the same echo, plus redprop's contract work on both sides and nothing
+  else of redprop: the server validates each request against `registry.resolve`'s request model and
+  encodes the reply model with pydantic; the client builds the request from its model and validates
+  the whole reply in one `model_validate_json`, as `RpcClient` does. Between it and redprop lies only
+  nameko, kombu and the service's own dependencies.
 - **raw AMQP, persistent + confirmed**: the same, but with a durable request queue, persistent requests
   and replies, and every publish waiting for the broker's confirm (nameko's defaults, without nameko).
   The echo server, single-threaded, waits for each reply's confirm before answering the next request.
@@ -293,17 +303,18 @@ summaries and CPU per call are kept in `bench/profiles/registry-*.txt`; not repe
   dependency injection into every provider, worker hooks) and the contract work (request validation,
   reply encoding), each a few percent, none large enough alone to move the ratio.
 - CPU per call (`bench/profiles/registry-cpu-per-call.txt`, measured from /proc, so independent of
-  what else the machine does; last taken on a quiet machine): the raw echo server spends 160 µs per
-  call pipelined and 250 µs sequentially, the registry 730 µs and 1,020 µs (4.6x and 4.1x); the client
-  1.5x the raw client. At 730 µs one registry process answers at most about 1,370 calls/s on its core,
-  whatever the broker does: 0.7x of raw pipelined throughput (about 2,500/s here) needs the service
-  under 400 µs a call, and a p50 within 1.5x needs about 400 µs off the sequential path. No single
-  part is that large: the floor is nameko's and kombu's per-message machinery (two green threads per
-  request, dependency injection into every provider, worker hooks, kombu's message objects) plus the
-  contract work (validation, encoding) on eventlet. Passing it would take answering public queries
-  outside nameko's worker on a lean consumer of the `amqp` library (in the consumer's own green
-  thread, without dependency injection), which changes what a worker context means for metrics,
-  logging and tracing; not done here.
+  what else the machine does; last taken on a quiet machine): the raw echo server spends 150 µs per
+  call pipelined and 230 µs sequentially; with the contract added (request validated, reply encoded by
+  pydantic) 210 and 310 µs; the registry 655 and 935 µs. The client: raw 210 / 275 µs, with the
+  contract 280 / 395, `RpcClient` 345 / 475. So the contract costs 60-80 µs a side and stays within
+  both targets (the "raw AMQP + the contract" row above); the 450-630 µs between it and the registry
+  are nameko's and kombu's per-message machinery on eventlet (a green thread per request and one for
+  its result, dependency injection into every provider and the worker hooks, kombu's message objects
+  and consumer callbacks). At 655 µs one registry process answers at most about 1,500 calls/s on its
+  core: that, not the broker, is the floor of the concurrent figure. Passing both targets would take
+  answering queries outside nameko's worker, on a consumer of the `amqp` library itself (in the
+  consumer's own green thread, without dependency injection), which changes what a worker context
+  means for metrics, logging and tracing in every service; not done here.
 - Per call, the broker spent about 1.5 to 2 times as much CPU for redprop as for the raw baseline:
   redprop's requests go through the `nameko-rpc` topic exchange with `mandatory` to a durable queue, and
   replies through the same exchange to the caller's queue, where the baseline uses the default exchange
@@ -388,7 +399,7 @@ def splice_sections(text: str, sections: list[dict]) -> str:
 def render_svg(results: dict) -> str:
     """Two panels of horizontal bars: p50 latency and concurrent throughput, one bar per target."""
     rpc = results["rpc"]
-    keys = ["raw", "raw_confirmed", "nameko", "redprop"]
+    keys = ["raw", "raw_contract", "raw_confirmed", "nameko", "redprop"]
     panels = [  # title, values, format, the target line (dashed) and its label
         ("p50 latency, ms (lower is better)", [rpc[k]["p50_ms"] for k in keys], "{:.2f}",
          P50_TARGET * rpc["raw"]["p50_ms"], f"target: {P50_TARGET:g}× raw"),
