@@ -579,10 +579,11 @@ def _report(base: dict, intake: dict, fill_s: float, sweeps: dict) -> str:
         f"{sweeps['wal_bytes'] / 1e6:,.0f} MB of WAL during it ({sweeps['wal_bytes'] / max(sweeps['examined'], 1) / 1e3:,.1f} kB "
         "a ticket: the ticket's new row version in all eight indexes, its history and outbox rows, and the",
         "first change of each page after a checkpoint logged whole, the due tickets lying on different pages).",
-        "In one process the sweep is bound by Python, not by the database: the checks (each ticket's record,",
+        "In one process the sweep is mostly Python, not the database: the checks (each ticket's record,",
         "history row, event with the ticket's facts, outbox row and share of the batch's statements in",
         "SQLAlchemy) and the outbox relay publishing the breaches beside them hold the one interpreter lock,",
-        "about a quarter of a millisecond a due ticket, so 10,000 at once take more than 2 s on one core",
+        f"{sweeps['cpu_s'] / max(sweeps['examined'], 1) * 1e3:.2f} ms of the service's CPU a due ticket, so "
+        f"{sweeps['examined']:,} at once take more than {SWEEP_S:g} s on one core",
         "whatever PostgreSQL does. Two replicas, as two pods' scheduled sweeps, share the due tickets (each",
         "takes the batches the other has not locked: `FOR UPDATE SKIP LOCKED`) and the relays' work: the last",
         "row. Passing the target in one process would take less Python a ticket than SQLAlchemy's statement",
