@@ -216,7 +216,7 @@ def main(argv=None) -> int:
             log(f"import into {db}: {r['rows']:,} rows in {r['seconds']:.2f} s "
                 f"({r['rows'] / r['seconds']:,.0f} rows/s; {r['wall_seconds']:.2f} s with start-up)")
 
-        # 2. The three RPC targets, each in its own process.
+        # 2. The RPC round trips (raw, raw + contract, raw confirmed, nameko, redprop), each server in its own process.
         start_registry(env, config)
         clients["redprop"] = RedpropClient(config, ids)
         reply = clients["redprop"].call(0)

@@ -166,8 +166,10 @@ def render(r: dict) -> str:
         "Seconds are wall-clock; CPU seconds are this process's (its work is single-threaded), the cost "
         "when the shared machine is busy with other work.",
         "",
-        f"Target (issue 21): end to end under 10 s and still optimal. End to end "
-        f"{r['t_candidates'] + r['t_solve']:.2f} s ({r['cpu']['candidates'] + r['cpu']['solve']:.2f} CPU s), met: "
+        f"Target (issue 21): end to end under 10 s and still optimal. End to end (candidate generation and the "
+        f"optimal assignment, as the table) {r['t_candidates'] + r['t_solve']:.2f} s "
+        f"({r['cpu']['candidates'] + r['cpu']['solve']:.2f} CPU s; with jieba's start-up and tokenising the "
+        f"20,000 descriptions too, {r['t_jieba'] + r['t_instance'] + r['t_candidates'] + r['t_solve']:.2f} s), met: "
         f"{'**yes**' if r['t_candidates'] + r['t_solve'] < 10 else '**no**'}; objective / LP bound "
         f"{r['objective'] / r['lp']:.9f}, optimal: {'**yes**' if abs(r['objective'] / r['lp'] - 1) < 1e-6 else '**no**'}.",
         "",

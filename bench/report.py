@@ -22,7 +22,7 @@ LABELS = {
 }
 COLOURS = {"raw": "#4c72b0", "raw_contract": "#64b5cd", "raw_confirmed": "#8c8c8c", "nameko": "#dd8452", "redprop": "#55a868"}
 
-#: The issue's targets: redprop's p50 within 2x of raw; concurrent throughput at least half raw pipelined.
+#: Issue 21's targets: redprop's p50 within 1.5x of raw; concurrent throughput at least 0.7x raw pipelined.
 P50_TARGET = 1.5  # issue 21 (was 2x)
 CONCURRENT_TARGET = 0.7  # issue 21 (was 0.5x)
 
@@ -120,10 +120,20 @@ def verdict(results: dict) -> dict:
 
 
 def write_report(results: dict, out: Path) -> None:
+    """Write the report; a run that measured no section (``--sections ''``) keeps the sections already in
+    ``out``, so the RPC part can be measured again on its own."""
     out.parent.mkdir(parents=True, exist_ok=True)
     chart = out.with_suffix(".svg")
     chart.write_text(render_svg(results), encoding="utf-8")
-    out.write_text(render_markdown(results, chart.name), encoding="utf-8")
+    text = render_markdown(results, chart.name)
+    if not results.get("sections") and out.exists():
+        kept = "".join(m.group(0) for m in _SECTION.finditer(out.read_text(encoding="utf-8")))
+        text = text.replace("\n## Machine", f"\n{kept}\n## Machine", 1) if kept else text
+    out.write_text(text, encoding="utf-8")
+
+
+#: One service's section as ``render_section`` marks it.
+_SECTION = re.compile(r"<!-- bench:(\w+)[ >].*?<!-- /bench:\1 -->\n", re.S)
 
 
 def render_markdown(results: dict, chart_name: str) -> str:
@@ -157,7 +167,7 @@ def render_markdown(results: dict, chart_name: str) -> str:
         all_rows.append([LABELS[key], _ms(r["p50_ms"]), _ms(r["p90_ms"]), _ms(r["p99_ms"]), f"{r['samples']:,}",
                          _rate(r["seq_per_s"]), _rate(r["pipe_per_s"]),
                          f"{min(r['pipe_rounds']):,.0f}–{max(r['pipe_rounds']):,.0f}"])
-    every = _table(["target", "p50", "p90", "p99", "latency samples", "sequential", f"concurrent ({window})",
+    every = _table(["what is measured", "p50", "p90", "p99", "latency samples", "sequential", f"concurrent ({window})",
                     "concurrent, range over rounds"], all_rows)
 
     round_rows = []
@@ -232,7 +242,7 @@ models on both sides) reaches a p50 of {rpc["raw_contract"]["p50_ms"] / raw["p50
 {rpc["raw_contract"]["pipe_per_s"] / raw["pipe_per_s"]:.2f}× raw: what separates it from redprop is nameko's and kombu's
 per-message machinery and the service's dependencies (see "where redprop's time goes" below).
 
-All five targets, with the spread over rounds:
+All five round trips measured, with the spread over rounds:
 
 {every}
 
@@ -277,8 +287,8 @@ share an eventlet hub. Every call asks for one of the sample's {results.get("bui
   `rpc.call_async(...)` when pipelining). `resolve` is a `@query`: transient, unconfirmed request and
   reply; the request and reply are validated against the contract on both sides.
 
-Method: a warm-up of each target, then {args["rounds"]} interleaved rounds (raw, raw confirmed, nameko,
-redprop, raw, ...) so that drift on a shared machine hits every target alike. In each round and for
+Method: a warm-up of each target, then {args["rounds"]} interleaved rounds (raw, raw + contract, raw
+confirmed, nameko, redprop, raw, ...) so that drift on a shared machine hits every target alike. In each round and for
 each target: sequential calls (each waits for its reply) for up to {args["seconds"]:g} s or
 {args["calls"]:,} calls, then pipelined calls with {window} in flight (each reply lets one more call go
 out) for up to {args["seconds"]:g} s. Latency percentiles pool every sequential call of every round;
@@ -297,16 +307,16 @@ summaries and CPU per call are kept in `bench/profiles/registry-*.txt`; not repe
   writes the reply's JSON bytes in one call), the client's `json.loads` plus `model_validate` (one
   `model_validate_json` of the whole reply message), a `labels()` lookup per metric per call, and the
   empty SQLAlchemy transaction begun and committed for a worker that never touched the database.
-- What is left in the service: a quarter of its samples are the `send` of the reply, in the system call
-  itself (on a saturated machine the kernel hands the core to the broker there); reading and acking
-  requests about a fifth; the rest is nameko's per-message machinery (two green threads per request,
-  dependency injection into every provider, worker hooks) and the contract work (request validation,
-  reply encoding), each a few percent, none large enough alone to move the ratio.
-- CPU per call (`bench/profiles/registry-cpu-per-call.txt`, measured from /proc, so independent of
-  what else the machine does; last taken on a quiet machine): the raw echo server spends 150 µs per
+- What is left in the service (`bench/profiles/registry-after-*.txt`, a quiet machine): sending the
+  reply about a fifth of the samples pipelined and a tenth sequentially (the system call itself under a
+  tenth); reading and acking requests about a quarter; the rest is nameko's per-message machinery (two
+  green threads per request, dependency injection into every provider, worker hooks) and the contract
+  work (request validation, reply encoding), each a few percent, none large enough alone to move the ratio.
+- CPU per call (`bench/profiles/registry-cpu-per-call.txt`, measured from /proc; taken on a quiet machine,
+  as a busy one inflates it too: the registry's 934 µs sequential were 2,060 on a busy one): the raw echo server spends 150 µs per
   call pipelined and 230 µs sequentially; with the contract added (request validated, reply encoded by
   pydantic) 210 and 310 µs; the registry 655 and 935 µs. The client: raw 210 / 275 µs, with the
-  contract 280 / 395, `RpcClient` 345 / 475. So the contract costs 60-80 µs a side and stays within
+  contract 280 / 395, `RpcClient` 345 / 475. So the contract costs 60-120 µs a side and stays within
   both targets (the "raw AMQP + the contract" row above); the 450-630 µs between it and the registry
   are nameko's and kombu's per-message machinery on eventlet (a green thread per request and one for
   its result, dependency injection into every provider and the worker hooks, kombu's message objects
@@ -315,7 +325,7 @@ summaries and CPU per call are kept in `bench/profiles/registry-*.txt`; not repe
   answering queries outside nameko's worker, on a consumer of the `amqp` library itself (in the
   consumer's own green thread, without dependency injection), which changes what a worker context
   means for metrics, logging and tracing in every service; not done here.
-- Per call, the broker spent about 1.5 to 2 times as much CPU for redprop as for the raw baseline:
+- The broker does more for redprop than for the raw baseline (not measured per call here):
   redprop's requests go through the `nameko-rpc` topic exchange with `mandatory` to a durable queue, and
   replies through the same exchange to the caller's queue, where the baseline uses the default exchange
   both ways.
@@ -345,8 +355,9 @@ every microsecond of CPU spent anywhere on the path shows up in the concurrent f
   processes (broker, database, services, load generator) ran on it together.
 - Python {machine["python"]}, nameko 2.14.1, RabbitMQ {machine["rabbitmq"]} (Erlang {machine["erlang"]}),
   PostgreSQL {machine["postgresql"]}
-- Code: commit {machine["commit"]}
-- The run took {results["seconds"]:.0f} s.
+- Code: commit {machine["commit"]} for the RPC, import and `max_workers` parts; each service's section
+  names its own commit and duration in its opening marker (`--only` re-measures one section alone).
+- The RPC, import and `max_workers` parts took {results["seconds"]:.0f} s.
 
 ## Reproduce
 
