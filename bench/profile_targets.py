@@ -1,4 +1,4 @@
-"""Workloads to profile with py-spy (``bench/profiles/``): ``python -m bench.profile_targets ingest|league|tally``.
+"""Workloads to profile with py-spy (``bench/profiles/``): ``python -m bench.profile_targets ingest|league|tally|matching``.
 
 Each runs one benchmark's service path on its own (the same data as its section), so a profile of the
 process is a profile of that path; ``bench.profiling`` turns py-spy's raw output into a top-N table:
@@ -49,5 +49,13 @@ def tally() -> None:
         b.bench_tally(Path(tmp))
 
 
+def matching() -> None:
+    """The matching section's whole measurement: the instance, candidate generation and the solvers
+    (profile it with ``--root generate`` for candidate generation, ``--root solve`` for the assignment)."""
+    from bench import matching_bench as b
+
+    b.measure()
+
+
 if __name__ == "__main__":
-    {"ingest": ingest, "league": league, "tally": tally}[sys.argv[1]]()
+    {"ingest": ingest, "league": league, "tally": tally, "matching": matching}[sys.argv[1]]()
