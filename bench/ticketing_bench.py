@@ -174,17 +174,22 @@ def _parent(pid: int) -> int:
         return -1
 
 
-def _postmaster(database_url: str) -> int:
-    """The pid of the server that serves ``database_url`` (the parent of one of its backends)."""
+def _scalar(database_url: str, sql: str):
+    """The one value ``sql`` returns, on a connection of its own."""
     import psycopg2
 
     db = psycopg2.connect(database_url.replace("+psycopg2", ""))
     try:
         with db.cursor() as cur:
-            cur.execute("SELECT pg_backend_pid()")
-            return _parent(cur.fetchone()[0])
+            cur.execute(sql)
+            return cur.fetchone()[0]
     finally:
         db.close()
+
+
+def _postmaster(database_url: str) -> int:
+    """The pid of the server that serves ``database_url`` (the parent of one of its backends)."""
+    return _parent(_scalar(database_url, "SELECT pg_backend_pid()"))
 
 
 def _ours_postgres(databases: tuple[str, ...]):
@@ -404,15 +409,7 @@ def _sweeps(config: str, ticketing_db: str, service_pid: int, add_replica) -> di
 def _wal_position(ticketing_db: str) -> int:
     """The server's WAL insert position in bytes: the difference over the sweep is what it wrote to the
     log (every row version, index entry and first change of a page after a checkpoint, whole)."""
-    import psycopg2
-
-    db = psycopg2.connect(ticketing_db.replace("+psycopg2", ""))
-    try:
-        with db.cursor() as cur:
-            cur.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint")
-            return int(cur.fetchone()[0])
-    finally:
-        db.close()
+    return int(_scalar(ticketing_db, "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint"))
 
 
 def run() -> str:
