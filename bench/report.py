@@ -127,13 +127,18 @@ def write_report(results: dict, out: Path) -> None:
     chart.write_text(render_svg(results), encoding="utf-8")
     text = render_markdown(results, chart.name)
     if not results.get("sections") and out.exists():
-        kept = "".join(m.group(0) for m in _SECTION.finditer(out.read_text(encoding="utf-8")))
-        text = text.replace("\n## Machine", f"\n{kept}\n## Machine", 1) if kept else text
+        text = carry_sections(text, out.read_text(encoding="utf-8"))
     out.write_text(text, encoding="utf-8")
 
 
 #: One service's section as ``render_section`` marks it.
 _SECTION = re.compile(r"<!-- bench:(\w+)[ >].*?<!-- /bench:\1 -->\n", re.S)
+
+
+def carry_sections(text: str, previous: str) -> str:
+    """``text`` (a report without sections) with the marked sections of ``previous``, before ``## Machine``."""
+    kept = "".join(m.group(0) for m in _SECTION.finditer(previous))
+    return text.replace("\n## Machine", f"\n{kept}\n## Machine", 1) if kept else text
 
 
 def render_markdown(results: dict, chart_name: str) -> str:
