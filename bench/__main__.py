@@ -34,9 +34,10 @@ from bench.redprop_rpc import (  # noqa: E402
     wait_for_registry,
     write_config,
 )
+from bench.report import LABELS  # noqa: E402
 
 #: In the order they are measured in each round. "raw" is the baseline the targets are ratios against.
-TARGETS = ("raw", "raw_contract", "raw_confirmed", "nameko", "redprop")
+TARGETS = tuple(LABELS)
 
 
 def parse_args(argv=None):

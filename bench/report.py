@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.common import ROOT
 
+#: Every round trip measured, in the order they are measured (``bench.__main__.TARGETS``).
 LABELS = {
     "raw": "raw AMQP (baseline)",
     "raw_contract": "raw AMQP + the contract",
@@ -167,7 +168,7 @@ def render_markdown(results: dict, chart_name: str) -> str:
                    "nameko defaults", "nameko ÷ raw"], main_rows, "lrrrlcrr")
 
     all_rows = []
-    for key in ("raw", "raw_contract", "raw_confirmed", "nameko", "redprop"):
+    for key in LABELS:  # every round trip, in the order they are measured
         r = rpc[key]
         all_rows.append([LABELS[key], _ms(r["p50_ms"]), _ms(r["p90_ms"]), _ms(r["p99_ms"]), f"{r['samples']:,}",
                          _rate(r["seq_per_s"]), _rate(r["pipe_per_s"]),
@@ -415,7 +416,7 @@ def splice_sections(text: str, sections: list[dict]) -> str:
 def render_svg(results: dict) -> str:
     """Two panels of horizontal bars: p50 latency and concurrent throughput, one bar per target."""
     rpc = results["rpc"]
-    keys = ["raw", "raw_contract", "raw_confirmed", "nameko", "redprop"]
+    keys = list(LABELS)
     panels = [  # title, values, format, the target line (dashed) and its label
         ("p50 latency, ms (lower is better)", [rpc[k]["p50_ms"] for k in keys], "{:.2f}",
          P50_TARGET * rpc["raw"]["p50_ms"], f"target: {P50_TARGET:g}× raw"),
